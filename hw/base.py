@@ -1,0 +1,107 @@
+"""The small interfaces the terminal drives hardware through.
+
+Every backend is an async context manager with an idempotent ``aclose()``. Methods are
+loop-only (call them from the asyncio loop's thread) unless a docstring says otherwise;
+backends that have threads of their own (gpiozero, nfcpy) hand their events to the loop
+themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from terminal.views.model import Screen, Slip
+
+__all__ = [
+    "ButtonName",
+    "KeyName",
+    "PrinterStatus",
+    "Display",
+    "Printer",
+    "Scanner",
+    "Keypad",
+    "Buttons",
+    "NfcReader",
+    "KEY_NAMES",
+]
+
+ButtonName = Literal["retry", "cancel", "force"]
+
+#: Keypad keys: digits, "00", "enter", "backspace", "clear" and the operator keys "f1".."f4".
+KeyName = str
+KEY_NAMES = frozenset(
+    [str(d) for d in range(10)] + ["00", "enter", "backspace", "clear", "f1", "f2", "f3", "f4"]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PrinterStatus:
+    """What the printer last reported; ``online`` False when it cannot be reached."""
+
+    online: bool
+    paper: bool
+    detail: str = ""
+
+
+class Display(Protocol):
+    """The customer display.
+
+    Required: ``show()`` draws a :class:`Screen` (raises ``DisplayError``). ``size`` is
+    (width, height) in pixels.
+    """
+
+    @property
+    def size(self) -> tuple[int, int]: ...
+
+    def show(self, screen: Screen) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class Printer(Protocol):
+    """The slip printer.
+
+    Required: ``print_slip()`` prints every copy of a :class:`Slip` or raises
+    ``PrinterOffline`` / ``PaperOut``; ``status()`` tells what the printer last said
+    without blocking.
+    """
+
+    async def print_slip(self, slip: Slip) -> None: ...
+
+    def status(self) -> PrinterStatus: ...
+
+    async def aclose(self) -> None: ...
+
+
+class Scanner(Protocol):
+    """The wallet-code scanner: yields each complete scan as text."""
+
+    def codes(self) -> AsyncIterator[str]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class Keypad(Protocol):
+    """The cashier's keypad: yields key names from :data:`KEY_NAMES`."""
+
+    def keys(self) -> AsyncIterator[KeyName]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class Buttons(Protocol):
+    """The Retry, Cancel and Force buttons: yields the name of each press."""
+
+    def presses(self) -> AsyncIterator[ButtonName]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class NfcReader(Protocol):
+    """The NFC reader: yields the UID (lowercase hex) of each badge tapped."""
+
+    def taps(self) -> AsyncIterator[str]: ...
+
+    async def aclose(self) -> None: ...

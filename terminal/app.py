@@ -1,0 +1,170 @@
+"""Putting the terminal together from its configuration: journal, providers, device, runtime."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from terminal.clock import Clock
+from terminal.config_model import Config
+from terminal.errors import ConfigError
+from terminal.journal import Journal
+from terminal.machine import Settings, State
+from terminal.providers.base import Provider
+from terminal.providers.registry import build_provider, capabilities_from
+from terminal.runtime import Devices, Runtime
+
+__all__ = ["Terminal", "settings_from", "JOURNAL_FILE"]
+
+log = logging.getLogger("payterm.app")
+
+JOURNAL_FILE = "journal.sqlite3"
+
+
+def settings_from(config: Config, *, epoch: str) -> Settings:
+    """The machine's settings taken from ``config``."""
+    return Settings(
+        terminal_id=config.terminal.id,
+        epoch=epoch,
+        currency=config.terminal.currency,
+        max_amount_minor=config.terminal.max_amount_minor,
+        qr_mode=config.payment.qr_mode,
+        mpm_provider=config.payment.mpm_provider,
+        providers={name: capabilities_from(cfg) for name, cfg in config.providers.items()},
+        routes=config.routes,
+        supervisor_pins=frozenset(config.secrets.supervisor_pins),
+        supervisor_badges=frozenset(b.lower() for b in config.secrets.supervisor_badges),
+        force_requires_approval=config.payment.force_requires_approval,
+        pin_length=config.supervisor.pin_length,
+        max_pin_attempts=config.supervisor.max_pin_attempts,
+        result_screen_s=config.terminal.result_screen_s,
+        void_window_s=config.payment.void_window_s,
+    )
+
+
+@dataclass
+class Terminal:
+    """The whole terminal for one configuration; an async context manager.
+
+    ``with_network_link`` puts a cuttable relay between the terminal and every embedded
+    sandbox, so the demo can take the network away (``set_network(False)``).
+    """
+
+    config: Config
+    clock: Clock
+    with_network_link: bool = False
+    runtime: Runtime = field(init=False)
+    journal: Journal = field(init=False)
+    device: Any = field(init=False)
+    sandboxes: dict[str, Any] = field(init=False, default_factory=dict)
+    links: list[Any] = field(init=False, default_factory=list)
+    providers: dict[str, Provider] = field(init=False, default_factory=dict)
+    _stack: contextlib.AsyncExitStack = field(init=False, default_factory=contextlib.AsyncExitStack)
+
+    async def __aenter__(self) -> Terminal:
+        try:
+            await self._open()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._stack.aclose()
+
+    async def _open(self) -> None:
+        cfg = self.config
+        data_dir = cfg.terminal.data_dir
+        self.journal = Journal.open(data_dir / JOURNAL_FILE, terminal_id=cfg.terminal.id)
+        self._stack.callback(self.journal.close)
+        for name, pcfg in cfg.providers.items():
+            base_url = await self._start_sandbox(name, data_dir) if pcfg.url == "embedded" else None
+            provider = build_provider(
+                name, pcfg, api_key=cfg.secrets.provider_keys.get(name), base_url=base_url
+            )
+            self._stack.push_async_callback(provider.aclose)
+            self.providers[name] = provider
+        self.device = await self._open_device()
+        settings = settings_from(cfg, epoch=self.journal.epoch)
+        state = State(
+            settings, next_seq=self.journal.next_seq(), shift=self.journal.current_shift()
+        )
+        self.runtime = Runtime(
+            state=state,
+            journal=self.journal,
+            providers=self.providers,
+            devices=Devices(
+                display=self.device.display,
+                printer=self.device.printer,
+                scanner=self.device.scanner,
+                keypad=self.device.keypad,
+                buttons=self.device.buttons,
+                nfc=self.device.nfc,
+            ),
+            clock=self.clock,
+            language=cfg.terminal.language,
+            slip_columns=cfg.printer.columns,
+            slip_copies=cfg.printer.copies,
+        )
+        self._stack.push_async_callback(self.runtime.aclose)
+
+    async def _start_sandbox(self, name: str, data_dir: Path) -> str:
+        from terminal.demo.netlink import NetworkLink
+        from terminal.providers.sandbox.server import SandboxServer
+
+        server = SandboxServer(data_dir / f"sandbox-{name}.sqlite3")
+        url = await server.start()
+        self._stack.push_async_callback(server.stop)
+        self.sandboxes[name] = server
+        if not self.with_network_link:
+            return url
+        parts = urlsplit(url)
+        link = NetworkLink(parts.hostname or "127.0.0.1", parts.port or 80)
+        self._stack.push_async_callback(link.aclose)
+        self.links.append(link)
+        return await link.start()
+
+    async def _open_device(self) -> Any:
+        cfg = self.config
+        if cfg.terminal.hardware != "emulated":
+            raise ConfigError(
+                'only the emulated device is built in this version; set hardware = "emulated"',
+                key="terminal.hardware",
+                path=cfg.source,
+            )
+        from hw.emulated import open_emulated_device
+
+        device = open_emulated_device(
+            display_size=(cfg.display.width, cfg.display.height), columns=cfg.printer.columns
+        )
+        self._stack.push_async_callback(device.aclose)
+        return device
+
+    def set_network(self, up: bool) -> None:
+        """Cut (False) or restore (True) the path from the terminal to its providers."""
+        for link in self.links:
+            link.set_up(up)
+
+    async def customer(self, action: str, order_id: str | None = None) -> dict[str, Any]:
+        """Act as the customer at the sandbox: pay, decline, abandon or let expire."""
+        provider = self.config.payment.mpm_provider
+        server = self.sandboxes.get(provider) or next(iter(self.sandboxes.values()), None)
+        if server is None:
+            raise ConfigError("no embedded sandbox to act as the customer", key="providers")
+        body: dict[str, Any] = {"action": action}
+        if order_id:
+            body["order_id"] = order_id
+        async with httpx.AsyncClient(base_url=server.url, timeout=5.0) as client:
+            response = await client.post("/control/customer", json=body)
+        result: dict[str, Any] = response.json()
+        result["http_status"] = response.status_code
+        return result

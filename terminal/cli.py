@@ -1,0 +1,126 @@
+"""The ``payterm`` command: run the terminal, the demo, the sandbox, or check a config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from terminal.clock import Clock, FakeClock, SystemClock
+from terminal.config import demo_config, load_config
+from terminal.config_model import Config
+from terminal.errors import TerminalError
+
+__all__ = ["main", "build_parser", "DEFAULT_CONFIG", "default_demo_dir"]
+
+DEFAULT_CONFIG = Path("/etc/payterm/payterm.toml")
+
+
+def default_demo_dir() -> Path:
+    """Where the demo keeps its journal and sandbox ledger between runs."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "payterm-demo"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``payterm`` command."""
+    parser = argparse.ArgumentParser(prog="payterm", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the terminal (as the service does)")
+    run.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+
+    demo = sub.add_parser("demo", help="run the terminal on the emulated device")
+    demo.add_argument("--config", type=Path, help="a config file (default: built-in demo)")
+    demo.add_argument("--data-dir", type=Path, help=f"default: {default_demo_dir()}")
+    demo.add_argument("--headless", action="store_true", help="JSON lines on stdin/stdout")
+    demo.add_argument("--fake-clock", action="store_true", help="time moves only by 'advance'")
+    demo.add_argument("--language", choices=["en", "ru"], help="override terminal.language")
+    demo.add_argument("--qr-mode", type=int, choices=[0, 1, 2], help="override payment.qr_mode")
+
+    sandbox = sub.add_parser("sandbox", help="serve the sandbox provider on its own")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8765)
+    sandbox.add_argument("--ledger", type=Path, default=Path("sandbox-ledger.sqlite3"))
+    sandbox.add_argument("--api-key", default=os.environ.get("PAYTERM_SANDBOX_KEY"))
+
+    check = sub.add_parser("check-config", help="validate a config file and its secrets")
+    check.add_argument("config", type=Path)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``payterm`` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if args.command == "check-config":
+            config = load_config(args.config)
+            count, hardware = len(config.providers), config.terminal.hardware
+            print(f"{args.config}: OK ({count} provider(s), hardware {hardware})")
+            return 0
+        if args.command == "sandbox":
+            return _run_sandbox(args)
+        config = _demo_config(args) if args.command == "demo" else load_config(args.config)
+        clock: Clock = FakeClock() if getattr(args, "fake_clock", False) else SystemClock()
+        if args.command == "demo":
+            return asyncio.run(_demo(config, clock, headless=args.headless))
+        return asyncio.run(_run(config, clock))
+    except TerminalError as exc:
+        print(f"payterm: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _demo_config(args: argparse.Namespace) -> Config:
+    data_dir = args.data_dir or default_demo_dir()
+    config = load_config(args.config) if args.config else demo_config(data_dir)
+    if args.data_dir:
+        config = replace(config, terminal=replace(config.terminal, data_dir=args.data_dir))
+    if args.language:
+        config = replace(config, terminal=replace(config.terminal, language=args.language))
+    if args.qr_mode is not None:
+        config = replace(config, payment=replace(config.payment, qr_mode=args.qr_mode))
+    return config
+
+
+async def _demo(config: Config, clock: Clock, *, headless: bool) -> int:
+    from terminal.app import Terminal
+
+    async with Terminal(config, clock, with_network_link=True) as terminal:
+        if headless:
+            from terminal.demo.headless import run_headless
+
+            await run_headless(terminal)
+        else:
+            from terminal.demo.interactive import run_interactive
+
+            await run_interactive(terminal)
+    return 0
+
+
+async def _run(config: Config, clock: Clock) -> int:
+    from terminal.app import Terminal
+
+    async with Terminal(config, clock) as terminal:
+        await terminal.runtime.run()
+    return 0
+
+
+def _run_sandbox(args: argparse.Namespace) -> int:
+    from terminal.providers.sandbox.server import serve
+
+    print(f"sandbox on http://{args.host}:{args.port} ledger {args.ledger}", file=sys.stderr)
+    asyncio.run(serve(args.host, args.port, args.ledger, api_key=args.api_key))
+    return 0

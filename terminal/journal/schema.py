@@ -1,0 +1,134 @@
+"""The journal's SQLite schema as an ordered list of migrations, versioned by ``user_version``.
+
+Layout, chosen so that a payment costs few page writes on an SD card:
+
+- ``payments`` is keyed by ``seq`` (the through-number, a rowid), so the newest rows
+  and the next number sit at the right edge of one B-tree; a payment's row is
+  rewritten in place when its state changes. ``order_id`` has the one unique index
+  lookups need; ``shift`` is indexed for reports; a *partial* index on the
+  ``unresolved`` flag holds only the payments still owed a provider's final word, so
+  finding them after a restart never scans the table, and a step between two
+  unresolved states (NEW to PENDING) does not touch it.
+- ``history`` is keyed by ``(seq, n)`` without rowid: appends land on one hot page.
+- ``outbox`` keeps every record to send upstream: the payment's seq and a small JSON
+  snapshot of its changing fields at that record (its fixed fields are in
+  ``payments``). ``meta.outbox_sent_through`` is a watermark (all ids up to it are
+  sent), so pending items are found without a scan.
+- ``shifts`` has one row per shift, written when the shift's first payment is
+  recorded and when it is closed.
+
+Rows are never deleted, so ids and numbers are never reused.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from terminal.errors import JournalError
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PAGE_SIZE", "migrate", "version_of"]
+
+#: Bytes per database page, fixed when the file is created (set it before WAL mode and
+#: the first table). Small pages keep each commit's WAL frames (page + 24 bytes each)
+#: within one or two 4 KiB filesystem pages.
+PAGE_SIZE = 512
+
+_V1 = (
+    """CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE payments (
+        seq INTEGER PRIMARY KEY,
+        order_id TEXT NOT NULL UNIQUE,
+        shift INTEGER NOT NULL,
+        flow TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        amount_minor INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        created_wall TEXT NOT NULL,
+        wall_synced INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        provider_ref TEXT,
+        qr_payload TEXT,
+        code_masked TEXT NOT NULL,
+        raw_status TEXT NOT NULL,
+        message TEXT NOT NULL,
+        forced INTEGER NOT NULL,
+        needs_admin INTEGER NOT NULL,
+        mismatch INTEGER NOT NULL,
+        unresolved INTEGER NOT NULL,
+        outboxed TEXT NOT NULL DEFAULT ''
+    )""",
+    "CREATE INDEX payments_by_shift ON payments (shift)",
+    "CREATE INDEX payments_unresolved ON payments (seq) WHERE unresolved = 1",
+    """CREATE TABLE history (
+        seq INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        note TEXT NOT NULL,
+        raw_status TEXT NOT NULL,
+        mono REAL NOT NULL,
+        wall TEXT NOT NULL,
+        wall_synced INTEGER NOT NULL,
+        PRIMARY KEY (seq, n)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE shifts (
+        shift INTEGER PRIMARY KEY,
+        opened_wall TEXT NOT NULL,
+        closed_wall TEXT
+    )""",
+    """CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        snapshot TEXT NOT NULL,
+        created_wall TEXT NOT NULL,
+        sent_wall TEXT
+    )""",
+    "INSERT INTO meta (key, value) VALUES ('outbox_sent_through', '0')",
+)
+
+#: Migration ``i`` (0-based) takes the schema from version ``i`` to ``i + 1``.
+#: Append new steps; never edit a step that has shipped.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+
+#: The schema version this code writes.
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def version_of(conn: sqlite3.Connection) -> int:
+    """Return the schema version stored in the database (0 for a new file)."""
+    row = conn.execute("PRAGMA user_version").fetchone()
+    return int(row[0])
+
+
+def migrate(conn: sqlite3.Connection, path: Path) -> int:
+    """Bring the database up to ``SCHEMA_VERSION``, one transaction per step; return it.
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``). A database newer
+    than this code raises ``JournalError``; sqlite3 errors propagate to the caller.
+    """
+    found = version_of(conn)
+    if found > SCHEMA_VERSION:
+        raise JournalError(
+            f"{path}: journal schema version {found} is newer than this software knows "
+            f"({SCHEMA_VERSION}); install the newer software or open a matching journal"
+        )
+    for version in range(found, SCHEMA_VERSION):
+        _apply(conn, MIGRATIONS[version], version + 1)
+    return SCHEMA_VERSION
+
+
+def _apply(conn: sqlite3.Connection, statements: tuple[str, ...], version: int) -> None:
+    """Run one migration step and stamp its version, all in one transaction."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in statements:
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {version:d}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise

@@ -1,0 +1,76 @@
+"""Effects: what the machine asks the runtime to do, as imperative frozen values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from terminal.machine.events import Op
+from terminal.money import Money
+from terminal.payment import Payment
+from terminal.providers.base import Order
+from terminal.views.model import SlipKind
+
+__all__ = [
+    "RecordPayment",
+    "CallProvider",
+    "StartTimer",
+    "CancelTimer",
+    "PrintSlip",
+    "Alert",
+    "Effect",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordPayment:
+    """Write ``payment`` to the journal, durably, before any later effect runs."""
+
+    payment: Payment
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallProvider:
+    """Call ``provider``'s ``op`` for ``order``; the result comes back as an event."""
+
+    op: Op
+    provider: str
+    order: Order
+    code: str = ""  # pay: the customer's code
+    refund_id: str = ""  # refund: the idempotency key
+    refund_amount: Money | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StartTimer:
+    """Fire ``TimerFired(name)`` after ``delay_s``; restarts a running timer of that name."""
+
+    name: str
+    delay_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTimer:
+    """Stop the timer ``name`` if it runs."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class PrintSlip:
+    """Print a slip of ``kind`` about ``payment``."""
+
+    kind: SlipKind
+    payment: Payment
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """Something an administrator must know about: logged loudly and sent to integrators."""
+
+    code: str
+    message: str
+    order_id: str = ""
+
+
+Effect = RecordPayment | CallProvider | StartTimer | CancelTimer | PrintSlip | Alert

@@ -1,0 +1,119 @@
+"""Events: everything that happens to the terminal, as past-tense frozen values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from terminal.payment import Payment
+from terminal.providers.base import ProviderAnswer
+
+__all__ = [
+    "Op",
+    "ButtonName",
+    "KeyPressed",
+    "CodeScanned",
+    "ButtonPressed",
+    "BadgeTapped",
+    "TimerFired",
+    "ProviderAnswered",
+    "ProviderFailed",
+    "InDoubtFound",
+    "ReconcileAnswered",
+    "JournalFailed",
+    "Event",
+]
+
+#: The provider operations the machine asks the runtime to carry out.
+Op = Literal["create", "pay", "query", "cancel", "refund"]
+ButtonName = Literal["retry", "cancel", "force"]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPressed:
+    """The cashier pressed a keypad key (a name from ``hw.base.KEY_NAMES``)."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class CodeScanned:
+    """The scanner read a customer's wallet code."""
+
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonPressed:
+    """One of the Retry, Cancel and Force buttons was pressed."""
+
+    button: ButtonName
+
+
+@dataclass(frozen=True, slots=True)
+class BadgeTapped:
+    """An NFC badge was tapped on the reader; ``uid`` in lowercase hex."""
+
+    uid: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    """A timer started by a ``StartTimer`` effect ran out."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderAnswered:
+    """A provider call came back with a proper answer."""
+
+    op: Op
+    order_id: str
+    answer: ProviderAnswer
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderFailed:
+    """A provider call got no proper answer (technical error); ``kind`` is the error class."""
+
+    op: Op
+    order_id: str
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class InDoubtFound:
+    """At start, the journal held a payment that was interrupted mid-way."""
+
+    payment: Payment
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileAnswered:
+    """A provider answered about a forced or cancel-failed payment being reconciled."""
+
+    payment: Payment
+    answer: ProviderAnswer
+
+
+@dataclass(frozen=True, slots=True)
+class JournalFailed:
+    """The journal could not be written: the terminal must stop taking payments."""
+
+    reason: str
+
+
+Event = (
+    KeyPressed
+    | CodeScanned
+    | ButtonPressed
+    | BadgeTapped
+    | TimerFired
+    | ProviderAnswered
+    | ProviderFailed
+    | InDoubtFound
+    | ReconcileAnswered
+    | JournalFailed
+)

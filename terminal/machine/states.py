@@ -1,0 +1,121 @@
+"""The machine's state: its phase, the settings it obeys, and the payment in hand."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from terminal.config_model import RouteConfig
+from terminal.payment import Payment
+from terminal.providers.base import Capabilities
+
+__all__ = [
+    "Phase",
+    "WAITING_FOR_PROVIDER",
+    "RESULT_PHASES",
+    "Now",
+    "Settings",
+    "State",
+    "PinPurpose",
+]
+
+
+class Phase(enum.Enum):
+    """Where the terminal stands."""
+
+    IDLE = "idle"  # nothing typed
+    AMOUNT = "amount"  # the cashier types the amount
+    READY = "ready"  # amount fixed: scan a code or press Enter for a QR
+    CREATING = "creating"  # MPM: asking the provider for a QR ("please wait")
+    PAYING = "paying"  # CPM: the customer's code is being charged
+    WAITING = "waiting"  # polling: QR shown, or the customer confirms in the app
+    NO_CONNECTION = "no_connection"  # dialog: Retry / Cancel / Force
+    CANCELLING = "cancelling"  # cancel sent, answer awaited
+    APPROVAL = "approval"  # a supervisor must approve (PIN or badge)
+    VOID_CONFIRM = "void_confirm"  # "void this payment?"
+    VOIDING = "voiding"  # refund of a just-paid payment in flight
+    RESOLVING = "resolving"  # after a restart: asking about a payment in doubt
+    DONE = "done"  # a result is shown: paid, declined, cancelled…
+    FAULT = "fault"  # latched: the journal cannot be written
+
+
+#: Phases in which a provider call or poll is under way for the payment in hand.
+WAITING_FOR_PROVIDER = frozenset(
+    {Phase.CREATING, Phase.PAYING, Phase.WAITING, Phase.CANCELLING, Phase.VOIDING, Phase.RESOLVING}
+)
+#: Phases that show a finished payment.
+RESULT_PHASES = frozenset({Phase.DONE})
+
+PinPurpose = Literal["force", ""]
+
+
+@dataclass(frozen=True, slots=True)
+class Now:
+    """The time an event is handled at: monotonic seconds plus the wall time for records."""
+
+    mono: float
+    wall: str = ""  # ISO 8601 UTC
+    wall_synced: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What the machine obeys: taken from the configuration once, at start."""
+
+    terminal_id: str = "T0001"
+    epoch: str = "0000"
+    currency: str = "RUB"
+    max_amount_minor: int = 10_000_000
+    qr_mode: Literal[0, 1, 2] = 1
+    mpm_provider: str = "sandbox"
+    providers: dict[str, Capabilities] = field(default_factory=lambda: {"sandbox": Capabilities()})
+    routes: tuple[RouteConfig, ...] = ()
+    supervisor_pins: frozenset[str] = frozenset()
+    supervisor_badges: frozenset[str] = frozenset()
+    force_requires_approval: bool = True
+    pin_length: int = 4
+    max_pin_attempts: int = 3
+    result_screen_s: float = 15.0
+    void_window_s: float = 120.0
+
+    def capabilities(self, provider: str) -> Capabilities:
+        """The capabilities of ``provider`` (defaults for an unknown name)."""
+        return self.providers.get(provider, Capabilities())
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """Everything the machine knows; replaced, never mutated."""
+
+    settings: Settings
+    phase: Phase = Phase.IDLE
+    now: float = 0.0  # monotonic time of the last event, for countdowns
+    next_seq: int = 1
+    shift: int = 1
+    entry: str = ""  # amount digits typed
+    payment: Payment | None = None
+    code: str = ""  # CPM: the customer's code, in memory only, to re-send after a lost answer
+    wallet: str = ""  # CPM: which wallet the code was routed to
+    tech_errors: int = 0  # consecutive technical errors
+    last_answer_at: float = 0.0  # monotonic time of the last proper answer (or the start)
+    deadline: float | None = None  # monotonic time the current wait ends
+    retrying: bool = False  # Retry pressed: poll for the invoice's whole lifetime
+    started_at: float = 0.0  # monotonic time the payment began
+    pin: str = ""
+    pin_attempts: int = 0
+    return_phase: Phase = Phase.IDLE  # where Cancel leaves the approval dialog to
+    message: str = ""  # a short notice key shown on the current screen
+    paid_at: float | None = None  # monotonic time the payment in hand was paid (void window)
+    queue: tuple[Payment, ...] = ()  # payments in doubt waiting their turn
+    notice_printed: bool = False  # the "not confirmed" slip is out for the payment in hand
+    fault: str = ""
+
+    def evolve(self, **changes: object) -> State:
+        """Return a copy with ``changes`` applied."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def amount_minor(self) -> int:
+        """The amount typed so far, in minor units."""
+        return int(self.entry) if self.entry else 0

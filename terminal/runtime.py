@@ -1,0 +1,390 @@
+"""The runtime: one asyncio loop that feeds events to the machine and carries out its effects.
+
+All methods are loop-only. Hardware backends hand their input to the loop themselves;
+provider calls, printing and timers run as tasks whose results come back as events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hw.base import Buttons, Display, Keypad, NfcReader, Printer, Scanner
+from hw.errors import HardwareError, PaperOut, PrinterOffline
+from terminal.clock import Clock
+from terminal.errors import JournalError, ProviderTechnicalError
+from terminal.journal import Journal
+from terminal.machine import (
+    Alert,
+    BadgeTapped,
+    ButtonPressed,
+    CallProvider,
+    CancelTimer,
+    CodeScanned,
+    Effect,
+    Event,
+    InDoubtFound,
+    JournalFailed,
+    KeyPressed,
+    Now,
+    Phase,
+    PrintSlip,
+    ProviderAnswered,
+    ProviderFailed,
+    ReconcileAnswered,
+    RecordPayment,
+    StartTimer,
+    State,
+    TimerFired,
+    order_of,
+    step,
+)
+from terminal.payment import PaymentState
+from terminal.providers.base import PaymentStatus, Provider, ProviderAnswer
+from terminal.views.model import Screen
+from terminal.views.screens import screen_for
+from terminal.views.slips import build_slip
+from terminal.views.text import Language
+
+__all__ = ["Devices", "Runtime", "Observer", "RECONCILE_INTERVAL_S"]
+
+log = logging.getLogger("payterm.runtime")
+
+#: How often forced and cancel-failed payments are asked about again.
+RECONCILE_INTERVAL_S = 60.0
+
+#: Receives ("namespace:name", details) for everything the terminal does (headless demo, API).
+Observer = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Devices:
+    """The hardware parts the runtime drives."""
+
+    display: Display
+    printer: Printer
+    scanner: Scanner
+    keypad: Keypad
+    buttons: Buttons
+    nfc: NfcReader
+
+
+class Runtime:
+    """Carries the machine's effects out and feeds their results back as events."""
+
+    def __init__(
+        self,
+        *,
+        state: State,
+        journal: Journal,
+        providers: Mapping[str, Provider],
+        devices: Devices,
+        clock: Clock,
+        language: Language = "en",
+        slip_columns: int = 32,
+        slip_copies: int = 1,
+    ) -> None:
+        self.state = state
+        self._journal = journal
+        self._providers = providers
+        self._devices = devices
+        self._clock = clock
+        self._language = language
+        self._columns = slip_columns
+        self._copies = slip_copies
+        self._queue: asyncio.Queue[Event] = asyncio.Queue()
+        self._timers: dict[str, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._screen: Screen | None = None
+        self._observers: list[Observer] = []
+        self._busy = 0
+        self._reconcile_failures = 0
+
+    # --- public ------------------------------------------------------------------------
+
+    def subscribe(self, observer: Observer) -> None:
+        """Call ``observer`` for every state change, screen, slip, provider call and alert."""
+        self._observers.append(observer)
+
+    def feed(self, event: Event) -> None:
+        """Queue ``event`` for the machine."""
+        self._busy += 1
+        self._queue.put_nowait(event)
+
+    @property
+    def screen(self) -> Screen | None:
+        """The screen last pushed to the display."""
+        return self._screen
+
+    def status(self) -> dict[str, Any]:
+        """A summary for the self-check, systemd and integrators."""
+        payment = self.state.payment
+        return {
+            "phase": self.state.phase.value,
+            "order_id": payment.order_id if payment else None,
+            "payment_state": payment.state.value if payment else None,
+            "next_seq": self.state.next_seq,
+            "printer": _printer_status(self._devices.printer),
+            "fault": self.state.fault,
+        }
+
+    async def wait_idle(self) -> None:
+        """Return once no event is queued and no provider call, slip or input is under way."""
+        calm = 0
+        while calm < 3:
+            await asyncio.sleep(0.002)
+            calm = calm + 1 if self._busy == 0 else 0
+
+    async def run(self) -> None:
+        """Start: resolve payments in doubt, listen to the hardware, process events forever."""
+        self._begin()
+        pumps = [
+            self._pump(self._devices.keypad.keys(), KeyPressed),
+            self._pump(self._devices.scanner.codes(), CodeScanned),
+            self._pump(self._devices.buttons.presses(), ButtonPressed),
+            self._pump(self._devices.nfc.taps(), BadgeTapped),
+        ]
+        async with asyncio.TaskGroup() as group:
+            for pump in pumps:
+                group.create_task(pump)
+            group.create_task(self._reconcile_forever())
+            group.create_task(self._process_forever())
+
+    async def aclose(self) -> None:
+        """Stop timers and wait for calls under way to finish (their results are journaled)."""
+        for timer in self._timers.values():
+            timer.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=15.0)
+
+    # --- the loop -------------------------------------------------------------------------
+
+    def _begin(self) -> None:
+        self._show()
+        for payment in self._journal.unresolved():
+            if payment.state in (PaymentState.NEW, PaymentState.PENDING):
+                log.warning("payment %s in doubt after restart: resolving", payment.order_id)
+                self._emit("journal:in_doubt", order_id=payment.order_id, state=payment.state.value)
+                self.feed(InDoubtFound(payment))
+
+    async def _process_forever(self) -> None:
+        while True:
+            event = await self._queue.get()
+            try:
+                self._handle(event)
+            finally:
+                self._busy -= 1
+
+    def _handle(self, event: Event) -> None:
+        now = Now(
+            self._clock.monotonic(), self._clock.wall().isoformat(), self._clock.wall_is_synced()
+        )
+        old = self.state.phase
+        result = step(self.state, event, now)
+        self.state = result.state
+        if result.rejected:
+            log.debug("%s", result.rejected)
+            self._emit("machine:rejected", reason=result.rejected)
+        if result.state.phase is not old:
+            log.info("phase %s → %s", old.value, result.state.phase.value)
+            self._emit("machine:state", old=old.value, new=result.state.phase.value)
+        self._carry_out(result.effects)
+        self._show()
+
+    def _carry_out(self, effects: tuple[Effect, ...]) -> None:
+        for effect in effects:
+            if isinstance(effect, RecordPayment) and not self._record(effect):
+                return  # write-ahead: nothing after a failed journal write may happen
+            if isinstance(effect, CallProvider):
+                self._spawn(self._call(effect))
+            elif isinstance(effect, StartTimer):
+                self._start_timer(effect)
+            elif isinstance(effect, CancelTimer):
+                self._cancel_timer(effect.name)
+            elif isinstance(effect, PrintSlip):
+                self._spawn(self._print(effect))
+            elif isinstance(effect, Alert):
+                log.error("alert %s: %s", effect.code, effect.message)
+                self._emit("terminal:alert", code=effect.code, message=effect.message)
+
+    def _record(self, effect: RecordPayment) -> bool:
+        try:
+            self._journal.record(
+                effect.payment,
+                note=effect.note,
+                mono=self._clock.monotonic(),
+                wall=self._clock.wall(),
+                wall_synced=self._clock.wall_is_synced(),
+            )
+        except JournalError as exc:
+            log.critical("journal write failed: %s", exc)
+            self._handle(JournalFailed(str(exc)))
+            return False
+        payment = effect.payment
+        self._emit(
+            "journal:record", order_id=payment.order_id, state=payment.state.value, note=effect.note
+        )
+        return True
+
+    def _show(self) -> None:
+        screen = screen_for(self.state, self._language)
+        if screen == self._screen:
+            return
+        self._screen = screen
+        try:
+            self._devices.display.show(screen)
+        except HardwareError as exc:
+            log.warning("display: %s", exc)
+        self._emit("display:screen", **_screen_dict(screen))
+
+    # --- effects ----------------------------------------------------------------------------
+
+    def _spawn(self, coro: Any) -> None:
+        self._busy += 1
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._busy -= 1
+        if not task.cancelled() and task.exception() is not None:
+            log.error("task failed", exc_info=task.exception())
+
+    async def _call(self, effect: CallProvider) -> None:
+        order_id = effect.order.order_id
+        self._emit("provider:call", op=effect.op, provider=effect.provider, order_id=order_id)
+        try:
+            answer = await self._invoke(effect)
+        except ProviderTechnicalError as exc:
+            kind = type(exc).__name__
+            log.warning("%s %s %s: %s", effect.provider, effect.op, order_id, exc)
+            self._emit(
+                "provider:failed", op=effect.op, order_id=order_id, kind=kind, message=str(exc)
+            )
+            self.feed(ProviderFailed(effect.op, order_id, kind, str(exc)))
+            return
+        self._emit(
+            "provider:answer", op=effect.op, order_id=order_id, status=answer.status.value,
+            raw_status=answer.raw_status,
+        )  # fmt: skip
+        self.feed(ProviderAnswered(effect.op, order_id, answer))
+
+    async def _invoke(self, effect: CallProvider) -> ProviderAnswer:
+        provider = self._providers[effect.provider]
+        if effect.op == "create":
+            return await provider.create_invoice(effect.order)
+        if effect.op == "pay":
+            return await provider.pay_with_code(effect.order, effect.code)
+        if effect.op == "query":
+            return await provider.query(effect.order)
+        if effect.op == "cancel":
+            return await provider.cancel(effect.order)
+        assert effect.refund_amount is not None
+        return await provider.refund(effect.order, effect.refund_id, effect.refund_amount)
+
+    def _start_timer(self, effect: StartTimer) -> None:
+        self._cancel_timer(effect.name)
+        self._timers[effect.name] = asyncio.ensure_future(self._timer(effect))
+
+    def _cancel_timer(self, name: str) -> None:
+        timer = self._timers.pop(name, None)
+        if timer is not None:
+            timer.cancel()
+
+    async def _timer(self, effect: StartTimer) -> None:
+        await self._clock.sleep(effect.delay_s)
+        self._timers.pop(effect.name, None)
+        self.feed(TimerFired(effect.name))
+
+    async def _print(self, effect: PrintSlip) -> None:
+        slip = build_slip(
+            effect.kind,
+            effect.payment,
+            terminal_id=self.state.settings.terminal_id,
+            language=self._language,
+            columns=self._columns,
+            copies=self._copies,
+        )
+        try:
+            await self._devices.printer.print_slip(slip)
+        except (PaperOut, PrinterOffline) as exc:
+            log.warning("slip %s for %s not printed: %s", slip.kind.value, slip.order_id, exc)
+            self._emit(
+                "printer:failed", kind=slip.kind.value, order_id=slip.order_id, reason=str(exc)
+            )
+            return
+        except HardwareError as exc:
+            log.error("printer: %s", exc)
+            self._emit(
+                "printer:failed", kind=slip.kind.value, order_id=slip.order_id, reason=str(exc)
+            )
+            return
+        self._emit(
+            "printer:slip", kind=slip.kind.value, order_id=slip.order_id,
+            lines=[line.text for line in slip.lines], qr=slip.qr, barcode=slip.barcode,
+        )  # fmt: skip
+
+    # --- input and reconciliation -----------------------------------------------------------
+
+    async def _pump(self, source: Any, make: Callable[[Any], Event]) -> None:
+        async for item in source:
+            self.feed(make(item))
+
+    async def _reconcile_forever(self) -> None:
+        while True:
+            await self.reconcile_once()
+            await self._clock.sleep(RECONCILE_INTERVAL_S)
+
+    async def reconcile_once(self) -> int:
+        """Ask providers about forced and cancel-failed payments; returns how many answered."""
+        answered = 0
+        current = self.state.payment.order_id if self.state.payment else None
+        for payment in self._journal.unresolved():
+            if payment.state not in (PaymentState.FORCED, PaymentState.CANCEL_FAILED):
+                continue
+            if payment.order_id == current and self.state.phase is not Phase.DONE:
+                continue
+            provider = self._providers.get(payment.provider)
+            if provider is None:
+                continue
+            try:
+                answer = await provider.query(order_of(payment))
+            except ProviderTechnicalError as exc:
+                self._handle_reconcile_failure(payment.order_id, exc)
+                continue
+            self._reconcile_failures = 0
+            answered += 1
+            if answer.status is not PaymentStatus.PENDING:
+                self.feed(ReconcileAnswered(payment, answer))
+        return answered
+
+    def _handle_reconcile_failure(self, order_id: str, exc: ProviderTechnicalError) -> None:
+        # The first failure of a run is a warning; repeats are debug, so a dead link
+        # does not fill the SD card with the same line.
+        level = logging.WARNING if self._reconcile_failures == 0 else logging.DEBUG
+        self._reconcile_failures += 1
+        log.log(level, "reconcile %s: %s", order_id, exc)
+
+    def _emit(self, _event: str, /, **details: Any) -> None:
+        for observer in self._observers:
+            observer(_event, details)
+
+
+def _screen_dict(screen: Screen) -> dict[str, Any]:
+    return {
+        "name": screen.name,
+        "title": screen.title,
+        "amount": screen.amount,
+        "lines": list(screen.lines),
+        "qr": screen.qr,
+        "countdown_s": screen.countdown_s,
+    }
+
+
+def _printer_status(printer: Printer) -> dict[str, Any]:
+    status = printer.status()
+    return {"online": status.online, "paper": status.paper, "detail": status.detail}

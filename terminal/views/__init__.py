@@ -1,0 +1,1 @@
+"""Pure views: what the screen shows and what a slip says, as plain data."""

@@ -1,0 +1,158 @@
+"""What the customer display shows for each state: a pure function of the machine's state."""
+
+from __future__ import annotations
+
+import math
+
+from terminal.machine.states import Phase, State
+from terminal.money import Money
+from terminal.payment import PaymentState
+from terminal.views.model import Screen, Tone
+from terminal.views.text import Language, t
+
+__all__ = ["screen_for", "RESULT_WORDS"]
+
+#: The state word and tone of a finished payment.
+RESULT_WORDS: dict[PaymentState, tuple[str, Tone]] = {
+    PaymentState.PAID: ("paid", "ok"),
+    PaymentState.DECLINED: ("declined", "error"),
+    PaymentState.EXPIRED: ("expired", "error"),
+    PaymentState.CANCELLED: ("cancelled", "warn"),
+    PaymentState.FAILED: ("failed", "error"),
+    PaymentState.CANCEL_FAILED: ("cancel_failed", "error"),
+    PaymentState.FORCED: ("forced", "warn"),
+    PaymentState.VOIDED: ("voided", "warn"),
+}
+
+
+def screen_for(state: State, language: Language) -> Screen:
+    """The screen for ``state``, in ``language``."""
+    builder = _BUILDERS.get(state.phase, _idle)
+    screen = builder(state, language)
+    if state.message and state.phase is not Phase.DONE:
+        notice = t(state.message, language)
+        screen = Screen(
+            screen.name, screen.title, screen.amount, (notice,), screen.qr,
+            screen.countdown_s, "warn" if screen.tone == "info" else screen.tone,
+        )  # fmt: skip
+    return screen
+
+
+def _amount(state: State) -> str:
+    if state.payment is not None:
+        return str(state.payment.amount)
+    return str(Money(state.amount_minor, state.settings.currency))
+
+
+def _countdown(state: State) -> int | None:
+    if state.deadline is None:
+        return None
+    return max(0, math.ceil(state.deadline - state.now))
+
+
+def _idle(state: State, lang: Language) -> Screen:
+    return Screen("idle", t("ready", lang), "", (t("enter_amount", lang),))
+
+
+def _amount_screen(state: State, lang: Language) -> Screen:
+    return Screen("amount", t("amount", lang), _amount(state), (t("enter_amount", lang),))
+
+
+def _ready(state: State, lang: Language) -> Screen:
+    return Screen("ready", t("pay", lang), _amount(state), (t("scan_or_enter", lang),))
+
+
+def _creating(state: State, lang: Language) -> Screen:
+    return Screen("wait", t("please_wait", lang), _amount(state), ())
+
+
+def _paying(state: State, lang: Language) -> Screen:
+    return Screen("paying", t("paying", lang), _amount(state), (t("please_wait", lang),))
+
+
+def _waiting(state: State, lang: Language) -> Screen:
+    payment = state.payment
+    assert payment is not None
+    countdown = _countdown(state)
+    if payment.flow == "cpm":
+        hint = (t("confirm_in_app", lang),)
+        return Screen("confirm", t("pay", lang), _amount(state), hint, None, countdown)
+    if payment.qr_payload is None:
+        return Screen("wait", t("please_wait", lang), _amount(state), (), None, countdown)
+    mode = state.settings.qr_mode
+    if mode == 0:
+        hint = (t("qr_printed", lang),)
+        return Screen("qr_printed", t("pay", lang), _amount(state), hint, None, countdown)
+    if mode == 2:
+        hint = (t("scan_sticker", lang),)
+        return Screen("sticker", t("pay", lang), _amount(state), hint, None, countdown)
+    hint = (t("scan_qr_or_nfc", lang),)
+    return Screen("qr", t("pay", lang), _amount(state), hint, payment.qr_payload, countdown)
+
+
+def _resolving(state: State, lang: Language) -> Screen:
+    payment = state.payment
+    number = f"#{payment.seq:06d}" if payment else ""
+    hint = (f"{t('checking', lang)} {number}",)
+    return Screen("resolving", t("please_wait", lang), _amount(state), hint)
+
+
+def _no_connection(state: State, lang: Language) -> Screen:
+    lines = (t("no_connection", lang), t("dialog_buttons", lang))
+    return Screen(
+        "no_connection", t("no_connection_title", lang), _amount(state), lines, tone="warn"
+    )
+
+
+def _cancelling(state: State, lang: Language) -> Screen:
+    return Screen("cancelling", t("cancelling", lang), _amount(state), (t("please_wait", lang),))
+
+
+def _approval(state: State, lang: Language) -> Screen:
+    pin = "*" * len(state.pin)
+    lines = (t("enter_pin", lang), pin) if pin else (t("enter_pin", lang),)
+    return Screen("approval", t("approval", lang), _amount(state), lines, tone="warn")
+
+
+def _void_confirm(state: State, lang: Language) -> Screen:
+    return Screen("void_confirm", t("void_confirm", lang), _amount(state), (t("void_hint", lang),))
+
+
+def _voiding(state: State, lang: Language) -> Screen:
+    return Screen("voiding", t("voiding", lang), _amount(state), (t("please_wait", lang),))
+
+
+def _done(state: State, lang: Language) -> Screen:
+    payment = state.payment
+    assert payment is not None
+    word, tone = RESULT_WORDS.get(payment.state, ("failed", "error"))
+    lines: list[str] = []
+    if state.message:
+        lines.append(t(state.message, lang))
+    if payment.needs_admin:
+        lines.append(t("call_admin", lang))
+    if payment.state is PaymentState.PAID and state.paid_at is not None:
+        lines.append(t("void_hint_done", lang))
+    return Screen(word, t(word, lang), _amount(state), tuple(lines[:3]), tone=tone)
+
+
+def _fault(state: State, lang: Language) -> Screen:
+    return Screen("fault", t("out_of_service", lang), "", (t("call_admin", lang), state.fault[:40]))
+
+
+_BUILDERS = {
+    Phase.IDLE: _idle,
+    Phase.AMOUNT: _amount_screen,
+    Phase.READY: _ready,
+    Phase.CREATING: _creating,
+    Phase.PAYING: _paying,
+    Phase.WAITING: _waiting,
+    Phase.RESOLVING: _resolving,
+    Phase.NO_CONNECTION: _no_connection,
+    Phase.CANCELLING: _cancelling,
+    Phase.APPROVAL: _approval,
+    Phase.VOID_CONFIRM: _void_confirm,
+    Phase.VOIDING: _voiding,
+    Phase.DONE: _done,
+    Phase.FAULT: _fault,
+}

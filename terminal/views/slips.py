@@ -1,0 +1,111 @@
+"""What each slip says: pure data built from a payment record."""
+
+from __future__ import annotations
+
+from terminal.payment import Payment, PaymentState
+from terminal.views.model import Slip, SlipKind, SlipLine
+from terminal.views.screens import RESULT_WORDS
+from terminal.views.text import Language, t
+
+__all__ = ["build_slip", "pair_line"]
+
+_HEADINGS: dict[SlipKind, str] = {
+    SlipKind.PAYMENT: "slip_payment",
+    SlipKind.FAILURE: "slip_payment",
+    SlipKind.NOT_CONFIRMED: "slip_not_confirmed",
+    SlipKind.CANCEL_FAILED: "cancel_failed",
+    SlipKind.FORCED: "forced",
+    SlipKind.QR: "slip_scan_to_pay",
+    SlipKind.VOID: "voided",
+    SlipKind.MISMATCH: "slip_mismatch",
+    SlipKind.RECOVERED: "slip_recovered",
+}
+
+
+def pair_line(label: str, value: str, columns: int) -> SlipLine:
+    """A "label ....... value" line fitted to ``columns`` characters."""
+    room = columns - len(value) - 1
+    if room < 1:
+        return SlipLine(f"{label}: {value}"[:columns])
+    return SlipLine(f"{label[:room]:<{room}} {value}")
+
+
+def build_slip(
+    kind: SlipKind,
+    payment: Payment,
+    *,
+    terminal_id: str,
+    language: Language,
+    columns: int = 32,
+    copies: int = 1,
+) -> Slip:
+    """The slip of ``kind`` for ``payment``."""
+    lang = language
+    lines: list[SlipLine] = [
+        SlipLine(t(_HEADINGS[kind], lang), align="center", bold=True, large=True),
+        SlipLine("-" * columns),
+        pair_line(t("slip_terminal", lang), terminal_id, columns),
+        pair_line(t("slip_number", lang), f"{payment.seq:06d}", columns),
+        pair_line(t("slip_shift", lang), str(payment.shift), columns),
+        pair_line(t("slip_order", lang), payment.order_id, columns),
+        pair_line(t("slip_provider", lang), payment.provider, columns),
+    ]
+    if payment.provider_ref:
+        lines.append(pair_line(t("slip_provider_order", lang), payment.provider_ref, columns))
+    if payment.code_masked:
+        lines.append(pair_line(t("slip_code", lang), payment.code_masked, columns))
+    lines.append(
+        pair_line(t("slip_time", lang), payment.created_wall[:19].replace("T", " "), columns)
+    )
+    if not payment.wall_synced:
+        lines.append(SlipLine(t("slip_clock_unsynced", lang), align="right"))
+    lines.append(SlipLine(str(payment.amount), align="center", bold=True, large=True))
+    lines.extend(_body(kind, payment, lang, columns))
+    qr = payment.qr_payload if kind is SlipKind.QR else None
+    barcode = payment.provider_ref if kind in _WITH_BARCODE and payment.provider_ref else None
+    return Slip(kind, payment.order_id, tuple(lines), qr=qr, barcode=barcode, copies=copies)
+
+
+_WITH_BARCODE = frozenset({SlipKind.PAYMENT, SlipKind.RECOVERED, SlipKind.FORCED, SlipKind.VOID})
+
+
+def _status_word(payment: Payment, lang: Language) -> str:
+    word, _ = RESULT_WORDS.get(payment.state, ("slip_not_confirmed", "warn"))
+    return t(word, lang)
+
+
+def _body(kind: SlipKind, payment: Payment, lang: Language, columns: int) -> list[SlipLine]:
+    status = SlipLine(_status_word(payment, lang), align="center", bold=True)
+    reason = (
+        [pair_line(t("slip_reason", lang), payment.message, columns)] if payment.message else []
+    )
+    if kind in (SlipKind.PAYMENT, SlipKind.VOID):
+        return [status, SlipLine(t("slip_signature", lang), align="center")]
+    if kind is SlipKind.FAILURE:
+        return [status, *reason]
+    if kind is SlipKind.RECOVERED:
+        return [status, *reason, SlipLine(t("slip_keep", lang), align="center")]
+    if kind is SlipKind.NOT_CONFIRMED:
+        return [
+            SlipLine(t("slip_do_not_charge", lang), align="center", bold=True),
+            SlipLine(t("slip_keep", lang), align="center"),
+        ]
+    if kind is SlipKind.CANCEL_FAILED:
+        return [
+            *reason,
+            SlipLine(t("slip_admin", lang), align="center", bold=True),
+            SlipLine(t("slip_contact_provider", lang), align="center"),
+            SlipLine(t("slip_do_not_charge", lang), align="center"),
+        ]
+    if kind is SlipKind.FORCED:
+        return [status, SlipLine(t("slip_forced_note", lang), align="center")]
+    if kind is SlipKind.MISMATCH:
+        said = t("forced", lang) if payment.forced else t("cancel_failed", lang)
+        return [
+            pair_line(t("slip_terminal_said", lang), said, columns),
+            pair_line(t("slip_provider_says", lang), _status_word(payment, lang), columns),
+            SlipLine(t("slip_admin", lang), align="center", bold=True),
+        ]
+    if payment.state is PaymentState.PENDING or kind is SlipKind.QR:
+        return [SlipLine(t("slip_scan_to_pay", lang), align="center")]
+    return [status]

@@ -1,0 +1,128 @@
+"""Runs a scenario file through the whole terminal on the emulated device (headless commands).
+
+A scenario is a text file of headless demo commands (see README) mixed with checks:
+
+    expect state <phase>              the machine's phase now
+    expect screen <name>              the screen now shown
+    expect slip <kind>                a slip of that kind was printed since the last such check
+    expect journal <state> [flag...]  newest payment's state; flags: forced needs_admin mismatch
+    expect charges <n>                the sandbox ledger holds n customer charges in all
+    expect calls <op> <n>             n provider calls of <op> since the scenario began
+    expect alert <code>               an alert with that code was raised
+    expect payments <n>               the journal holds n payments
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from terminal.app import Terminal
+from terminal.clock import FakeClock
+from terminal.config import demo_config
+from terminal.config_model import Config
+from terminal.demo.headless import HeadlessSession
+
+
+@dataclasses.dataclass
+class Outcome:
+    """Everything a scenario emitted, for checks and failure messages."""
+
+    events: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    slip_cursor: int = 0
+
+    def of(self, name: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e.get("event") == name]
+
+
+def scenario_config(data_dir: Path, header: dict[str, str]) -> Config:
+    """The demo config, adjusted by a scenario's ``# set key=value`` lines."""
+    config = demo_config(data_dir)
+    for key, value in header.items():
+        section, _, name = key.partition(".")
+        if section == "sandbox":
+            provider = config.providers["sandbox"]
+            typed = type(getattr(provider, name))(value)
+            providers = {"sandbox": dataclasses.replace(provider, **{name: typed})}
+            config = dataclasses.replace(config, providers=providers)
+        else:
+            table = getattr(config, section)
+            typed = type(getattr(table, name))(value)
+            config = dataclasses.replace(
+                config, **{section: dataclasses.replace(table, **{name: typed})}
+            )
+    return config
+
+
+async def run_scenario(path: Path, data_dir: Path) -> Outcome:
+    """Run the scenario at ``path``; raises AssertionError naming the failing line."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = dict(
+        line[len("# set ") :].split("=", 1) for line in lines if line.startswith("# set ")
+    )
+    outcome = Outcome()
+    config = scenario_config(data_dir, header)
+    async with Terminal(config, FakeClock(), with_network_link=True) as terminal:
+        session = HeadlessSession(terminal, outcome.events.append)
+        import asyncio
+
+        runner = asyncio.create_task(terminal.runtime.run())
+        try:
+            await terminal.runtime.wait_idle()
+            for number, line in enumerate(lines, 1):
+                words = line.split()
+                if not words or words[0].startswith("#"):
+                    continue
+                if words[0] == "expect":
+                    _check(terminal, outcome, words[1:], f"{path.name}:{number}: {line}")
+                    continue
+                await session.execute(line)
+                errors = [e for e in outcome.events if e["event"] == "error"]
+                assert not errors, f"{path.name}:{number}: {errors[-1]}"
+        finally:
+            runner.cancel()
+            try:
+                await runner
+            except (asyncio.CancelledError, BaseExceptionGroup):
+                pass
+    return outcome
+
+
+def _check(terminal: Terminal, outcome: Outcome, words: list[str], where: str) -> None:
+    what, args = words[0], words[1:]
+    runtime = terminal.runtime
+    if what == "state":
+        assert runtime.state.phase.value == args[0], (
+            f"{where}: phase is {runtime.state.phase.value}"
+        )
+    elif what == "screen":
+        name = runtime.screen.name if runtime.screen else None
+        assert name == args[0], f"{where}: screen is {name} ({runtime.screen})"
+    elif what == "slip":
+        slips = outcome.of("printer:slip")
+        fresh = slips[outcome.slip_cursor :]
+        kinds = [s["kind"] for s in fresh]
+        assert args[0] in kinds, f"{where}: slips printed since last check: {kinds}"
+        outcome.slip_cursor = len(slips)
+    elif what == "journal":
+        newest = terminal.journal.recent(1)
+        assert newest, f"{where}: journal is empty"
+        payment = newest[0]
+        assert payment.state.value == args[0], f"{where}: newest payment is {payment}"
+        for flag in args[1:]:
+            assert getattr(payment, flag), f"{where}: {flag} not set on {payment}"
+    elif what == "charges":
+        charges = terminal.sandboxes["sandbox"].ledger.charges()
+        assert charges == int(args[0]), f"{where}: sandbox counted {charges} charges"
+    elif what == "calls":
+        calls = [e for e in outcome.of("provider:call") if e["op"] == args[0]]
+        assert len(calls) == int(args[1]), f"{where}: {len(calls)} {args[0]} calls"
+    elif what == "alert":
+        codes = [e["code"] for e in outcome.of("terminal:alert")]
+        assert args[0] in codes, f"{where}: alerts were {codes}"
+    elif what == "payments":
+        count = len(terminal.journal.recent(1000))
+        assert count == int(args[0]), f"{where}: journal holds {count} payments"
+    else:
+        raise AssertionError(f"{where}: unknown check {what!r}")

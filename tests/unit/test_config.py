@@ -1,0 +1,419 @@
+"""Tests for terminal.config: loading, validation messages, the secrets file, the demo config."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from terminal.config import (
+    DEMO_BADGE,
+    DEMO_PIN,
+    demo_config,
+    load_config,
+    load_secrets,
+    parse_config,
+)
+from terminal.config_model import (
+    Config,
+    DisplayConfig,
+    PaymentConfig,
+    PrinterConfig,
+    ProviderConfig,
+    RouteConfig,
+    Secrets,
+    SupervisorConfig,
+    TerminalConfig,
+)
+from terminal.errors import ConfigError
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+EXAMPLE = CONFIG_DIR / "payterm.example.toml"
+SECRETS_EXAMPLE = CONFIG_DIR / "secrets.example.toml"
+
+
+def rejected(data: dict[str, Any], key: str) -> str:
+    """Parse ``data``, expect a ConfigError about ``key``, and return its message."""
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, source="test.toml")
+    assert caught.value.key == key
+    message = str(caught.value)
+    assert message.startswith(f"test.toml: {key}: ")
+    return message
+
+
+def write(path: Path, text: str, mode: int = 0o600) -> Path:
+    path.write_text(text, encoding="utf-8")
+    path.chmod(mode)
+    return path
+
+
+def sandbox(**settings: object) -> dict[str, Any]:
+    return {"providers": {"sandbox": settings}}
+
+
+# --- The example files. ---
+
+
+def test_example_config_loads_as_the_defaults() -> None:
+    assert load_config(EXAMPLE) == Config(source=str(EXAMPLE))
+
+
+def test_example_config_documents_every_key() -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    tables = [TerminalConfig, PaymentConfig, SupervisorConfig, DisplayConfig, PrinterConfig]
+    for table in [*tables, ProviderConfig, RouteConfig]:
+        for field in dataclasses.fields(table):
+            pattern = rf"^((# )?{field.name} = |\[.*\.{field.name}\]$)"
+            assert re.search(pattern, text, re.MULTILINE), field.name
+
+
+def test_example_secrets_load(tmp_path: Path) -> None:
+    path = write(tmp_path / "secrets.toml", SECRETS_EXAMPLE.read_text(encoding="utf-8"))
+    assert load_secrets(path) == Secrets(
+        supervisor_pins=("1234",),
+        supervisor_badges=("04a1b2c3",),
+        provider_keys={"sandbox": "sandbox-key"},
+    )
+
+
+def test_relative_secrets_path_is_resolved_against_the_config_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "boot"
+    folder.mkdir()
+    shutil.copy(SECRETS_EXAMPLE, folder / "secrets.toml")
+    (folder / "secrets.toml").chmod(0o600)
+    text = EXAMPLE.read_text(encoding="utf-8").replace(
+        '# secrets_file = "secrets.toml"', 'secrets_file = "secrets.toml"'
+    )
+    config = load_config(write(folder / "payterm.toml", text))
+    assert config.terminal.secrets_file == folder / "secrets.toml"
+    assert config.secrets.supervisor_pins == ("1234",)
+    assert config.secrets.provider_keys == {"sandbox": "sandbox-key"}
+
+
+def test_relative_data_dir_is_resolved_against_the_config_folder(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path / "payterm.toml", '[terminal]\ndata_dir = "state"\n'))
+    assert config.terminal.data_dir == tmp_path / "state"
+
+
+# --- Defaults and accepted values. ---
+
+
+def test_empty_file_gives_defaults_with_sandbox_provider_and_default_routes() -> None:
+    config = parse_config({})
+    assert config.providers == {"sandbox": ProviderConfig()}
+    assert config.routes == Config().routes
+    assert config.secrets == Secrets()
+
+
+def test_int_is_accepted_where_seconds_are_expected() -> None:
+    value = parse_config(sandbox(poll_interval_s=5)).providers["sandbox"].poll_interval_s
+    assert value == 5.0
+    assert type(value) is float
+
+
+def test_arrays_become_tuples_and_routes_replace_the_defaults() -> None:
+    route = {"wallet": "sendy", "provider": "sandbox", "prefixes": ["SN"], "lengths": [20]}
+    config = parse_config({"routes": [route]})
+    assert config.routes == (
+        RouteConfig(wallet="sendy", provider="sandbox", prefixes=("SN",), lengths=(20,)),
+    )
+
+
+def test_provider_options_are_a_table_of_strings() -> None:
+    config = parse_config(sandbox(options={"merchant_id": "42"}))
+    assert config.providers["sandbox"].options == {"merchant_id": "42"}
+
+
+def test_providers_table_replaces_the_default_sandbox() -> None:
+    data = {
+        "providers": {"pm": {"driver": "paymaster", "url": "https://paymaster.example"}},
+        "payment": {"mpm_provider": "pm"},
+        "routes": [],
+    }
+    config = parse_config(data)
+    assert list(config.providers) == ["pm"]
+    assert config.routes == ()
+
+
+# --- Validation messages name the key, what is wrong and the fix. ---
+
+
+def test_unknown_key_suggests_the_close_one() -> None:
+    message = rejected(sandbox(poll_intervall_s=3), "providers.sandbox.poll_intervall_s")
+    assert "unknown key" in message
+    assert "did you mean 'poll_interval_s'?" in message
+
+
+def test_unknown_table_is_an_error() -> None:
+    message = rejected({"termnal": {}}, "termnal")
+    assert "did you mean 'terminal'?" in message
+
+
+def test_secret_in_config_points_to_the_secrets_file() -> None:
+    message = rejected({"supervisor": {"pins": ["1234"]}}, "supervisor.pins")
+    assert "secrets file" in message
+
+
+def test_string_for_seconds_names_the_expected_type_with_an_example() -> None:
+    message = rejected(sandbox(poll_interval_s="3"), "providers.sandbox.poll_interval_s")
+    assert "expected a number of seconds such as 3.0, got the string '3'" in message
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({"terminal": {"max_amount_minor": True}}, "terminal.max_amount_minor"),
+        (sandbox(read_timeout_s=False), "providers.sandbox.read_timeout_s"),
+        ({"supervisor": {"pin_length": 4.0}}, "supervisor.pin_length"),
+        ({"payment": {"force_requires_approval": "yes"}}, "payment.force_requires_approval"),
+        ({"terminal": {"id": 1}}, "terminal.id"),
+        ({"terminal": {"data_dir": 1}}, "terminal.data_dir"),
+        (sandbox(options={"merchant_id": 42}), "providers.sandbox.options.merchant_id"),
+        (sandbox(options="merchant"), "providers.sandbox.options"),
+        ({"payment": "sandbox"}, "payment"),
+        ({"providers": {"sandbox": "embedded"}}, "providers.sandbox"),
+        ({"routes": {"wallet": "alipay"}}, "routes"),
+        ({"routes": ["alipay"]}, "routes[0]"),
+    ],
+)
+def test_wrong_types_are_refused(data: dict[str, Any], key: str) -> None:
+    assert "expected " in rejected(data, key)
+
+
+def test_bool_for_int_names_both() -> None:
+    message = rejected({"printer": {"copies": True}}, "printer.copies")
+    assert "expected a whole number such as 1, got the boolean true" in message
+
+
+def test_wrong_type_inside_an_array_names_the_index() -> None:
+    routes = [
+        {"wallet": "alipay", "provider": "sandbox"},
+        {"wallet": "wechat", "provider": "sandbox", "lengths": ["18"]},
+    ]
+    message = rejected({"routes": routes}, "routes[1].lengths[0]")
+    assert "got the string '18'" in message
+
+
+@pytest.mark.parametrize(
+    ("data", "key", "allowed"),
+    [
+        ({"terminal": {"language": "fr"}}, "terminal.language", '"en", "ru"'),
+        ({"terminal": {"hardware": "raspberry"}}, "terminal.hardware", '"emulated", "pi"'),
+        ({"payment": {"qr_mode": 3}}, "payment.qr_mode", "0, 1, 2"),
+        ({"payment": {"qr_mode": True}}, "payment.qr_mode", "0, 1, 2"),
+        ({"payment": {"qr_mode": "1"}}, "payment.qr_mode", "0, 1, 2"),
+    ],
+)
+def test_literal_fields_list_the_allowed_values(
+    data: dict[str, Any], key: str, allowed: str
+) -> None:
+    assert f"must be one of {allowed}" in rejected(data, key)
+
+
+def test_required_route_key_is_named() -> None:
+    message = rejected({"routes": [{"wallet": "alipay"}]}, "routes[0].provider")
+    assert 'add provider = "sandbox"' in message
+
+
+@pytest.mark.parametrize(
+    ("data", "key", "fragment"),
+    [
+        ({"terminal": {"currency": "rub"}}, "terminal.currency", "3 upper-case letters"),
+        ({"terminal": {"currency": "RUBL"}}, "terminal.currency", "3 upper-case letters"),
+        ({"terminal": {"max_amount_minor": 0}}, "terminal.max_amount_minor", "at least 1"),
+        ({"terminal": {"result_screen_s": 0}}, "terminal.result_screen_s", "greater than 0"),
+        ({"payment": {"void_window_s": -1.5}}, "payment.void_window_s", "greater than 0"),
+        (sandbox(poll_interval_s=0.0), "providers.sandbox.poll_interval_s", "greater than 0"),
+        (sandbox(read_timeout_s=float("inf")), "providers.sandbox.read_timeout_s", "finite"),
+        (sandbox(technical_error_budget=0), "providers.sandbox.technical_error_budget", "at least"),
+        (sandbox(url="ftp://host"), "providers.sandbox.url", "http:// or https://"),
+        (sandbox(url="paymaster.ru"), "providers.sandbox.url", '"embedded"'),
+        ({"printer": {"columns": 40}}, "printer.columns", "32, 42, 48"),
+        ({"display": {"height": 32}}, "display.height", "height = 64 or height = 128"),
+        ({"display": {"width": 256}}, "display.width", "width = 128"),
+        ({"supervisor": {"pin_length": 2}}, "supervisor.pin_length", "from 4 to 12"),
+        ({"terminal": {"data_dir": ""}}, "terminal.data_dir", "must not be empty"),
+        ({"terminal": {"id": "T 1"}}, "terminal.id", "letters, digits"),
+    ],
+)
+def test_semantic_rules(data: dict[str, Any], key: str, fragment: str) -> None:
+    assert fragment in rejected(data, key)
+
+
+def test_route_prefix_must_be_digits_or_letters() -> None:
+    route = {"wallet": "alipay", "provider": "sandbox", "prefixes": ["25", "2-6"]}
+    assert "digits and letters" in rejected({"routes": [route]}, "routes[0].prefixes[1]")
+
+
+@pytest.mark.parametrize("length", [0, 65])
+def test_route_lengths_are_1_to_64(length: int) -> None:
+    routes = [
+        {"wallet": "alipay", "provider": "sandbox"},
+        {"wallet": "wechat", "provider": "sandbox", "lengths": [18, length]},
+    ]
+    assert "from 1 to 64" in rejected({"routes": routes}, "routes[1].lengths[1]")
+
+
+def test_mpm_provider_must_be_configured() -> None:
+    message = rejected({"payment": {"mpm_provider": "sandbx"}}, "payment.mpm_provider")
+    assert "did you mean 'sandbox'?" in message
+    assert "[providers.sandbx]" in message
+
+
+def test_route_provider_must_be_configured() -> None:
+    routes = [{"wallet": "alipay", "provider": "verystar"}]
+    assert "not configured" in rejected({"routes": routes}, "routes[0].provider")
+
+
+def test_default_mpm_provider_missing_says_it_is_the_default() -> None:
+    message = rejected({"providers": {"pm": {"driver": "paymaster"}}}, "payment.mpm_provider")
+    assert "by default" in message
+    assert "set payment.mpm_provider" in message
+
+
+def test_default_routes_name_an_unconfigured_provider() -> None:
+    data = {"providers": {"pm": {}}, "payment": {"mpm_provider": "pm"}}
+    message = rejected(data, "routes[0].provider")
+    assert "[[routes]]" in message
+
+
+def test_empty_providers_table_is_refused() -> None:
+    assert "no provider" in rejected({"providers": {}}, "providers")
+
+
+def test_toml_syntax_error_gives_line_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path / "payterm.toml", '[terminal]\nid = "T1\n')
+    with pytest.raises(ConfigError, match=r"line 2, column \d+") as caught:
+        load_config(path)
+    assert str(path) in str(caught.value)
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "absent.toml")
+
+
+def test_error_message_includes_the_file_path(tmp_path: Path) -> None:
+    path = write(tmp_path / "payterm.toml", "[printer]\ncolumns = 40\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value).startswith(f"{path}: printer.columns: ")
+    assert isinstance(caught.value, ValueError)
+
+
+# --- The secrets file. ---
+
+
+def config_with_secrets(folder: Path, secrets: str, *, config: str = "", mode: int = 0o600) -> Path:
+    write(folder / "secrets.toml", secrets, mode)
+    text = f'[terminal]\nsecrets_file = "secrets.toml"\n{config}'
+    return write(folder / "payterm.toml", text, 0o644)
+
+
+def test_missing_secrets_file_names_the_key(tmp_path: Path) -> None:
+    path = write(tmp_path / "payterm.toml", '[terminal]\nsecrets_file = "nope.toml"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.key == "terminal.secrets_file"
+    assert "nope.toml" in str(caught.value)
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o604, 0o666])
+def test_world_readable_secrets_are_refused_with_the_chmod_to_run(
+    tmp_path: Path, mode: int
+) -> None:
+    path = write(tmp_path / "secrets.toml", 'pins = ["1234"]\n', mode)
+    with pytest.raises(ConfigError, match=f"chmod 600 {re.escape(str(path))}"):
+        load_secrets(path)
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o400])
+def test_private_secrets_are_accepted(tmp_path: Path, mode: int) -> None:
+    path = write(tmp_path / "secrets.toml", '[supervisor]\npins = ["1234"]\n', mode)
+    assert load_secrets(path).supervisor_pins == ("1234",)
+
+
+def test_world_readable_secrets_refused_through_load_config(tmp_path: Path) -> None:
+    path = config_with_secrets(tmp_path, "[supervisor]\n", mode=0o644)
+    with pytest.raises(ConfigError, match="chmod 600"):
+        load_config(path)
+
+
+def test_unknown_key_in_secrets_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path / "secrets.toml", '[supervisor]\npin = ["1234"]\n')
+    with pytest.raises(ConfigError) as caught:
+        load_secrets(path)
+    assert caught.value.key == "supervisor.pin"
+    assert "did you mean 'pins'?" in str(caught.value)
+
+
+def test_badges_are_normalised_to_lower_case(tmp_path: Path) -> None:
+    path = write(tmp_path / "secrets.toml", '[supervisor]\nbadges = ["04A1B2C3D4E5F6"]\n')
+    assert load_secrets(path).supervisor_badges == ("04a1b2c3d4e5f6",)
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ('pins = ["12a4"]', "supervisor.pins[0]"),
+        ('pins = ["1234", 5678]', "supervisor.pins[1]"),
+        ('badges = ["f0e1d2c"]', "supervisor.badges[0]"),
+        ('badges = ["f0g1d2c3"]', "supervisor.badges[0]"),
+    ],
+)
+def test_bad_pins_and_badges_are_refused_without_showing_them(
+    tmp_path: Path, line: str, key: str
+) -> None:
+    path = write(tmp_path / "secrets.toml", f"[supervisor]\n{line}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_secrets(path)
+    assert caught.value.key == key
+    for secret in ("12a4", "5678", "f0e1d2c", "f0g1d2c3"):
+        assert secret not in str(caught.value)
+
+
+def test_pin_must_have_the_configured_length(tmp_path: Path) -> None:
+    path = config_with_secrets(
+        tmp_path,
+        '[supervisor]\npins = ["1234", "123456"]\n',
+        config="[supervisor]\npin_length = 6\n",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.key == "supervisor.pins[0]"
+    assert "pin_length is 6" in str(caught.value)
+
+
+def test_provider_key_must_be_for_a_configured_provider(tmp_path: Path) -> None:
+    path = config_with_secrets(tmp_path, '[providers.sandbx]\napi_key = "k"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.key == "providers.sandbx"
+    assert "did you mean 'sandbox'?" in str(caught.value)
+
+
+def test_provider_api_key_is_required(tmp_path: Path) -> None:
+    path = write(tmp_path / "secrets.toml", "[providers.sandbox]\n")
+    with pytest.raises(ConfigError) as caught:
+        load_secrets(path)
+    assert caught.value.key == "providers.sandbox.api_key"
+
+
+# --- The demo configuration. ---
+
+
+def test_demo_config_is_valid_and_emulated(tmp_path: Path) -> None:
+    config = demo_config(tmp_path)
+    assert config.terminal.hardware == "emulated"
+    assert config.terminal.data_dir == tmp_path
+    assert config.secrets.supervisor_pins == (DEMO_PIN,) == ("1234",)
+    assert config.secrets.supervisor_badges == (DEMO_BADGE,) == ("04a1b2c3",)
+    assert config.payment.mpm_provider in config.providers
+    assert dataclasses.replace(config, secrets=Secrets(), terminal=TerminalConfig()) == Config(
+        source=config.source
+    )
