@@ -65,6 +65,11 @@ class PrintedSlip:
         """The piece as plain text (see :meth:`ParsedSlip.to_text`)."""
         return self.parsed.to_text()
 
+    @property
+    def lines(self) -> tuple[str, ...]:
+        """The piece as plain text, one string per printed row."""
+        return tuple(self.text.split("\n"))
+
 
 class EmulatedPrinterHw(Protocol):
     """The emulated python-escpos printer: switches, and what came out of it."""

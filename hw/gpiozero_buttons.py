@@ -48,6 +48,7 @@ class GpiozeroButtons:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._pins = dict(pins)
+        self._factory_name = type(pin_factory).__name__ if pin_factory is not None else "default"
         self._debounce_s = debounce_s
         self._monotonic = monotonic
         self._last_press: dict[ButtonName, float] = {}
@@ -67,10 +68,13 @@ class GpiozeroButtons:
         """True once ``aclose()`` ran."""
         return self._closed
 
-    async def presses(self) -> AsyncIterator[ButtonName]:
-        """Yield each press's button name until ``aclose()``."""
+    def presses(self) -> AsyncIterator[ButtonName]:
+        """Yield each press's button name until ``aclose()``; call it from the running loop."""
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
+        return self._presses()
+
+    async def _presses(self) -> AsyncIterator[ButtonName]:
         while not self._closed:
             name = await self._queue.get()
             if name is None:
@@ -90,8 +94,10 @@ class GpiozeroButtons:
         if self._closed:
             return
         self._closed = True
-        self._close_buttons()
         self._queue.put_nowait(None)
+        # gpiozero joins each button's hold thread, which polls every 0.1 s (or waits out
+        # hold_time while held): keep that off the loop.
+        await asyncio.to_thread(self._close_buttons)
 
     async def __aenter__(self) -> GpiozeroButtons:
         return self
@@ -106,7 +112,8 @@ class GpiozeroButtons:
 
     def __repr__(self) -> str:
         pins = ", ".join(f"{name}=GPIO{pin}" for name, pin in self._pins.items())
-        return f"<GpiozeroButtons {pins} {'closed' if self._closed else 'open'}>"
+        state = "closed" if self._closed else "open"
+        return f"<{type(self).__name__} {pins} on {self._factory_name} pins, {state}>"
 
     def _make_button(self, name: ButtonName, pin: int, pin_factory: Any, pull_up: bool) -> Any:
         from gpiozero import Button, GPIOZeroError
@@ -120,15 +127,15 @@ class GpiozeroButtons:
 
     def _on_pressed_threadsafe(self, name: ButtonName) -> None:
         """Runs on gpiozero's thread: debounce, then hand the press to the loop."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            log.warning("buttons:press of %s dropped: no event loop", name)
+            return
         now = self._monotonic()
         last = self._last_press.get(name)
         if last is not None and now - last < self._debounce_s:
             return
         self._last_press[name] = now
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            log.warning("buttons:press of %s dropped: no event loop yet", name)
-            return
         loop.call_soon_threadsafe(self._queue.put_nowait, name)
 
     def _close_buttons(self) -> None:

@@ -17,8 +17,9 @@ __all__ = ["LumaDisplay"]
 class LumaDisplay:
     """Draws each :class:`Screen` on a luma device; implements :class:`hw.base.Display`.
 
-    ``device`` is any luma device in mode "1" (``luma.oled.device.ssd1306(i2c(...))`` on the
-    Pi, ``luma.core.device.dummy(width=128, height=64, mode="1")`` in the emulator). Loop-only:
+    ``device`` is any luma device (``luma.oled.device.ssd1306(i2c(...))`` on the Pi,
+    ``luma.core.device.dummy(width=128, height=64, mode="1")`` in the emulator); frames are
+    drawn 1-bit and converted for colour devices. Loop-only:
     ``show()`` blocks for one frame transfer (about 25 ms over I2C at 400 kHz), which the loop
     can afford; it skips the transfer when the screen did not change.
     """
@@ -31,6 +32,7 @@ class LumaDisplay:
         self._errors: tuple[type[Exception], ...] = (LumaError, OSError, ValueError)
         self._device = device
         self._size: tuple[int, int] = (int(device.width), int(device.height))
+        self._mode = str(getattr(device, "mode", "1"))
         self._last_screen: Screen | None = None
         self._last_image: Image.Image | None = None
         self._closed = False
@@ -65,8 +67,9 @@ class LumaDisplay:
         if screen == self._last_screen:
             return
         image = render_screen(screen, self._size)
+        frame = image if self._mode == "1" else image.convert(self._mode)  # colour panels
         try:
-            self._device.display(image)
+            self._device.display(frame)
         except self._errors as exc:
             raise DisplayError(f"could not draw: {exc!r}", device=self._name) from exc
         self._last_screen, self._last_image = screen, image

@@ -60,7 +60,7 @@ def render_screen(screen: Screen, size: tuple[int, int]) -> Image.Image:
     """Draw ``screen`` on a new mode-"1" image of ``size`` (width, height) pixels."""
     image = Image.new("1", size, DARK)
     draw = ImageDraw.Draw(image)
-    if screen.qr is not None:
+    if screen.qr:
         plan = _qr_plan(screen.qr, _qr_side(size))
         if plan is not None:
             if _is_wide(size):
@@ -76,7 +76,7 @@ def render_screen(screen: Screen, size: tuple[int, int]) -> Image.Image:
 
 def qr_fits(payload: str, size: tuple[int, int]) -> int:
     """Pixels per module the QR of ``payload`` gets on a display of ``size``; 0 if it can't fit."""
-    plan = _qr_plan(payload, _qr_side(size))
+    plan = _qr_plan(payload, _qr_side(size)) if payload else None
     return plan.scale if plan is not None else 0
 
 
@@ -107,6 +107,7 @@ class _Text:
 
 @functools.lru_cache(maxsize=64)
 def _font(face: str, size_px: int) -> Font:
+    # Pillow looks for the file name in the system font folders too if FONT_DIR lacks it.
     try:
         return ImageFont.truetype(str(FONT_DIR / _FACES[face]), size_px)
     except OSError:
@@ -167,7 +168,7 @@ def _ellipsize(text: str, font: Font, max_w: int) -> str:
 
 
 def _wrap(text: str, font: Font, max_w: int, max_lines: int) -> list[str]:
-    """Greedy word wrap into at most ``max_lines``; the last line is ellipsized if cut."""
+    """Greedy word wrap into at most ``max_lines``; a line that still overflows is ellipsized."""
     lines: list[str] = []
     words = text.split()
     while words and len(lines) < max_lines:
@@ -175,10 +176,11 @@ def _wrap(text: str, font: Font, max_w: int, max_lines: int) -> list[str]:
         while words and _width(font, f"{line} {words[0]}") <= max_w:
             line = f"{line} {words.pop(0)}"
         lines.append(line)
-    if words or any(_width(font, line) > max_w for line in lines):
-        last = " ".join([lines[-1], *words]) if words else lines[-1]
-        lines[-1] = last if _width(font, last) <= max_w else _ellipsize(last, font, max_w)
-    return lines
+    if words:
+        lines[-1] = " ".join([lines[-1], *words])
+    return [
+        line if _width(font, line) <= max_w else _ellipsize(line, font, max_w) for line in lines
+    ]
 
 
 def _draw_text(draw: ImageDraw.ImageDraw, x: int, baseline: int, text: _Text, fill: int) -> None:

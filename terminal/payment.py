@@ -26,11 +26,18 @@ class PaymentState(enum.Enum):
     CANCEL_FAILED = "cancel_failed"  # cancel could not be sent: an administrator must check
     FORCED = "forced"  # completed by a supervisor without the provider's word
     VOIDED = "voided"  # paid, then refunded right away
+    VOIDING = "voiding"  # paid; a void (refund) was sent and its outcome is not known yet
 
 
 #: States in which the provider's final word is still owed: resolved on reconnect/restart.
 UNRESOLVED_STATES = frozenset(
-    {PaymentState.NEW, PaymentState.PENDING, PaymentState.CANCEL_FAILED, PaymentState.FORCED}
+    {
+        PaymentState.NEW,
+        PaymentState.PENDING,
+        PaymentState.CANCEL_FAILED,
+        PaymentState.FORCED,
+        PaymentState.VOIDING,
+    }
 )
 
 

@@ -56,6 +56,12 @@ log = logging.getLogger("payterm.runtime")
 #: How often forced and cancel-failed payments are asked about again.
 RECONCILE_INTERVAL_S = 60.0
 
+#: Unresolved payments the background reconciliation asks about (NEW and PENDING ones are
+#: resolved in the machine itself at start).
+RECONCILED_STATES = frozenset(
+    {PaymentState.FORCED, PaymentState.CANCEL_FAILED, PaymentState.VOIDING}
+)
+
 #: Receives ("namespace:name", details) for everything the terminal does (headless demo, API).
 Observer = Callable[[str, dict[str, Any]], None]
 
@@ -340,11 +346,11 @@ class Runtime:
             await self._clock.sleep(RECONCILE_INTERVAL_S)
 
     async def reconcile_once(self) -> int:
-        """Ask providers about forced and cancel-failed payments; returns how many answered."""
+        """Ask providers about forced, cancel-failed and voiding payments; count the answers."""
         answered = 0
         current = self.state.payment.order_id if self.state.payment else None
         for payment in self._journal.unresolved():
-            if payment.state not in (PaymentState.FORCED, PaymentState.CANCEL_FAILED):
+            if payment.state not in RECONCILED_STATES:
                 continue
             if payment.order_id == current and self.state.phase is not Phase.DONE:
                 continue

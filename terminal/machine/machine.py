@@ -217,6 +217,7 @@ def _begin(state: State, payment: Payment, op: Op, phase: Phase, code: str, wall
         pin="",
         pin_attempts=0,
         notice_printed=False,
+        resumed=False,
     )
     effects: tuple[Effect, ...] = (
         CancelTimer("result"),
@@ -299,7 +300,7 @@ def _answered(state: State, event: ProviderAnswered, now: Now) -> Step:
     answer = event.answer
     state = state.evolve(tech_errors=0, last_answer_at=state.now)
     payment = _absorb(payment, answer)
-    resumed = state.phase is Phase.RESOLVING
+    resumed = state.resumed
     if answer.status is PaymentStatus.PAID:
         return _finish_paid(state, payment, resumed)
     if answer.status is PaymentStatus.PENDING:
@@ -346,7 +347,8 @@ def _still_pending(state: State, payment: Payment, op: Op) -> Step:
 
 def _not_found(state: State, payment: Payment) -> Step:
     """The provider never saw the order: re-send it once more, or give it up as never sent."""
-    resendable = payment.state is PaymentState.NEW and state.phase is not Phase.RESOLVING
+    # After a restart the customer has gone: a payment the provider never saw is given up.
+    resendable = payment.state is PaymentState.NEW and not state.resumed
     if resendable and payment.flow == "mpm":
         call = CallProvider("create", payment.provider, order_of(payment))
         return Step(state.evolve(phase=Phase.CREATING, payment=payment), (call,))
@@ -490,6 +492,20 @@ def _approval_badge(state: State, event: BadgeTapped, now: Now) -> Step:
     return _approval_refused(state)
 
 
+def _approval_answered(state: State, event: ProviderAnswered, now: Now) -> Step:
+    """A poll sent before Force was pressed came back: a final answer ends the approval."""
+    if event.answer.status is PaymentStatus.PENDING and state.payment is not None:
+        return Step(state.evolve(payment=_absorb(state.payment, event.answer), tech_errors=0))
+    return _answered(state, event, now)
+
+
+def _approval_failed(state: State, event: ProviderFailed, now: Now) -> Step:
+    """A poll sent before Force was pressed failed: the supervisor decides; nothing to do."""
+    if state.payment is None or event.order_id != state.payment.order_id:
+        return _reject(state, event)
+    return Step(state.evolve(tech_errors=state.tech_errors + 1))
+
+
 def _approval_refused(state: State) -> Step:
     attempts = state.pin_attempts + 1
     if attempts >= state.settings.max_pin_attempts:
@@ -618,6 +634,9 @@ def _void_abandoned(state: State) -> Step:
 
 
 def _send_void(state: State, payment: Payment) -> Step:
+    """Journal the void, then send the refund: money going back is written ahead too."""
+    voiding = payment.with_state(PaymentState.VOIDING)
+    record = _record(voiding, "void requested")
     call = CallProvider(
         "refund",
         payment.provider,
@@ -625,7 +644,8 @@ def _send_void(state: State, payment: Payment) -> Step:
         refund_id=f"{payment.order_id}-void",
         refund_amount=payment.amount,
     )
-    return Step(state.evolve(phase=Phase.VOIDING, message=""), (CancelTimer("result"), call))
+    started = state.evolve(phase=Phase.VOIDING, payment=voiding, message="")
+    return Step(started, (CancelTimer("result"), record, call))
 
 
 def _void_answered(state: State, event: ProviderAnswered, now: Now) -> Step:
@@ -633,7 +653,11 @@ def _void_answered(state: State, event: ProviderAnswered, now: Now) -> Step:
     if payment is None or event.order_id != payment.order_id or event.op != "refund":
         return _reject(state, event)
     if event.answer.status is not PaymentStatus.REFUNDED:
-        return _void_done(state.evolve(message="void_refused"))
+        # The provider refused: the money stays with the merchant, the payment stays paid.
+        paid = _absorb(payment, event.answer).with_state(PaymentState.PAID)
+        refused = state.evolve(payment=paid, message="void_refused")
+        return Step(refused.evolve(phase=Phase.DONE), (_record(paid, "void refused"),
+                    StartTimer("result", state.settings.result_screen_s)))  # fmt: skip
     voided = _absorb(payment, event.answer).with_state(PaymentState.VOIDED)
     effects = (_record(voided, "voided"), PrintSlip(SlipKind.VOID, voided))
     return _show_result(state.evolve(paid_at=None), voided, effects, message="voided")
@@ -677,29 +701,23 @@ def _resolve_next(state: State) -> Step:
         deadline=None,
         message="",
         notice_printed=False,
+        resumed=True,
     )
     query = CallProvider("query", payment.provider, order_of(payment))
     return Step(resolving, (CancelTimer("result"), query, StartTimer("tick", TICK_S)))
 
 
 def _reconcile(state: State, event: ReconcileAnswered) -> Step:
-    """Decide what a late provider answer means for a forced or cancel-failed payment."""
+    """Decide what a late provider answer means for a forced, cancel-failed or voiding payment."""
     payment, status = event.payment, event.answer.status
     if status is PaymentStatus.PENDING or not payment.is_unresolved:
         return Step(state)
     payment = _absorb(payment, event.answer)
-    paid = status is PaymentStatus.PAID
-    if payment.state is PaymentState.FORCED:
-        settled = payment.with_state(
-            PaymentState.PAID if paid else _unpaid_state(status), mismatch=not paid
-        )
-    else:  # CANCEL_FAILED: cancelled means all is well; paid means the customer was charged
-        settled = payment.with_state(
-            PaymentState.PAID if paid else PaymentState.CANCELLED,
-            mismatch=paid,
-            needs_admin=paid,
-        )
+    settled = _settle(payment, status)
     effects: list[Effect] = [_record(settled, f"reconciled: provider says {status.value}")]
+    if settled.needs_admin and payment.state is PaymentState.VOIDING:
+        text = f"{settled.order_id}: void not done, provider says {status.value}"
+        effects.append(Alert("void_not_done", text, settled.order_id))
     if settled.mismatch:
         effects.append(PrintSlip(SlipKind.MISMATCH, settled))
         text = (
@@ -709,6 +727,21 @@ def _reconcile(state: State, event: ReconcileAnswered) -> Step:
     if state.payment is not None and state.payment.order_id == settled.order_id:
         state = state.evolve(payment=settled)
     return Step(state, tuple(effects))
+
+
+def _settle(payment: Payment, status: PaymentStatus) -> Payment:
+    """The final record of an unresolved payment, given the provider's final word."""
+    paid = status is PaymentStatus.PAID
+    if payment.state is PaymentState.FORCED:
+        final = PaymentState.PAID if paid else _unpaid_state(status)
+        return payment.with_state(final, mismatch=not paid)
+    if payment.state is PaymentState.VOIDING:
+        if status is PaymentStatus.REFUNDED:
+            return payment.with_state(PaymentState.VOIDED)
+        return payment.with_state(PaymentState.PAID, needs_admin=True, message="void not done")
+    # CANCEL_FAILED: cancelled means all is well; paid means the customer was charged.
+    final = PaymentState.PAID if paid else PaymentState.CANCELLED
+    return payment.with_state(final, mismatch=paid, needs_admin=paid)
 
 
 def _enter_fault(state: State, reason: str) -> Step:
@@ -753,6 +786,8 @@ TABLE: dict[tuple[Phase, type], Handler] = {
     (Phase.APPROVAL, KeyPressed): _approval_key,
     (Phase.APPROVAL, BadgeTapped): _approval_badge,
     (Phase.APPROVAL, ButtonPressed): _approval_button,
+    (Phase.APPROVAL, ProviderAnswered): _approval_answered,
+    (Phase.APPROVAL, ProviderFailed): _approval_failed,
     (Phase.DONE, TimerFired): _done_timer,
     (Phase.DONE, KeyPressed): _done_key,
     (Phase.DONE, ButtonPressed): _done_button,

@@ -22,6 +22,7 @@ RESULT_WORDS: dict[PaymentState, tuple[str, Tone]] = {
     PaymentState.CANCEL_FAILED: ("cancel_failed", "error"),
     PaymentState.FORCED: ("forced", "warn"),
     PaymentState.VOIDED: ("voided", "warn"),
+    PaymentState.VOIDING: ("voiding", "warn"),
 }
 
 
@@ -31,8 +32,9 @@ def screen_for(state: State, language: Language) -> Screen:
     screen = builder(state, language)
     if state.message and state.phase is not Phase.DONE:
         notice = t(state.message, language)
+        lines = (notice, *screen.lines)[:3]
         screen = Screen(
-            screen.name, screen.title, screen.amount, (notice,), screen.qr,
+            screen.name, screen.title, screen.amount, lines, screen.qr,
             screen.countdown_s, "warn" if screen.tone == "info" else screen.tone,
         )  # fmt: skip
     return screen

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import textwrap
+from dataclasses import replace
+
 from terminal.payment import Payment, PaymentState
 from terminal.views.model import Slip, SlipKind, SlipLine
 from terminal.views.screens import RESULT_WORDS
 from terminal.views.text import Language, t
 
-__all__ = ["build_slip", "pair_line"]
+__all__ = ["build_slip", "pair_line", "fit"]
 
 _HEADINGS: dict[SlipKind, str] = {
     SlipKind.PAYMENT: "slip_payment",
@@ -22,12 +25,25 @@ _HEADINGS: dict[SlipKind, str] = {
 }
 
 
-def pair_line(label: str, value: str, columns: int) -> SlipLine:
-    """A "label ....... value" line fitted to ``columns`` characters."""
+def pair_line(label: str, value: str, columns: int) -> list[SlipLine]:
+    """A "label ....... value" line fitted to ``columns``; two or more lines when too long."""
     room = columns - len(value) - 1
-    if room < 1:
-        return SlipLine(f"{label}: {value}"[:columns])
-    return SlipLine(f"{label[:room]:<{room}} {value}")
+    if room >= len(label):
+        return [SlipLine(f"{label:<{room}} {value}")]
+    return [SlipLine(label), *(SlipLine(part, align="right") for part in _chunks(value, columns))]
+
+
+def fit(line: SlipLine, columns: int) -> list[SlipLine]:
+    """Wrap ``line`` so no piece is wider than the paper (large text takes double width)."""
+    width = columns // 2 if line.large else columns
+    if len(line.text) <= width:
+        return [line]
+    pieces = textwrap.wrap(line.text, width, break_long_words=True) or [""]
+    return [replace(line, text=piece) for piece in pieces]
+
+
+def _chunks(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
 
 def build_slip(
@@ -41,29 +57,31 @@ def build_slip(
 ) -> Slip:
     """The slip of ``kind`` for ``payment``."""
     lang = language
+    pairs = [
+        ("slip_terminal", terminal_id),
+        ("slip_number", f"{payment.seq:06d}"),
+        ("slip_shift", str(payment.shift)),
+        ("slip_order", payment.order_id),
+        ("slip_provider", payment.provider),
+        ("slip_provider_order", payment.provider_ref or ""),
+        ("slip_code", payment.code_masked),
+        ("slip_time", payment.created_wall[:19].replace("T", " ")),
+    ]
     lines: list[SlipLine] = [
         SlipLine(t(_HEADINGS[kind], lang), align="center", bold=True, large=True),
         SlipLine("-" * columns),
-        pair_line(t("slip_terminal", lang), terminal_id, columns),
-        pair_line(t("slip_number", lang), f"{payment.seq:06d}", columns),
-        pair_line(t("slip_shift", lang), str(payment.shift), columns),
-        pair_line(t("slip_order", lang), payment.order_id, columns),
-        pair_line(t("slip_provider", lang), payment.provider, columns),
     ]
-    if payment.provider_ref:
-        lines.append(pair_line(t("slip_provider_order", lang), payment.provider_ref, columns))
-    if payment.code_masked:
-        lines.append(pair_line(t("slip_code", lang), payment.code_masked, columns))
-    lines.append(
-        pair_line(t("slip_time", lang), payment.created_wall[:19].replace("T", " "), columns)
-    )
+    for key, value in pairs:
+        if value:
+            lines.extend(pair_line(t(key, lang), value, columns))
     if not payment.wall_synced:
         lines.append(SlipLine(t("slip_clock_unsynced", lang), align="right"))
     lines.append(SlipLine(str(payment.amount), align="center", bold=True, large=True))
     lines.extend(_body(kind, payment, lang, columns))
     qr = payment.qr_payload if kind is SlipKind.QR else None
     barcode = payment.provider_ref if kind in _WITH_BARCODE and payment.provider_ref else None
-    return Slip(kind, payment.order_id, tuple(lines), qr=qr, barcode=barcode, copies=copies)
+    fitted = tuple(piece for line in lines for piece in fit(line, columns))
+    return Slip(kind, payment.order_id, fitted, qr=qr, barcode=barcode, copies=copies)
 
 
 _WITH_BARCODE = frozenset({SlipKind.PAYMENT, SlipKind.RECOVERED, SlipKind.FORCED, SlipKind.VOID})
@@ -76,9 +94,7 @@ def _status_word(payment: Payment, lang: Language) -> str:
 
 def _body(kind: SlipKind, payment: Payment, lang: Language, columns: int) -> list[SlipLine]:
     status = SlipLine(_status_word(payment, lang), align="center", bold=True)
-    reason = (
-        [pair_line(t("slip_reason", lang), payment.message, columns)] if payment.message else []
-    )
+    reason = pair_line(t("slip_reason", lang), payment.message, columns) if payment.message else []
     if kind in (SlipKind.PAYMENT, SlipKind.VOID):
         return [status, SlipLine(t("slip_signature", lang), align="center")]
     if kind is SlipKind.FAILURE:
@@ -102,8 +118,8 @@ def _body(kind: SlipKind, payment: Payment, lang: Language, columns: int) -> lis
     if kind is SlipKind.MISMATCH:
         said = t("forced", lang) if payment.forced else t("cancel_failed", lang)
         return [
-            pair_line(t("slip_terminal_said", lang), said, columns),
-            pair_line(t("slip_provider_says", lang), _status_word(payment, lang), columns),
+            *pair_line(t("slip_terminal_said", lang), said, columns),
+            *pair_line(t("slip_provider_says", lang), _status_word(payment, lang), columns),
             SlipLine(t("slip_admin", lang), align="center", bold=True),
         ]
     if payment.state is PaymentState.PENDING or kind is SlipKind.QR:

@@ -165,6 +165,15 @@ def test_a_file_that_is_not_a_journal_is_reported(path: Path) -> None:
     assert isinstance(info.value.__cause__, sqlite3.Error)
 
 
+def test_a_path_that_cannot_be_created_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    bad = tmp_path / "file" / "journal.db"
+    with pytest.raises(JournalError) as info:
+        Journal.open(bad, terminal_id="T0001")
+    assert str(bad) in str(info.value)
+    assert not isinstance(info.value, JournalFull)
+
+
 def test_a_second_opener_is_refused_while_the_journal_is_open(journal: Journal) -> None:
     with pytest.raises(JournalError, match="in use"):
         Journal.open(journal.path, terminal_id="T0001")

@@ -1,0 +1,1 @@
+"""Engine benchmarks for payterm: they print figures beside their targets and never assert."""
