@@ -31,6 +31,7 @@ from terminal.machine import (
     KeyPressed,
     Now,
     Phase,
+    PrinterReported,
     PrintSlip,
     ProviderAnswered,
     ProviderFailed,
@@ -317,18 +318,17 @@ class Runtime:
         )
         try:
             await self._devices.printer.print_slip(slip)
-        except (PaperOut, PrinterOffline) as exc:
-            log.warning("slip %s for %s not printed: %s", slip.kind.value, slip.order_id, exc)
-            self._emit(
-                "printer:failed", kind=slip.kind.value, order_id=slip.order_id, reason=str(exc)
-            )
-            return
         except HardwareError as exc:
-            log.error("printer: %s", exc)
+            problem = _printer_problem(exc)
+            level = logging.WARNING if problem != "error" else logging.ERROR
+            log.log(level, "slip %s for %s not printed: %s", slip.kind.value, slip.order_id, exc)
             self._emit(
                 "printer:failed", kind=slip.kind.value, order_id=slip.order_id, reason=str(exc)
             )
+            self.feed(PrinterReported(slip.kind.value, slip.order_id, problem))
             return
+        if self.state.printer_problem:
+            self.feed(PrinterReported(slip.kind.value, slip.order_id, ""))
         self._emit(
             "printer:slip", kind=slip.kind.value, order_id=slip.order_id,
             lines=[line.text for line in slip.lines], qr=slip.qr, barcode=slip.barcode,
@@ -389,6 +389,14 @@ def _screen_dict(screen: Screen) -> dict[str, Any]:
         "qr": screen.qr,
         "countdown_s": screen.countdown_s,
     }
+
+
+def _printer_problem(exc: HardwareError) -> str:
+    if isinstance(exc, PaperOut):
+        return "paper"
+    if isinstance(exc, PrinterOffline):
+        return "offline"
+    return "error"
 
 
 def _printer_status(printer: Printer) -> dict[str, Any]:

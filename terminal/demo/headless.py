@@ -26,6 +26,7 @@ COMMANDS = {
     "net": "net <down|up>  cut or restore the path to the providers",
     "customer": "customer <pay|decline|abandon|expire> [order_id]  act as the customer",
     "sandbox": "sandbox <normal|slow|error|drop|garbage|lose_answer> [count]  misbehave",
+    "printer": "printer <paper-out|paper-in|unplug|plug>  change the emulated printer",
     "advance": "advance <seconds>  move the fake clock (with --fake-clock)",
     "wait": "wait  until nothing is under way",
     "screen": "screen  print the current screen",
@@ -50,6 +51,7 @@ class HeadlessSession:
             "net": self._net,
             "customer": self._customer,
             "sandbox": self._sandbox,
+            "printer": self._printer,
             "advance": self._advance,
             "wait": self._wait,
             "screen": self._screen,
@@ -128,6 +130,16 @@ class HeadlessSession:
         for server in self.terminal.sandboxes.values():
             server.http.set_misbehaviour(mode, count=count, delay_s=15.0 if mode == "slow" else 0.0)
         self._write({"event": "sandbox:behaviour", "mode": mode, "count": count})
+
+    async def _printer(self, args: list[str]) -> None:
+        change = _one(args, "paper-out|paper-in|unplug|plug")
+        switches = {"paper-out": ("paper", False), "paper-in": ("paper", True),
+                    "unplug": ("online", False), "plug": ("online", True)}  # fmt: skip
+        if change not in switches:
+            raise ValueError(f"printer takes one of {', '.join(switches)}")
+        name, value = switches[change]
+        setattr(self._device.escpos, name, value)
+        self._write({"event": "printer:changed", name: value})
 
     async def _advance(self, args: list[str]) -> None:
         clock = self.terminal.clock

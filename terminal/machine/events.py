@@ -21,6 +21,7 @@ __all__ = [
     "InDoubtFound",
     "ReconcileAnswered",
     "JournalFailed",
+    "PrinterReported",
     "Event",
 ]
 
@@ -99,6 +100,15 @@ class ReconcileAnswered:
 
 
 @dataclass(frozen=True, slots=True)
+class PrinterReported:
+    """A slip was printed (``problem`` empty) or could not be: "paper", "offline" or "error"."""
+
+    kind: str
+    order_id: str
+    problem: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class JournalFailed:
     """The journal could not be written: the terminal must stop taking payments."""
 
@@ -115,5 +125,6 @@ Event = (
     | ProviderFailed
     | InDoubtFound
     | ReconcileAnswered
+    | PrinterReported
     | JournalFailed
 )

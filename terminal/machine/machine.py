@@ -31,6 +31,7 @@ from terminal.machine.events import (
     JournalFailed,
     KeyPressed,
     Op,
+    PrinterReported,
     ProviderAnswered,
     ProviderFailed,
     ReconcileAnswered,
@@ -71,6 +72,9 @@ def step(state: State, event: Event, now: Now) -> Step:
         return _reconcile(state, event)
     if isinstance(event, InDoubtFound):
         return _queue_in_doubt(state, event.payment, now)
+    if isinstance(event, PrinterReported):
+        # Printing never holds a payment up; the screen tells the cashier what is wrong.
+        return Step(state.evolve(printer_problem=event.problem))
     handler = TABLE.get((state.phase, type(event)))
     if handler is None:
         return _reject(state, event)
@@ -494,7 +498,9 @@ def _approval_badge(state: State, event: BadgeTapped, now: Now) -> Step:
 
 def _approval_answered(state: State, event: ProviderAnswered, now: Now) -> Step:
     """A poll sent before Force was pressed came back: a final answer ends the approval."""
-    if event.answer.status is PaymentStatus.PENDING and state.payment is not None:
+    if state.payment is None or event.order_id != state.payment.order_id:
+        return _reject(state, event)
+    if event.answer.status is PaymentStatus.PENDING:
         return Step(state.evolve(payment=_absorb(state.payment, event.answer), tech_errors=0))
     return _answered(state, event, now)
 

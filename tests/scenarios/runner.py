@@ -10,6 +10,10 @@ A scenario is a text file of headless demo commands (see README) mixed with chec
     expect calls <op> <n>             n provider calls of <op> since the scenario began
     expect alert <code>               an alert with that code was raised
     expect payments <n>               the journal holds n payments
+    expect printer-failed <kind>      a slip of that kind could not be printed
+    expect title <text>               the screen's title now
+    expect slip-line <text>           a printed slip had that line
+    disk full                         the journal's database can no longer grow
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ from terminal.clock import FakeClock
 from terminal.config import demo_config
 from terminal.config_model import Config
 from terminal.demo.headless import HeadlessSession
+from terminal.errors import JournalFull
+from terminal.money import Money
+from terminal.payment import Payment, PaymentState
 
 
 @dataclasses.dataclass
@@ -74,6 +81,9 @@ async def run_scenario(path: Path, data_dir: Path) -> Outcome:
                 words = line.split()
                 if not words or words[0].startswith("#"):
                     continue
+                if words[:2] == ["disk", "full"]:
+                    _fill_disk(terminal)
+                    continue
                 if words[0] == "expect":
                     _check(terminal, outcome, words[1:], f"{path.name}:{number}: {line}")
                     continue
@@ -87,6 +97,25 @@ async def run_scenario(path: Path, data_dir: Path) -> Outcome:
             except (asyncio.CancelledError, BaseExceptionGroup):
                 pass
     return outcome
+
+
+def _fill_disk(terminal: Terminal) -> None:
+    """Fill the journal through its own API until the database cannot grow: a full SD card."""
+    journal, clock = terminal.journal, terminal.clock
+    conn = journal._conn
+    assert conn is not None
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.execute(f"PRAGMA max_page_count = {pages + 4}")
+    for seq in range(100_000, 101_000):
+        filler = Payment(
+            order_id=f"FILL-{seq}", seq=seq, shift=1, flow="mpm", provider="sandbox",
+            amount=Money(1, "RUB"), state=PaymentState.PAID, created_wall="2026-01-01T00:00:00",
+        )  # fmt: skip
+        try:
+            journal.record(filler, note="filler", mono=0.0, wall=clock.wall(), wall_synced=True)
+        except JournalFull:
+            return
+    raise AssertionError("the journal never filled up")
 
 
 def _check(terminal: Terminal, outcome: Outcome, words: list[str], where: str) -> None:
@@ -121,6 +150,15 @@ def _check(terminal: Terminal, outcome: Outcome, words: list[str], where: str) -
     elif what == "alert":
         codes = [e["code"] for e in outcome.of("terminal:alert")]
         assert args[0] in codes, f"{where}: alerts were {codes}"
+    elif what == "printer-failed":
+        kinds = [e["kind"] for e in outcome.of("printer:failed")]
+        assert args[0] in kinds, f"{where}: printer failures were {kinds}"
+    elif what == "title":
+        title = runtime.screen.title if runtime.screen else None
+        assert title == " ".join(args), f"{where}: title is {title!r}"
+    elif what == "slip-line":
+        texts = [line for e in outcome.of("printer:slip") for line in e["lines"]]
+        assert " ".join(args) in texts, f"{where}: slip lines were {texts}"
     elif what == "payments":
         count = len(terminal.journal.recent(1000))
         assert count == int(args[0]), f"{where}: journal holds {count} payments"

@@ -960,7 +960,6 @@ def test_pending_or_failed_answer_during_approval_leaves_the_supervisor_to_decid
     assert failed.state.tech_errors == 1
 
 
-@pytest.mark.xfail(strict=True, reason="approval takes a PENDING answer for any order id")
 def test_answer_about_another_order_during_approval_is_refused() -> None:
     """An answer naming another order never touches the payment in hand.
 

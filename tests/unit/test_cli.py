@@ -1,0 +1,40 @@
+"""The ``payterm`` command: config checks and refusals a technician sees."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from terminal.cli import main
+
+
+def test_check_config_accepts_the_example(capsys) -> None:
+    assert main(["check-config", "config/payterm.example.toml"]) == 0
+    assert "OK" in capsys.readouterr().out
+
+
+def test_check_config_names_the_wrong_key(tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "payterm.toml"
+    bad.write_text('[terminal]\ncurrency = "RUB"\npoll_interval = 3\n')
+    assert main(["check-config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "terminal.poll_interval" in err
+
+
+def test_run_refuses_hardware_it_does_not_have(tmp_path: Path, capsys) -> None:
+    config = tmp_path / "payterm.toml"
+    config.write_text(f'[terminal]\nhardware = "pi"\ndata_dir = "{tmp_path}"\n')
+    assert main(["run", "--config", str(config)]) == 2
+    assert "terminal.hardware" in capsys.readouterr().err
+
+
+def test_demo_with_a_broken_config_exits_with_the_reason(tmp_path: Path) -> None:
+    config = tmp_path / "payterm.toml"
+    config.write_text("[payment]\nqr_mode = 5\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "terminal", "demo", "--headless", "--config", str(config)],
+        input="quit\n", capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "payment.qr_mode" in result.stderr
