@@ -70,7 +70,8 @@ def _amount_screen(state: State, lang: Language) -> Screen:
 
 
 def _ready(state: State, lang: Language) -> Screen:
-    return Screen("ready", t("pay", lang), _amount(state), (t("scan_or_enter", lang),))
+    hint = (t("scan_code", lang), t("or_enter_for_qr", lang))
+    return Screen("ready", t("pay", lang), _amount(state), hint)
 
 
 def _creating(state: State, lang: Language) -> Screen:
@@ -95,9 +96,9 @@ def _waiting(state: State, lang: Language) -> Screen:
         hint = (t("qr_printed", lang),)
         return Screen("qr_printed", t("pay", lang), _amount(state), hint, None, countdown)
     if mode == 2:
-        hint = (t("scan_sticker", lang),)
+        hint = (t("scan_sticker", lang), t("or_tap_nfc", lang))
         return Screen("sticker", t("pay", lang), _amount(state), hint, None, countdown)
-    hint = (t("scan_qr_or_nfc", lang),)
+    hint = (t("scan_qr", lang), t("or_tap_nfc", lang))
     return Screen("qr", t("pay", lang), _amount(state), hint, payment.qr_payload, countdown)
 
 

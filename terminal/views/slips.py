@@ -103,6 +103,7 @@ def _body(kind: SlipKind, payment: Payment, lang: Language, columns: int) -> lis
         return [status, *reason, SlipLine(t("slip_keep", lang), align="center")]
     if kind is SlipKind.NOT_CONFIRMED:
         return [
+            SlipLine(t("no_connection_long", lang), align="center"),
             SlipLine(t("slip_do_not_charge", lang), align="center", bold=True),
             SlipLine(t("slip_keep", lang), align="center"),
         ]

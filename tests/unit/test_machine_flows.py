@@ -47,6 +47,7 @@ from terminal.machine import (
     InDoubtFound,
     JournalFailed,
     Phase,
+    PrinterReported,
     PrintSlip,
     ReconcileAnswered,
     RecordPayment,
@@ -94,6 +95,11 @@ def has(kind: type[Effect], **attrs: object) -> Callable[[Step], None]:
             assert value == expected, f"{kind.__name__}.{name}: {value!r} != {expected!r}"
 
     return check
+
+
+def no_effects(result: Step) -> None:
+    """A row check: the step asks for nothing at all."""
+    assert result.effects == (), f"unexpected effects {result.effects}"
 
 
 def recorded(**attrs: object) -> Callable[[Step], None]:
@@ -407,6 +413,20 @@ FLOWS: list[Flow] = [
         (3, press("retry"), Expect(phase=Phase.WAITING, calls=("query",), records=())),
         (3.5, answer("query", S.PAID), Expect(phase=Phase.DONE, payment=P.PAID)),
     ]),
+    Flow("printer_trouble_never_holds_a_payment_up", [
+        *mpm_to_waiting(slips=(K.QR,), screen="qr_printed"),
+        (2.5, PrinterReported("qr", order_id(1), "paper"), Expect(
+            phase=Phase.WAITING, calls=(), records=(), slips=(), timers={},
+            state={"printer_problem": "paper"},
+            check=no_effects,
+        )),
+        (4, fire("poll"), Expect(calls=("query",))),
+        (4.5, answer("query", S.PAID), Expect(phase=Phase.DONE, slips=(K.PAYMENT,),
+                                              state={"printer_problem": "paper"})),
+        (5, PrinterReported("payment", order_id(1), ""), Expect(
+            phase=Phase.DONE, payment=P.PAID, state={"printer_problem": ""},
+        )),
+    ], settings=replace(SETTINGS, qr_mode=0)),
     Flow("waiting_cancelled_by_cashier", [
         *mpm_to_waiting(),
         (3, press("cancel"), Expect(phase=Phase.CANCELLING, calls=("cancel",),
@@ -799,6 +819,16 @@ def test_every_attempt_takes_the_next_number_failed_ones_too() -> None:
     assert script.state.next_seq == 4
 
 
+@pytest.mark.parametrize("synced", [True, False])
+def test_payment_keeps_the_wall_time_and_whether_it_was_synced(synced: bool) -> None:
+    """The record carries the wall time it began at, flagged while NTP has not synced yet."""
+    ready = run(State(SETTINGS), typed(0, "1500")).state
+    result = step(ready, key("enter"), now_at(30, synced=synced))
+    payment = effects_of(result, RecordPayment)[0].payment
+    assert payment.created_wall == "2026-03-02T09:00:30Z"
+    assert payment.wall_synced is synced
+
+
 @pytest.mark.parametrize(
     ("code", "notice"),
     [
@@ -838,6 +868,7 @@ ANY_EVENT: list[Event] = [
     answer("query", S.PAID),
     fail("query"),
     in_doubt(5),
+    PrinterReported("payment", order_id(1), "paper"),
     ReconcileAnswered(in_doubt(1, P.FORCED).payment, ProviderAnswer(S.DECLINED)),
 ]
 
@@ -963,10 +994,8 @@ def test_pending_or_failed_answer_during_approval_leaves_the_supervisor_to_decid
 def test_answer_about_another_order_during_approval_is_refused() -> None:
     """An answer naming another order never touches the payment in hand.
 
-    ``_approval_answered`` absorbs a PENDING answer into ``state.payment`` without
-    comparing ``event.order_id`` (every other handler compares it), so a stray answer can
-    give the payment another order's provider reference, which slips print as the refund
-    barcode.
+    Were it absorbed, the payment could take another order's provider reference, which
+    the slips print as the refund barcode.
     """
     script = run(State(SETTINGS), POLL_OUT_DURING_APPROVAL)
     before = script.state

@@ -26,7 +26,7 @@ from machine_script import (
 )
 
 import terminal.machine.machine as machine_module
-from terminal.machine import JournalFailed, Phase, Settings, State
+from terminal.machine import JournalFailed, Phase, PrinterReported, Settings, State
 from terminal.money import Money
 from terminal.payment import Payment, PaymentState
 from terminal.providers.base import PaymentStatus
@@ -117,19 +117,29 @@ def test_countdown_decreases_with_time() -> None:
 @pytest.mark.parametrize(
     ("qr_mode", "name", "hint_en", "hint_ru", "qr"),
     [
-        (1, "qr", "Use NFC or scan the QR", "Используйте NFC или отсканируйте QR-код", QR),
-        (0, "qr_printed", "Scan the QR on the slip", "Отсканируйте QR-код на чеке", None),
-        (2, "sticker", "Scan the sticker or tap NFC", "Сканируйте наклейку или NFC-метку", None),
+        (1, "qr", ("Scan the QR", "or tap NFC"), ("Сканируйте QR", "или NFC"), QR),
+        (0, "qr_printed", ("Scan the QR on the slip",), ("QR-код на чеке",), None),
+        (
+            2,
+            "sticker",
+            ("Scan the sticker", "or tap NFC"),
+            ("Сканируйте наклейку", "или NFC"),
+            None,
+        ),
     ],
 )
 def test_qr_modes_on_screen(
-    qr_mode: Literal[0, 1, 2], name: str, hint_en: str, hint_ru: str, qr: str | None
+    qr_mode: Literal[0, 1, 2],
+    name: str,
+    hint_en: tuple[str, ...],
+    hint_ru: tuple[str, ...],
+    qr: str | None,
 ) -> None:
     """Mode 1 draws the QR; mode 0 points at the slip; mode 2 points at the sticker or NFC."""
     state = run(State(replace(SETTINGS, qr_mode=qr_mode)), MPM_WAITING).state
     en, ru = screen_for(state, "en"), screen_for(state, "ru")
-    assert (en.name, en.qr, en.lines) == (name, qr, (hint_en,))
-    assert (ru.name, ru.qr, ru.lines) == (name, qr, (hint_ru,))
+    assert (en.name, en.qr, en.lines) == (name, qr, hint_en)
+    assert (ru.name, ru.qr, ru.lines) == (name, qr, hint_ru)
 
 
 def test_waiting_for_the_customer_to_confirm_in_the_app() -> None:
@@ -144,14 +154,18 @@ def test_waiting_for_the_customer_to_confirm_in_the_app() -> None:
 @pytest.mark.parametrize(
     ("lang", "text"),
     [
-        ("en", "Payment not completed, no connection to processing"),
-        ("ru", "Оплата не завершена, нет связи с процессингом"),
+        ("en", ("NO CONNECTION", "Payment not completed")),
+        ("ru", ("НЕТ СВЯЗИ", "Оплата не завершена")),
     ],
 )
-def test_no_connection_dialog_wording(lang: Language, text: str) -> None:
-    """The dialog says what PayMaster's cashiers know, and names the buttons."""
+def test_no_connection_dialog_wording(lang: Language, text: tuple[str, str]) -> None:
+    """The dialog says what PayMaster's cashiers know, and names the buttons.
+
+    The full sentence does not fit a 128-pixel line: the title carries "no connection",
+    the first line "payment not completed"; the NOT CONFIRMED slip prints it whole.
+    """
     screen = screen_for(reach(Phase.NO_CONNECTION).state, lang)
-    assert screen.lines[0] == text
+    assert (screen.title, screen.lines[0]) == text
     assert len(screen.lines) == 2
     assert screen.tone == "warn"
 
@@ -165,16 +179,41 @@ def test_no_connection_dialog_keeps_its_wording_after_a_refused_approval() -> No
     lines = screen_for(state, "en").lines
     assert lines == (
         "Approval refused",
-        "Payment not completed, no connection to processing",
+        "Payment not completed",
         "Retry / Cancel / Force",
     )
+
+
+@pytest.mark.parametrize(
+    ("problem", "en", "ru"),
+    [
+        ("paper", "Printer needs paper", "Нет бумаги в принтере"),
+        ("offline", "Printer offline", "Принтер не отвечает"),
+        ("error", "Printer offline", "Принтер не отвечает"),
+    ],
+)
+@pytest.mark.parametrize("phase", [Phase.IDLE, Phase.WAITING, Phase.DONE], ids=lambda p: p.value)
+def test_printer_trouble_is_on_every_screen(phase: Phase, problem: str, en: str, ru: str) -> None:
+    """A printer that fails is named on the screen, under what the screen says anyway."""
+    script = reach(phase)
+    plain = screen_for(script.state, "en")
+    script.feed(50, PrinterReported("payment", "", problem))
+    expected: tuple[tuple[Language, str], ...] = (("en", en), ("ru", ru))
+    for lang, notice in expected:
+        screen = screen_for(script.state, lang)
+        assert screen.lines[-1] == notice
+        assert len(screen.lines) <= 3
+    assert screen_for(script.state, "en").qr == plain.qr
+    script.feed(51, PrinterReported("payment", "", ""))
+    cleared = screen_for(script.state, "en")
+    assert replace(cleared, countdown_s=None) == replace(plain, countdown_s=None)
 
 
 def test_approval_screen_masks_the_pin() -> None:
     """Typed PIN digits show as stars."""
     script = reach(Phase.APPROVAL)
     script.feed(42, key("4"))
-    assert screen_for(script.state, "en").lines == ("PIN or badge to force", "**")
+    assert screen_for(script.state, "en").lines == ("PIN or badge", "**")
 
 
 @pytest.mark.parametrize("final", list(RESULT_WORDS), ids=lambda state: str(state.value))
