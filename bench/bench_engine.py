@@ -1,6 +1,6 @@
 """Run the engine benchmarks and print their figures beside the targets (never fails on them).
 
-    .venv/bin/python -m bench.bench_engine            # everything, about 3½ minutes
+    .venv/bin/python -m bench.bench_engine            # everything, 3 to 5 minutes
     .venv/bin/python -m bench.bench_engine --quick    # a short run, under a minute
     .venv/bin/python -m bench.bench_engine --json     # one JSON document on stdout
     .venv/bin/python -m bench.bench_engine --only latency

@@ -86,6 +86,7 @@ def _waiting(state: State, lang: Language) -> Screen:
     payment = state.payment
     assert payment is not None
     countdown = _countdown(state)
+    hint: tuple[str, ...]
     if payment.flow == "cpm":
         hint = (t("confirm_in_app", lang),)
         return Screen("confirm", t("pay", lang), _amount(state), hint, None, countdown)
