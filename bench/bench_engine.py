@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "bench" / "out"
 CHILD_TIMEOUT_S = 900.0
 
-#: The benchmarks by name: (section title for failures, runner).
+#: The benchmarks by name, with the section title a failed run is reported under.
 BENCHES: dict[str, str] = {
     "latency": "1. scan -> provider request",
     "coldstart": "2. cold start -> ready, imports",

@@ -4,6 +4,8 @@ Importing ``hw`` loads none of the hardware libraries (gpiozero, luma, python-es
 backend imports its library when it is built.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from hw.base import (
     KEY_NAMES,
     ButtonName,
@@ -16,7 +18,6 @@ from hw.base import (
     PrinterStatus,
     Scanner,
 )
-from hw.emulated import EmulatedDevice, open_emulated_device
 from hw.errors import (
     DisplayError,
     HardwareError,
@@ -26,6 +27,19 @@ from hw.errors import (
     PrinterOffline,
     ScannerError,
 )
+
+if TYPE_CHECKING:
+    from hw.emulated import EmulatedDevice, open_emulated_device
+
+
+def __getattr__(name: str) -> Any:
+    """Load the emulated device (and with it PIL and segno) only when it is asked for."""
+    if name in ("EmulatedDevice", "open_emulated_device"):
+        from hw import emulated
+
+        return getattr(emulated, name)
+    raise AttributeError(f"module 'hw' has no attribute {name!r}")
+
 
 __all__ = [
     "KEY_NAMES",

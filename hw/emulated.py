@@ -49,6 +49,9 @@ DEFAULT_BUTTON_PINS: Mapping[ButtonName, int] = {"retry": 5, "cancel": 6, "force
 #: ESC t 17, native QR and CODE128 (the POS-58 clones' profiles declare no cutter).
 EMULATED_PRINTER_PROFILE = "RP-F10-58mm"
 
+#: How many cut pieces the emulated printer remembers (a long demo must not grow forever).
+PRINTED_KEPT = 200
+
 _T = TypeVar("_T")
 _HEX_UID = re.compile(r"[0-9a-f]{8,20}")
 
@@ -253,7 +256,7 @@ class EmulatedDevice:
 
     @property
     def printed(self) -> list[PrintedSlip]:
-        """Every piece of paper printed so far, oldest first."""
+        """The last :data:`PRINTED_KEPT` pieces of paper printed, oldest first."""
         return self.escpos.printed
 
     @property
@@ -357,7 +360,9 @@ def _emulated_printer_class() -> Any:
             if msg.startswith(b"\x1dV"):  # python-escpos sends each cut as a write of its own
                 raw = b"".join(self._piece)
                 self._piece.clear()
+                self.clear()  # the paper left the printer: Dummy need not keep its bytes
                 self.printed.append(PrintedSlip(raw, parse_escpos(raw)))
+                del self.printed[:-PRINTED_KEPT]
 
         def __repr__(self) -> str:
             state = f"paper={self.paper} online={self.online}"

@@ -108,6 +108,7 @@ class Runtime:
         self._screen: Screen | None = None
         self._observers: list[Observer] = []
         self._busy = 0
+        self._redraw_due = False
         self._reconcile_failures = 0
 
     # --- public ------------------------------------------------------------------------
@@ -199,6 +200,19 @@ class Runtime:
             log.info("phase %s → %s", old.value, result.state.phase.value)
             self._emit("machine:state", old=old.value, new=result.state.phase.value)
         self._carry_out(result.effects)
+        self._schedule_redraw()
+
+    def _schedule_redraw(self) -> None:
+        # The redraw runs after the tasks just spawned have taken their first step, so a
+        # provider request is on the wire before a slow display (I2C: ~25 ms) is drawn.
+        if not self._redraw_due:
+            self._redraw_due = True
+            self._busy += 1
+            asyncio.get_running_loop().call_soon(self._redraw)
+
+    def _redraw(self) -> None:
+        self._redraw_due = False
+        self._busy -= 1
         self._show()
 
     def _carry_out(self, effects: tuple[Effect, ...]) -> None:

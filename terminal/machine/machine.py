@@ -64,6 +64,28 @@ class Step:
 def step(state: State, event: Event, now: Now) -> Step:
     """Handle ``event`` at time ``now``; the only place the terminal's state changes."""
     state = state.evolve(now=now.mono)
+    if isinstance(event, ProviderAnswered | ProviderFailed) and _is_current(state, event.order_id):
+        if not state.calls_out:
+            return _reject(state, event)  # nothing was asked: a duplicate or stray answer
+        state = state.evolve(calls_out=state.calls_out - 1)
+    result = _dispatch(state, event, now)
+    payment = result.state.payment
+    sent = sum(
+        isinstance(effect, CallProvider) and payment is not None
+        and effect.order.order_id == payment.order_id
+        for effect in result.effects
+    )  # fmt: skip
+    if not sent:
+        return result
+    counted = result.state.evolve(calls_out=result.state.calls_out + sent)
+    return Step(counted, result.effects, result.rejected)
+
+
+def _is_current(state: State, order_id: str) -> bool:
+    return state.payment is not None and state.payment.order_id == order_id
+
+
+def _dispatch(state: State, event: Event, now: Now) -> Step:
     if isinstance(event, JournalFailed):
         return _enter_fault(state, event.reason)
     if state.phase is Phase.FAULT:
@@ -222,6 +244,7 @@ def _begin(state: State, payment: Payment, op: Op, phase: Phase, code: str, wall
         pin_attempts=0,
         notice_printed=False,
         resumed=False,
+        calls_out=0,
     )
     effects: tuple[Effect, ...] = (
         CancelTimer("result"),
@@ -261,8 +284,14 @@ def _wait_deadline(state: State, payment: Payment) -> float:
     return state.started_at + window
 
 
-def _enter_waiting(state: State, payment: Payment, *extra: Effect, first: bool = True) -> Step:
-    """Poll ``payment`` until it is final, its deadline passes or the provider stays silent."""
+def _enter_waiting(
+    state: State, payment: Payment, *extra: Effect, first: bool = True, poll: bool = True
+) -> Step:
+    """Poll ``payment`` until it is final, its deadline passes or the provider stays silent.
+
+    ``poll=False`` when ``extra`` already holds a query: its answer schedules the next one,
+    so a slow provider never has two queries for one payment in flight.
+    """
     caps = state.settings.capabilities(payment.provider)
     deadline = (
         state.deadline if state.retrying and state.deadline else _wait_deadline(state, payment)
@@ -271,7 +300,7 @@ def _enter_waiting(state: State, payment: Payment, *extra: Effect, first: bool =
     waiting = state.evolve(phase=Phase.WAITING, payment=payment, deadline=deadline)
     effects = (
         *extra,
-        StartTimer("poll", delay),
+        StartTimer("poll", delay) if poll else CancelTimer("poll"),
         StartTimer("deadline", max(0.0, deadline - state.now)),
         StartTimer("tick", TICK_S),
     )
@@ -285,6 +314,8 @@ def _poll(state: State, event: TimerFired, now: Now) -> Step:
         return _deadline_passed(state)
     if event.name != "poll" or state.payment is None:
         return _reject(state, event)
+    if state.calls_out:
+        return Step(state)  # a query is still out; its answer schedules the next poll
     return Step(state, (CallProvider("query", state.payment.provider, order_of(state.payment)),))
 
 
@@ -405,7 +436,7 @@ def _dialog_button(state: State, event: ButtonPressed, now: Now) -> Step:
         deadline = max(lifetime_end, state.now + caps.no_answer_timeout_s)
         retrying = state.evolve(retrying=True, tech_errors=0, deadline=deadline, message="")
         query = CallProvider("query", payment.provider, order_of(payment))
-        return _enter_waiting(retrying, payment, query, first=False)
+        return _enter_waiting(retrying, payment, query, first=False, poll=False)
     if event.button == "cancel":
         return _send_cancel(state, payment)
     return _begin_approval(state, Phase.NO_CONNECTION)
@@ -425,7 +456,11 @@ def _waiting_button(state: State, event: ButtonPressed, now: Now) -> Step:
         return _send_cancel(state.evolve(message="cancelled_by_cashier"), payment)
     if event.button == "force":
         return _begin_approval(state, Phase.WAITING)
-    return Step(state, (CallProvider("query", payment.provider, order_of(payment)),))
+    # Retry while waiting: ask now (unless a query is out); the answer schedules the next poll.
+    if state.calls_out:
+        return Step(state)
+    query = CallProvider("query", payment.provider, order_of(payment))
+    return Step(state, (CancelTimer("poll"), query))
 
 
 def _cancel_answered(state: State, event: ProviderAnswered, now: Now) -> Step:
@@ -708,6 +743,7 @@ def _resolve_next(state: State) -> Step:
         message="",
         notice_printed=False,
         resumed=True,
+        calls_out=0,
     )
     query = CallProvider("query", payment.provider, order_of(payment))
     return Step(resolving, (CancelTimer("result"), query, StartTimer("tick", TICK_S)))

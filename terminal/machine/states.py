@@ -108,6 +108,7 @@ class State:
     message: str = ""  # a short notice key shown on the current screen
     paid_at: float | None = None  # monotonic time the payment in hand was paid (void window)
     queue: tuple[Payment, ...] = ()  # payments in doubt waiting their turn
+    calls_out: int = 0  # provider calls sent whose answer has not come back yet
     printer_problem: str = ""  # "paper", "offline" or "error" while the printer fails
     resumed: bool = False  # the payment in hand was found in doubt after a restart
     notice_printed: bool = False  # the "not confirmed" slip is out for the payment in hand

@@ -198,9 +198,10 @@ class Expect:
     """What one row must leave behind; ``None`` (or an empty mapping) is "not checked".
 
     Tuples of effects are exact and in order: ``calls=()`` means "no provider call".
-    ``timers`` lists StartTimer delays that must be among the effects; ``state`` and
-    ``fields`` compare attributes of the new State and of its payment; ``screen`` is the
-    English screen's (name, qr payload).
+    ``timers`` maps timer names to the StartTimer delay expected among the effects (None:
+    that timer is not started); ``state`` and ``fields`` compare attributes of the new
+    State and of its payment (None included); ``screen`` is the English screen's
+    (name, qr payload).
     """
 
     phase: Phase | None = None
@@ -209,7 +210,7 @@ class Expect:
     records: tuple[PaymentState, ...] | None = None
     slips: tuple[SlipKind, ...] | None = None
     alerts: tuple[str, ...] | None = None
-    timers: Mapping[str, float] = field(default_factory=dict)
+    timers: Mapping[str, float | None] = field(default_factory=dict)
     message: str | None = None
     screen: tuple[str, str | None] | None = None
     state: Mapping[str, object] = field(default_factory=dict)
@@ -307,13 +308,14 @@ def mismatches(result: Step, expect: Expect) -> list[str]:
     _compare(found, "records", _recorded(result), expect.records)
     _compare(found, "slips", tuple(e.kind for e in effects_of(result, PrintSlip)), expect.slips)
     _compare(found, "alerts", tuple(e.code for e in effects_of(result, Alert)), expect.alerts)
+    # In the mappings None is a value too: ``timers={"poll": None}`` means "not started".
     started = {e.name: e.delay_s for e in effects_of(result, StartTimer)}
     for name, delay in expect.timers.items():
-        _compare(found, f"timer {name}", started.get(name), delay)
+        _compare(found, f"timer {name}", started.get(name), delay, exact=True)
     for name, value in expect.state.items():
-        _compare(found, f"state.{name}", getattr(state, name), value)
+        _compare(found, f"state.{name}", getattr(state, name), value, exact=True)
     for name, value in expect.fields.items():
-        _compare(found, f"payment.{name}", getattr(payment, name, None), value)
+        _compare(found, f"payment.{name}", getattr(payment, name, None), value, exact=True)
     if expect.screen is not None:
         screen = screen_for(state, "en")
         _compare(found, "screen", (screen.name, screen.qr), expect.screen)
@@ -338,6 +340,8 @@ def _recorded(result: Step) -> tuple[PaymentState, ...]:
     return tuple(e.payment.state for e in effects_of(result, RecordPayment))
 
 
-def _compare(found: list[str], what: str, actual: object, expected: object) -> None:
-    if expected is not None and actual != expected:
+def _compare(
+    found: list[str], what: str, actual: object, expected: object, *, exact: bool = False
+) -> None:
+    if (exact or expected is not None) and actual != expected:
         found.append(f"{what}: got {actual!r}, expected {expected!r}")

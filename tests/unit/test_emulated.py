@@ -198,7 +198,15 @@ async def test_printer_records_each_piece_of_paper(device: EmulatedDevice) -> No
         assert piece.parsed.cuts == 1
         assert "Оплачено" in piece.text
         assert piece.lines[0].strip() == "Оплачено"
-    assert b"".join(piece.raw for piece in device.printed) == device.escpos.output
+    assert device.escpos.output == b"", "paper that left the printer is not kept in memory"
+
+
+async def test_printer_remembers_a_bounded_number_of_pieces(device: EmulatedDevice) -> None:
+    from hw.emulated import PRINTED_KEPT
+
+    for _ in range(PRINTED_KEPT + 5):
+        await device.printer.print_slip(SLIP)
+    assert len(device.printed) == PRINTED_KEPT
 
 
 async def test_paper_switch(device: EmulatedDevice) -> None:

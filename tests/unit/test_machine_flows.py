@@ -49,9 +49,12 @@ from terminal.machine import (
     Phase,
     PrinterReported,
     PrintSlip,
+    ProviderAnswered,
+    ProviderFailed,
     ReconcileAnswered,
     RecordPayment,
     Settings,
+    StartTimer,
     State,
     Step,
     step,
@@ -100,6 +103,16 @@ def has(kind: type[Effect], **attrs: object) -> Callable[[Step], None]:
 def no_effects(result: Step) -> None:
     """A row check: the step asks for nothing at all."""
     assert result.effects == (), f"unexpected effects {result.effects}"
+
+
+def no_timer(name: str) -> Callable[[Step], None]:
+    """A row check: the step starts no timer ``name`` (a query is out; its answer will)."""
+
+    def check(result: Step) -> None:
+        started = [e for e in effects_of(result, StartTimer) if e.name == name]
+        assert not started, f"timer {name!r} started: {started}"
+
+    return check
 
 
 def recorded(**attrs: object) -> Callable[[Step], None]:
@@ -319,8 +332,9 @@ FLOWS: list[Flow] = [
     # Network lost after the customer paid (002), and the dialog's Retry.
     Flow("network_lost_retry_then_paid", [
         *LOST,
+        # The query goes out at once; its answer schedules the next poll (never two in flight).
         (20, press("retry"), Expect(
-            phase=Phase.WAITING, calls=("query",), timers={"poll": 3.0},
+            phase=Phase.WAITING, calls=("query",), check=no_timer("poll"),
             state={"retrying": True, "tech_errors": 0, "deadline": 121.0},
         )),
         (20.5, fail("query"), replace(WAITING, slips=())),
@@ -783,6 +797,27 @@ def test_create_or_pay_is_repeated_only_after_a_query(flow: Flow) -> None:
 
 
 @pytest.mark.parametrize("flow", FLOWS, ids=FLOW_IDS)
+def test_one_query_in_flight_at_most(flow: Flow) -> None:
+    """A payment never has two queries out at once: the next poll waits for the answer."""
+    script = _play(flow)
+    assert _queries_overlapping(script) == []
+
+
+def _queries_overlapping(script: Script) -> list[str]:
+    out: set[str] = set()
+    overlapping: list[str] = []
+    for event, result in zip(script.events, script.steps, strict=True):
+        if isinstance(event, ProviderAnswered | ProviderFailed) and event.op == "query":
+            out.discard(event.order_id)
+        for call in effects_of(result, CallProvider):
+            if call.op == "query":
+                if call.order.order_id in out:
+                    overlapping.append(call.order.order_id)
+                out.add(call.order.order_id)
+    return overlapping
+
+
+@pytest.mark.parametrize("flow", FLOWS, ids=FLOW_IDS)
 def test_not_confirmed_slip_at_most_once(flow: Flow) -> None:
     """The "not confirmed" slip comes out once per payment at most."""
     slips = effects_of(_play(flow).steps, PrintSlip)
@@ -1002,6 +1037,25 @@ def test_answer_about_another_order_during_approval_is_refused() -> None:
     result = script.feed(4.5, answer("query", S.PENDING, 2, ref="SOMEONE-ELSE"))
     assert result.rejected == "Can't ProviderAnswered(query) when in approval"
     assert unchanged_but_time(before, result.state)
+
+
+def test_retry_while_a_poll_is_out_sends_no_second_query() -> None:
+    """Retry pressed while a poll's query is out does not put a second query in flight.
+
+    ``_waiting_button`` answers Retry with ``CancelTimer("poll")`` and a fresh query, but
+    when the poll timer has just fired its query is still out: two answers then come back,
+    and two failures are counted against the technical-error budget for one outage.
+    """
+    script = run(State(SETTINGS), [
+        *mpm_to_waiting(),
+        (4, fire("poll"), Expect(calls=("query",))),
+        (4.2, press("retry"), Expect(phase=Phase.WAITING)),
+        (4.5, fail("query"), WAITING),
+        # A failure nobody asked for (a duplicate) is refused, never counted.
+        (4.6, fail("query"), REJECTED),
+    ])  # fmt: skip
+    assert _queries_overlapping(script) == []
+    assert script.state.tech_errors == 1
 
 
 def test_void_is_journaled_before_the_refund_is_sent() -> None:
