@@ -719,6 +719,10 @@ def _void_done(state: State) -> Step:
 
 
 def _queue_in_doubt(state: State, payment: Payment, now: Now) -> Step:
+    if payment.state not in (PaymentState.NEW, PaymentState.PENDING):
+        # Forced, cancel-failed and voiding payments are settled by reconciliation, whose
+        # answers can raise a mismatch; resuming them here would lose that.
+        return Step(state, (), f"Can't resume a {payment.state.value} payment")
     queued = state.evolve(
         queue=(*state.queue, payment), next_seq=max(state.next_seq, payment.seq + 1)
     )

@@ -1069,3 +1069,12 @@ def test_void_is_journaled_before_the_refund_is_sent() -> None:
     assert [type(e).__name__ for e in written] == ["RecordPayment", "CallProvider"]
     assert isinstance(written[0], RecordPayment)
     assert written[0].payment.state is P.VOIDING
+
+
+@pytest.mark.parametrize("unresolved", [P.FORCED, P.CANCEL_FAILED, P.VOIDING])
+def test_only_new_or_pending_payments_are_resumed(unresolved: PaymentState) -> None:
+    """Payments that reconciliation settles are never resumed as if interrupted."""
+    result = Script(State(SETTINGS)).feed(0, in_doubt(3, unresolved))
+    assert result.rejected == f"Can't resume a {unresolved.value} payment"
+    assert result.state.phase is Phase.IDLE
+    assert result.effects == ()
