@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from types import TracebackType
+from typing import Literal, Protocol, Self
 
 from terminal.views.model import Screen, Slip
 
@@ -25,6 +26,7 @@ __all__ = [
     "Buttons",
     "NfcReader",
     "KEY_NAMES",
+    "ClosesAsync",
 ]
 
 ButtonName = Literal["retry", "cancel", "force"]
@@ -34,6 +36,25 @@ KeyName = str
 KEY_NAMES = frozenset(
     [str(d) for d in range(10)] + ["00", "enter", "backspace", "clear", "f1", "f2", "f3", "f4"]
 )
+
+
+class ClosesAsync:
+    """Mixin: ``async with part:`` closes the part with its ``aclose()`` on the way out."""
+
+    async def aclose(self) -> None:
+        """Release the part; idempotent."""
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
 
 @dataclass(frozen=True, slots=True)

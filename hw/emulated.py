@@ -15,10 +15,9 @@ import logging
 import re
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, Generic, Protocol, TypeVar
 
-from hw.base import KEY_NAMES, ButtonName, KeyName
+from hw.base import KEY_NAMES, ButtonName, ClosesAsync, KeyName
 from hw.escpos_printer import EscposPrinter
 from hw.escpos_text import ParsedSlip, parse_escpos
 from hw.gpiozero_buttons import GpiozeroButtons
@@ -226,7 +225,7 @@ class EmulatedButtons(GpiozeroButtons):
             self.factory.close()
 
 
-class EmulatedDevice:
+class EmulatedDevice(ClosesAsync):
     """Every part of an emulated terminal, closed together. Loop-only.
 
     ``escpos`` is the emulated python-escpos printer with its ``paper`` and ``online``
@@ -292,17 +291,6 @@ class EmulatedDevice:
                 await part.aclose()
             except Exception:  # keep closing the others; the log says which one failed
                 log.exception("emulated:close of %r failed", part)
-
-    async def __aenter__(self) -> EmulatedDevice:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def __repr__(self) -> str:
         width, height = self.display.size

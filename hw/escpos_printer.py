@@ -6,12 +6,11 @@ import asyncio
 import codecs
 import logging
 import textwrap
-from types import TracebackType
 from typing import Any
 
 from PIL import Image
 
-from hw.base import PrinterStatus
+from hw.base import ClosesAsync, PrinterStatus
 from hw.errors import PaperOut, PrinterError, PrinterOffline
 from terminal.views.model import Slip, SlipLine
 
@@ -57,7 +56,7 @@ def printable_text(text: str, encoding: str = "cp866") -> str:
     return "".join(out)
 
 
-class EscposPrinter:
+class EscposPrinter(ClosesAsync):
     """Prints :class:`Slip` s on an ESC/POS printer; implements :class:`hw.base.Printer`.
 
     ``printer`` is a python-escpos printer object (``escpos.printer.Usb(...)``, ``Serial``,
@@ -139,17 +138,6 @@ class EscposPrinter:
             self._printer.close()
         except (*self._offline_errors, *self._errors) as exc:
             log.warning("printer:close failed on %s: %r", self._name, exc)
-
-    async def __aenter__(self) -> EscposPrinter:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"

@@ -7,10 +7,9 @@ import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from types import TracebackType
 from typing import Any
 
-from hw.base import ButtonName
+from hw.base import ButtonName, ClosesAsync
 from hw.errors import HardwareError
 
 __all__ = ["GpiozeroButtons", "DEBOUNCE_S"]
@@ -20,7 +19,7 @@ log = logging.getLogger(__name__)
 DEBOUNCE_S = 0.05  # contact bounce of tactile switches settles within a few ms; 50 ms is safe
 
 
-class GpiozeroButtons:
+class GpiozeroButtons(ClosesAsync):
     """Yields the name of each button press; implements :class:`hw.base.Buttons`.
 
     ``pins`` maps each button to its BCM GPIO number; with ``pull_up`` (the default) a button
@@ -98,17 +97,6 @@ class GpiozeroButtons:
         # gpiozero joins each button's hold thread, which polls every 0.1 s (or waits out
         # hold_time while held): keep that off the loop.
         await asyncio.to_thread(self._close_buttons)
-
-    async def __aenter__(self) -> GpiozeroButtons:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def __repr__(self) -> str:
         pins = ", ".join(f"{name}=GPIO{pin}" for name, pin in self._pins.items())

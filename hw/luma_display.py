@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import Any
 
 from PIL import Image
 
+from hw.base import ClosesAsync
 from hw.errors import DisplayError
 from hw.render import render_screen
 from terminal.views.model import Screen
@@ -14,7 +14,7 @@ from terminal.views.model import Screen
 __all__ = ["LumaDisplay"]
 
 
-class LumaDisplay:
+class LumaDisplay(ClosesAsync):
     """Draws each :class:`Screen` on a luma device; implements :class:`hw.base.Display`.
 
     ``device`` is any luma device (``luma.oled.device.ssd1306(i2c(...))`` on the Pi,
@@ -92,17 +92,6 @@ class LumaDisplay:
             self._device.cleanup()
         except self._errors as exc:
             raise DisplayError(f"cleanup failed: {exc!r}", device=self._name) from exc
-
-    async def __aenter__(self) -> LumaDisplay:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"

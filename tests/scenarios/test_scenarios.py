@@ -12,6 +12,7 @@ HERE = Path(__file__).parent
 SCENARIOS = sorted(HERE.glob("*.txt"))
 
 
+@pytest.mark.usefixtures("no_asyncio_errors")
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
 async def test_scenario(path: Path, tmp_path: Path) -> None:
     outcome = await run_scenario(path, tmp_path)

@@ -12,30 +12,7 @@ import pytest
 
 from terminal.providers.loopback_http import LoopbackHTTPServer, Request, Response
 
-
-class _ErrorLog(logging.Handler):
-    """Collects ERROR records from asyncio (e.g. a connection task that ended badly)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-@pytest.fixture(autouse=True)
-async def no_asyncio_errors() -> AsyncIterator[None]:
-    """Fail a test whose server left asyncio to log an error (checked after teardown)."""
-    handler = _ErrorLog()
-    logging.getLogger("asyncio").addHandler(handler)
-    try:
-        yield
-        for _ in range(3):  # let connection callbacks scheduled by stop() run
-            await asyncio.sleep(0)
-    finally:
-        logging.getLogger("asyncio").removeHandler(handler)
-    assert handler.messages == []
+pytestmark = pytest.mark.usefixtures("no_asyncio_errors")
 
 
 class Recorder:
