@@ -158,12 +158,16 @@ class Terminal:
         """Act as the customer at the sandbox: pay, decline, abandon or let expire."""
         provider = self.config.payment.mpm_provider
         server = self.sandboxes.get(provider) or next(iter(self.sandboxes.values()), None)
-        if server is None:
-            raise ConfigError("no embedded sandbox to act as the customer", key="providers")
+        if server is not None:
+            url = server.url
+        elif self.config.providers[provider].driver == "sandbox":
+            url = self.config.providers[provider].url  # a sandbox running on its own
+        else:
+            raise ConfigError("no sandbox to act as the customer", key="payment.mpm_provider")
         body: dict[str, Any] = {"action": action}
         if order_id:
             body["order_id"] = order_id
-        async with httpx.AsyncClient(base_url=server.url, timeout=5.0) as client:
+        async with httpx.AsyncClient(base_url=url, timeout=5.0, trust_env=False) as client:
             response = await client.post("/control/customer", json=body)
         result: dict[str, Any] = response.json()
         result["http_status"] = response.status_code

@@ -129,6 +129,5 @@ async def _run(config: Config, clock: Clock) -> int:
 def _run_sandbox(args: argparse.Namespace) -> int:
     from terminal.providers.sandbox.server import serve
 
-    print(f"sandbox on http://{args.host}:{args.port} ledger {args.ledger}", file=sys.stderr)
     asyncio.run(serve(args.host, args.port, args.ledger, api_key=args.api_key))
     return 0
