@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -13,7 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from terminal.clock import Clock
-from terminal.config_model import Config
+from terminal.config_model import Config, ProviderConfig
 from terminal.errors import ConfigError
 from terminal.journal import Journal
 from terminal.machine import Settings, State
@@ -28,8 +29,24 @@ log = logging.getLogger("payterm.app")
 JOURNAL_FILE = "journal.sqlite3"
 
 
-def settings_from(config: Config, *, epoch: str) -> Settings:
-    """The machine's settings taken from ``config``."""
+def _demo_credentials(driver: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Options and secrets an embedded fake and its driver share when the config has none."""
+    if driver == "sandbox":
+        return {}, {}
+    from terminal.providers.fakes import fake_class
+
+    fake = fake_class(driver)
+    return dict(fake.DEMO_OPTIONS), dict(fake.DEMO_SECRETS)
+
+
+def settings_from(
+    config: Config, *, epoch: str, providers: Mapping[str, Provider] | None = None
+) -> Settings:
+    """The machine's settings taken from ``config`` (capabilities from the drivers, if built)."""
+    if providers is not None:
+        capabilities = {name: provider.capabilities for name, provider in providers.items()}
+    else:
+        capabilities = {name: capabilities_from(cfg) for name, cfg in config.providers.items()}
     return Settings(
         terminal_id=config.terminal.id,
         epoch=epoch,
@@ -37,7 +54,7 @@ def settings_from(config: Config, *, epoch: str) -> Settings:
         max_amount_minor=config.terminal.max_amount_minor,
         qr_mode=config.payment.qr_mode,
         mpm_provider=config.payment.mpm_provider,
-        providers={name: capabilities_from(cfg) for name, cfg in config.providers.items()},
+        providers=capabilities,
         routes=config.routes,
         supervisor_pins=frozenset(config.secrets.supervisor_pins),
         supervisor_badges=frozenset(b.lower() for b in config.secrets.supervisor_badges),
@@ -87,14 +104,24 @@ class Terminal:
         self.journal = Journal.open(data_dir / JOURNAL_FILE, terminal_id=cfg.terminal.id)
         self._stack.callback(self.journal.close)
         for name, pcfg in cfg.providers.items():
-            base_url = await self._start_sandbox(name, data_dir) if pcfg.url == "embedded" else None
+            secrets = dict(cfg.secrets.provider_secrets.get(name, {}))
+            base_url = None
+            if pcfg.url == "embedded":
+                demo_options, demo_secrets = _demo_credentials(pcfg.driver)
+                pcfg = replace(pcfg, options={**demo_options, **pcfg.options})
+                secrets = {**demo_secrets, **secrets}
+                base_url = await self._start_sandbox(name, pcfg, data_dir, secrets)
             provider = build_provider(
-                name, pcfg, api_key=cfg.secrets.provider_keys.get(name), base_url=base_url
+                name,
+                pcfg,
+                api_key=cfg.secrets.provider_keys.get(name),
+                base_url=base_url,
+                secrets=secrets,
             )
             self._stack.push_async_callback(provider.aclose)
             self.providers[name] = provider
         self.device = await self._open_device()
-        settings = settings_from(cfg, epoch=self.journal.epoch)
+        settings = settings_from(cfg, epoch=self.journal.epoch, providers=self.providers)
         state = State(
             settings, next_seq=self.journal.next_seq(), shift=self.journal.current_shift()
         )
@@ -117,11 +144,19 @@ class Terminal:
         )
         self._stack.push_async_callback(self.runtime.aclose)
 
-    async def _start_sandbox(self, name: str, data_dir: Path) -> str:
+    async def _start_sandbox(
+        self, name: str, pcfg: ProviderConfig, data_dir: Path, secrets: dict[str, str]
+    ) -> str:
         from terminal.demo.netlink import NetworkLink
         from terminal.providers.sandbox.server import SandboxServer
 
-        server = SandboxServer(data_dir / f"sandbox-{name}.sqlite3")
+        server = SandboxServer(
+            data_dir / f"sandbox-{name}.sqlite3",
+            driver=pcfg.driver,
+            options=pcfg.options,
+            secrets=secrets,
+            api_key=self.config.secrets.provider_keys.get(name),
+        )
         url = await server.start()
         self._stack.push_async_callback(server.stop)
         self.sandboxes[name] = server

@@ -14,7 +14,7 @@ from pathlib import Path
 from terminal.clock import Clock, FakeClock, SystemClock
 from terminal.config import demo_config, load_config
 from terminal.config_model import Config
-from terminal.errors import TerminalError
+from terminal.errors import ConfigError, TerminalError
 
 __all__ = ["main", "build_parser", "DEFAULT_CONFIG", "default_demo_dir"]
 
@@ -49,6 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--port", type=int, default=8765)
     sandbox.add_argument("--ledger", type=Path, default=Path("sandbox-ledger.sqlite3"))
     sandbox.add_argument("--api-key", default=os.environ.get("PAYTERM_SANDBOX_KEY"))
+    sandbox.add_argument(
+        "--provider",
+        default="sandbox",
+        help="speak this driver's wire format (sandbox, paymaster, pockyt, verystar, webmoney, "
+        "sendy) with its demo credentials",
+    )
+    sandbox.add_argument(
+        "--config", type=Path, help="take --provider's options and secrets from this config"
+    )
 
     check = sub.add_parser("check-config", help="validate a config file and its secrets")
     check.add_argument("config", type=Path)
@@ -129,5 +138,24 @@ async def _run(config: Config, clock: Clock) -> int:
 def _run_sandbox(args: argparse.Namespace) -> int:
     from terminal.providers.sandbox.server import serve
 
-    asyncio.run(serve(args.host, args.port, args.ledger, api_key=args.api_key))
+    driver, options, secrets = args.provider, {}, {}
+    if args.config is not None:
+        config = load_config(args.config)
+        if args.provider not in config.providers:
+            known = ", ".join(config.providers)
+            raise ConfigError(f"no [providers.{args.provider}] here; configured: {known}")
+        pcfg = config.providers[args.provider]
+        driver, options = pcfg.driver, dict(pcfg.options)
+        secrets = dict(config.secrets.provider_secrets.get(args.provider, {}))
+    asyncio.run(
+        serve(
+            args.host,
+            args.port,
+            args.ledger,
+            api_key=args.api_key,
+            driver=driver,
+            options=options,
+            secrets=secrets,
+        )  # fmt: skip
+    )
     return 0

@@ -83,7 +83,10 @@ def load_secrets(path: Path) -> Secrets:
     return Secrets(
         supervisor_pins=parsed.supervisor.pins,
         supervisor_badges=tuple(badge.lower() for badge in parsed.supervisor.badges),
-        provider_keys={name: table.api_key for name, table in parsed.providers.items()},
+        provider_keys={
+            name: table["api_key"] for name, table in parsed.providers.items() if "api_key" in table
+        },
+        provider_secrets={name: dict(table) for name, table in parsed.providers.items()},
     )
 
 
@@ -106,14 +109,10 @@ class _SupervisorSecrets:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class _ProviderSecrets:
-    api_key: str
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
 class _SecretsFile:
     supervisor: _SupervisorSecrets = dataclasses.field(default_factory=_SupervisorSecrets)
-    providers: dict[str, _ProviderSecrets] = dataclasses.field(default_factory=dict)
+    # Each provider's secrets by name (api_key, app_secret, token, pfx_password, …).
+    providers: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
 
 
 # --- Rules beyond types. Each returns what is wrong and the fix, or None. ---
@@ -171,7 +170,6 @@ _RULES: dict[tuple[type, str], _Rule] = {
     (_SupervisorSecrets, "badges"): _matches(
         r"(?:[0-9A-Fa-f]{2})+", 'an even number of hex digits such as "04a1b2c3"', show=False
     ),
-    (_ProviderSecrets, "api_key"): _matches(r".*\S.*", "a non-empty string", show=False),
 }
 
 #: Examples for fields whose default is empty or missing.
@@ -470,7 +468,7 @@ def _check_secrets(config: Config, secrets: Secrets, *, source: str) -> None:
                 "change the PIN or supervisor.pin_length"
             )
             raise ConfigError(message, key=f"supervisor.pins[{index}]", path=source)
-    for name in secrets.provider_keys:
+    for name in secrets.provider_secrets or secrets.provider_keys:
         if name not in config.providers:
             hint = _did_you_mean(name, list(config.providers))
             message = (

@@ -53,16 +53,20 @@ class SupervisorConfig:
 
 @dataclass(frozen=True, slots=True)
 class ProviderConfig:
-    """``[providers.<name>]``: one configured provider; times in seconds."""
+    """``[providers.<name>]``: one configured provider; times in seconds.
+
+    The cadence and budget left unset (None) take the driver's own defaults, the schedule
+    its provider asks for (PayMaster polls every 3 s, WebMoney every 5 s, …).
+    """
 
     driver: str = "sandbox"
-    url: str = "embedded"  # "embedded" starts the sandbox inside the terminal
-    poll_interval_s: float = 3.0
-    first_poll_delay_s: float = 3.0
-    invoice_lifetime_s: float = 300.0
-    confirm_timeout_s: float = 60.0
-    no_answer_timeout_s: float = 30.0
-    technical_error_budget: int = 5
+    url: str = "embedded"  # "embedded" starts the sandbox (or the driver's fake) inside
+    poll_interval_s: float | None = None
+    first_poll_delay_s: float | None = None
+    invoice_lifetime_s: float | None = None
+    confirm_timeout_s: float | None = None
+    no_answer_timeout_s: float | None = None
+    technical_error_budget: int | None = None
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 10.0
     options: dict[str, str] = field(default_factory=dict)  # driver-specific settings
@@ -103,12 +107,14 @@ class Secrets:
 
     supervisor_pins: tuple[str, ...] = ()
     supervisor_badges: tuple[str, ...] = ()  # lowercase hex UIDs
-    provider_keys: dict[str, str] = field(default_factory=dict)
+    provider_keys: dict[str, str] = field(default_factory=dict)  # [providers.<name>] api_key
+    #: Every secret of ``[providers.<name>]`` (api_key, app_secret, pfx_password, …).
+    provider_secrets: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return (
             f"<Secrets pins={len(self.supervisor_pins)} badges={len(self.supervisor_badges)} "
-            f"keys={sorted(self.provider_keys)}>"
+            f"providers={sorted(self.provider_secrets or self.provider_keys)}>"
         )
 
 

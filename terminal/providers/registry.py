@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+import dataclasses
+import importlib
+from collections.abc import Mapping
+from typing import Protocol, cast
 
 import httpx
 
 from terminal.config_model import ProviderConfig
 from terminal.errors import ConfigError
 from terminal.providers.base import Capabilities, Provider
-from terminal.providers.sandbox.driver import SandboxProvider
 
-__all__ = ["DriverFactory", "DRIVERS", "build_provider", "capabilities_from", "build_client"]
+__all__ = [
+    "DriverFactory",
+    "DRIVERS",
+    "driver_factory",
+    "build_provider",
+    "capabilities_from",
+    "build_client",
+]
 
 #: At most this many connections per provider: the terminal makes one call at a time,
 #: plus a query or cancel that may overlap it.
@@ -30,13 +39,27 @@ class DriverFactory(Protocol):
         base_url: str,
         api_key: str | None = None,
         owns_client: bool = True,
+        options: Mapping[str, str] | None = None,
+        secrets: Mapping[str, str] | None = None,
     ) -> Provider: ...
 
 
-#: Driver name (``providers.<name>.driver``) -> driver class.
-DRIVERS: dict[str, DriverFactory] = {
-    "sandbox": SandboxProvider,
+#: Driver name (``providers.<name>.driver``) -> "module:Class", imported when first used so
+#: a terminal loads only the drivers its config names.
+DRIVERS: dict[str, str] = {
+    "sandbox": "terminal.providers.sandbox.driver:SandboxProvider",
+    "paymaster": "terminal.providers.paymaster:PayMasterProvider",
+    "pockyt": "terminal.providers.pockyt:PockytProvider",
+    "verystar": "terminal.providers.verystar:VerystarProvider",
+    "webmoney": "terminal.providers.webmoney:WebMoneyProvider",
+    "sendy": "terminal.providers.sendy:SendyProvider",
 }
+
+
+def driver_factory(driver: str) -> DriverFactory:
+    """The class of ``driver``; KeyError for an unknown name."""
+    module_name, _, class_name = DRIVERS[driver].partition(":")
+    return cast(DriverFactory, getattr(importlib.import_module(module_name), class_name))
 
 
 def build_provider(
@@ -46,6 +69,7 @@ def build_provider(
     api_key: str | None,
     client: httpx.AsyncClient | None = None,
     base_url: str | None = None,
+    secrets: Mapping[str, str] | None = None,
 ) -> Provider:
     """Build the driver for ``[providers.<name>]``.
 
@@ -54,8 +78,7 @@ def build_provider(
     driver owns it; an injected client stays the caller's to close. Raises ``ConfigError``
     for an unknown driver or a URL that is not http(s).
     """
-    factory = DRIVERS.get(cfg.driver)
-    if factory is None:
+    if cfg.driver not in DRIVERS:
         known = ", ".join(sorted(DRIVERS))
         raise ConfigError(
             f"unknown driver {cfg.driver!r}; use one of: {known}",
@@ -72,26 +95,36 @@ def build_provider(
             ),
             key=f"providers.{name}.url",
         )
-    return factory(
+    return driver_factory(cfg.driver)(
         name,
         capabilities_from(cfg),
         client=client if client is not None else build_client(cfg),
         base_url=url,
         api_key=api_key,
         owns_client=client is None,
+        options=cfg.options,
+        secrets=secrets or {},
     )
+
+
+#: The settings of ``[providers.<name>]`` that override a driver's default capabilities.
+TUNABLE = (
+    "poll_interval_s",
+    "first_poll_delay_s",
+    "invoice_lifetime_s",
+    "confirm_timeout_s",
+    "no_answer_timeout_s",
+    "technical_error_budget",
+)
 
 
 def capabilities_from(cfg: ProviderConfig) -> Capabilities:
-    """Return the capabilities with the cadence and budget ``cfg`` sets."""
-    return Capabilities(
-        poll_interval_s=cfg.poll_interval_s,
-        first_poll_delay_s=cfg.first_poll_delay_s,
-        invoice_lifetime_s=cfg.invoice_lifetime_s,
-        confirm_timeout_s=cfg.confirm_timeout_s,
-        no_answer_timeout_s=cfg.no_answer_timeout_s,
-        technical_error_budget=cfg.technical_error_budget,
+    """The driver's default capabilities with the cadence and budget ``cfg`` sets."""
+    defaults: Capabilities = getattr(
+        driver_factory(cfg.driver), "DEFAULT_CAPABILITIES", Capabilities()
     )
+    changes = {name: getattr(cfg, name) for name in TUNABLE if getattr(cfg, name) is not None}
+    return dataclasses.replace(defaults, **changes)
 
 
 def build_client(cfg: ProviderConfig) -> httpx.AsyncClient:

@@ -78,6 +78,7 @@ def test_example_secrets_load(tmp_path: Path) -> None:
         supervisor_pins=("1234",),
         supervisor_badges=("04a1b2c3",),
         provider_keys={"sandbox": "sandbox-key"},
+        provider_secrets={"sandbox": {"api_key": "sandbox-key"}},
     )
 
 
@@ -161,7 +162,7 @@ def test_secret_in_config_points_to_the_secrets_file() -> None:
 
 def test_string_for_seconds_names_the_expected_type_with_an_example() -> None:
     message = rejected(sandbox(poll_interval_s="3"), "providers.sandbox.poll_interval_s")
-    assert "expected a number of seconds such as 3.0, got the string '3'" in message
+    assert "expected a number of seconds such as 1.0, got the string '3'" in message
 
 
 @pytest.mark.parametrize(
@@ -397,11 +398,20 @@ def test_provider_key_must_be_for_a_configured_provider(tmp_path: Path) -> None:
     assert "did you mean 'sandbox'?" in str(caught.value)
 
 
-def test_provider_api_key_is_required(tmp_path: Path) -> None:
-    path = write(tmp_path / "secrets.toml", "[providers.sandbox]\n")
+def test_provider_secrets_are_whatever_the_driver_needs(tmp_path: Path) -> None:
+    text = '[providers.sandbox]\napp_secret = "s3cret"\npfx_password = "pw"\n'
+    secrets = load_secrets(write(tmp_path / "secrets.toml", text))
+    assert secrets.provider_secrets == {"sandbox": {"app_secret": "s3cret", "pfx_password": "pw"}}
+    assert secrets.provider_keys == {}
+    assert "s3cret" not in repr(secrets)
+
+
+def test_provider_secrets_must_be_strings(tmp_path: Path) -> None:
+    path = write(tmp_path / "secrets.toml", "[providers.sandbox]\napi_key = 12345\n")
     with pytest.raises(ConfigError) as caught:
         load_secrets(path)
-    assert caught.value.key == "providers.sandbox.api_key"
+    assert caught.value.key.startswith("providers.sandbox")
+    assert "12345" not in str(caught.value)
 
 
 # --- The demo configuration. ---

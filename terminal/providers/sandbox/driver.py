@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -51,6 +52,9 @@ class SandboxProvider:
     ``owns_client`` says whether :meth:`aclose` closes the client.
     """
 
+    #: The sandbox's schedule: a QR every 3 s, five minutes to pay, a minute to confirm.
+    DEFAULT_CAPABILITIES = Capabilities()
+
     def __init__(
         self,
         name: str,
@@ -60,6 +64,8 @@ class SandboxProvider:
         base_url: str,
         api_key: str | None = None,
         owns_client: bool = True,
+        options: Mapping[str, str] | None = None,
+        secrets: Mapping[str, str] | None = None,
     ) -> None:
         self.name = name
         self.capabilities = capabilities

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
-from terminal.providers.loopback_http import LoopbackHTTPServer
+from terminal.providers.loopback_http import Handler, LoopbackHTTPServer
 from terminal.providers.sandbox.app import SandboxApp
 from terminal.providers.sandbox.ledger import SandboxLedger
 
@@ -30,20 +31,32 @@ class SandboxServer:
         host: str = "127.0.0.1",
         port: int = 0,
         api_key: str | None = None,
+        driver: str = "sandbox",
+        options: Mapping[str, str] | None = None,
+        secrets: Mapping[str, str] | None = None,
     ) -> None:
         self.ledger_path = ledger_path
+        self.driver = driver
         self._host = host
         self._port = port
         self._api_key = api_key
+        self._options = options
+        self._secrets = secrets
         self._ledger: SandboxLedger | None = None
         self._http: LoopbackHTTPServer | None = None
+        self.app: Handler | None = None
 
     async def start(self) -> str:
         """Open the ledger, start serving and return the base URL."""
         if self._http is not None:
             return self._http.url
         ledger = SandboxLedger.open(self.ledger_path)
-        http = LoopbackHTTPServer(SandboxApp(ledger, api_key=self._api_key), self._host, self._port)
+        try:
+            self.app = self._app(ledger)
+        except BaseException:
+            ledger.close()
+            raise
+        http = LoopbackHTTPServer(self.app, self._host, self._port)
         try:
             url = await http.start()
         except BaseException:
@@ -52,6 +65,14 @@ class SandboxServer:
         self._ledger, self._http = ledger, http
         logger.info("sandbox:listening %s ledger=%s", url, self.ledger_path)
         return url
+
+    def _app(self, ledger: SandboxLedger) -> Handler:
+        """The sandbox's own protocol, or the loopback fake of a real provider's."""
+        if self.driver == "sandbox":
+            return SandboxApp(ledger, api_key=self._api_key)
+        from terminal.providers.fakes import build_fake
+
+        return build_fake(self.driver, ledger, options=self._options, secrets=self._secrets)
 
     async def stop(self) -> None:
         """Stop serving (closing open connections) and close the ledger; idempotent."""
@@ -106,9 +127,22 @@ class SandboxServer:
         return f"<SandboxServer {where} ledger={self.ledger_path}>"
 
 
-async def serve(host: str, port: int, ledger_path: Path, *, api_key: str | None = None) -> None:
-    """Run the sandbox standalone on ``host:port`` until cancelled."""
-    async with SandboxServer(ledger_path, host=host, port=port, api_key=api_key) as server:
+async def serve(
+    host: str,
+    port: int,
+    ledger_path: Path,
+    *,
+    api_key: str | None = None,
+    driver: str = "sandbox",
+    options: Mapping[str, str] | None = None,
+    secrets: Mapping[str, str] | None = None,
+) -> None:
+    """Run the sandbox (or the fake of ``driver``) standalone on ``host:port`` until cancelled."""
+    server = SandboxServer(
+        ledger_path, host=host, port=port, api_key=api_key, driver=driver,
+        options=options, secrets=secrets,
+    )  # fmt: skip
+    async with server:
         auth = "Bearer key required" if api_key else "no key required"
-        logger.info("sandbox:serving %s (%s)", server.url, auth)
+        logger.info("sandbox:serving %s (%s, %s protocol)", server.url, auth, driver)
         await asyncio.get_running_loop().create_future()
