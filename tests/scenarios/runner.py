@@ -22,10 +22,12 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from terminal.app import Terminal
 from terminal.clock import FakeClock
 from terminal.config import demo_config
-from terminal.config_model import Config
+from terminal.config_model import Config, ProviderConfig, RouteConfig
 from terminal.demo.headless import HeadlessSession
 from terminal.errors import JournalFull
 from terminal.money import Money
@@ -43,15 +45,22 @@ class Outcome:
         return [e for e in self.events if e.get("event") == name]
 
 
-def scenario_config(data_dir: Path, header: dict[str, str]) -> Config:
-    """The demo config, adjusted by a scenario's ``# set key=value`` lines."""
+def scenario_config(data_dir: Path, header: dict[str, str], driver: str = "sandbox") -> Config:
+    """The demo config on ``driver``'s embedded fake, adjusted by ``# set key=value`` lines."""
     config = demo_config(data_dir)
+    if driver != "sandbox":
+        config = dataclasses.replace(
+            config,
+            providers={driver: ProviderConfig(driver=driver)},
+            payment=dataclasses.replace(config.payment, mpm_provider=driver),
+            routes=(RouteConfig(wallet="any", provider=driver),),
+        )
     for key, value in header.items():
         section, _, name = key.partition(".")
-        if section == "sandbox":
-            provider = config.providers["sandbox"]
-            typed = type(getattr(provider, name))(value)
-            providers = {"sandbox": dataclasses.replace(provider, **{name: typed})}
+        if section == "provider":
+            provider = config.providers[driver]
+            typed = int(value) if name == "technical_error_budget" else float(value)
+            providers = {driver: dataclasses.replace(provider, **{name: typed})}
             config = dataclasses.replace(config, providers=providers)
         else:
             table = getattr(config, section)
@@ -62,15 +71,23 @@ def scenario_config(data_dir: Path, header: dict[str, str]) -> Config:
     return config
 
 
-async def run_scenario(path: Path, data_dir: Path) -> Outcome:
-    """Run the scenario at ``path``; raises AssertionError naming the failing line."""
+def scenario_header(path: Path) -> tuple[dict[str, str], list[str], bool]:
+    """A scenario's ``# set`` values, ``# needs:`` flows, and whether every driver runs it."""
     lines = path.read_text(encoding="utf-8").splitlines()
-    header = dict(
-        line[len("# set ") :].split("=", 1) for line in lines if line.startswith("# set ")
-    )
+    sets = dict(line[len("# set ") :].split("=", 1) for line in lines if line.startswith("# set "))
+    needs = [w for line in lines if line.startswith("# needs:") for w in line[8:].split()]
+    every = any(line.strip() == "# providers: all" for line in lines)
+    return sets, needs, every
+
+
+async def run_scenario(path: Path, data_dir: Path, driver: str = "sandbox") -> Outcome:
+    """Run the scenario at ``path`` on ``driver``; raises AssertionError naming the failing line."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header, needs, _ = scenario_header(path)
     outcome = Outcome()
-    config = scenario_config(data_dir, header)
+    config = scenario_config(data_dir, header, driver)
     async with Terminal(config, FakeClock(), with_network_link=True) as terminal:
+        _skip_unless_capable(terminal, driver, needs)
         session = HeadlessSession(terminal, outcome.events.append)
         import asyncio
 
@@ -97,6 +114,13 @@ async def run_scenario(path: Path, data_dir: Path) -> Outcome:
             except (asyncio.CancelledError, BaseExceptionGroup):
                 pass
     return outcome
+
+
+def _skip_unless_capable(terminal: Terminal, driver: str, needs: list[str]) -> None:
+    capabilities = terminal.providers[next(iter(terminal.providers))].capabilities
+    for flow in needs:
+        if not getattr(capabilities, f"supports_{flow}"):
+            pytest.skip(f"{driver} has no {flow}")
 
 
 def _fill_disk(terminal: Terminal) -> None:
@@ -142,7 +166,7 @@ def _check(terminal: Terminal, outcome: Outcome, words: list[str], where: str) -
         for flag in args[1:]:
             assert getattr(payment, flag), f"{where}: {flag} not set on {payment}"
     elif what == "charges":
-        charges = terminal.sandboxes["sandbox"].ledger.charges()
+        charges = next(iter(terminal.sandboxes.values())).ledger.charges()
         assert charges == int(args[0]), f"{where}: sandbox counted {charges} charges"
     elif what == "calls":
         calls = [e for e in outcome.of("provider:call") if e["op"] == args[0]]
