@@ -5,7 +5,8 @@ body, and keep-alive, so one client connection carries many requests. Every requ
 goes to one async handler ``(Request) -> Response``.
 
 Misbehaviour is switched on with :meth:`LoopbackHTTPServer.set_misbehaviour` (or over
-HTTP at ``behaviour_path``) and applies only to requests under ``paths_prefix``:
+HTTP at ``behaviour_path``) and applies only to requests under ``paths_prefix`` (by
+default every path but the ``/control/`` ones, which tests and demos use to steer):
 
 - ``slow``: the handler runs, the answer is held back ``delay_s`` seconds;
 - ``error``: HTTP 503 with a text body; the handler does not run;
@@ -22,6 +23,7 @@ import http
 import json
 import logging
 import socket
+import ssl
 import struct
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
@@ -101,6 +103,9 @@ class Response:
 
 Handler = Callable[[Request], Awaitable[Response]]
 
+#: Paths under this prefix steer the fake (customer actions, behaviour) and never misbehave.
+CONTROL_PREFIX = "/control/"
+
 
 @dataclass(frozen=True, slots=True)
 class Misbehaviour:
@@ -109,7 +114,7 @@ class Misbehaviour:
     mode: Mode = "normal"
     count: int | None = None
     delay_s: float = 0.0
-    paths_prefix: str = "/v1/"
+    paths_prefix: str = "/"
 
     def to_json(self) -> dict[str, object]:
         """Return the switch as a JSON-ready dict."""
@@ -135,6 +140,7 @@ class LoopbackHTTPServer:
     Loop-only: every method must be called from the event loop the server runs on.
     ``behaviour_path`` (None to disable) answers ``POST`` with a JSON body
     ``{"mode", "count", "delay_s", "paths_prefix"}`` and ``GET`` with the current switch.
+    With ``ssl_context`` (a server-side context) it speaks HTTPS and :attr:`url` says so.
     """
 
     def __init__(
@@ -144,8 +150,10 @@ class LoopbackHTTPServer:
         port: int = 0,
         *,
         behaviour_path: str | None = "/control/behaviour",
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._handler = handler
+        self._ssl_context = ssl_context
         self.host = host
         self._requested_port = port
         self._bound_port = 0
@@ -163,7 +171,11 @@ class LoopbackHTTPServer:
         if self._server is not None:
             return self.url
         self._server = await asyncio.start_server(
-            self._serve_connection, self.host, self._requested_port, limit=MAX_LINE_BYTES
+            self._serve_connection,
+            self.host,
+            self._requested_port,
+            limit=MAX_LINE_BYTES,
+            ssl=self._ssl_context,
         )
         self._bound_port = int(self._server.sockets[0].getsockname()[1])
         logger.info("loopback:listening %s", self.url)
@@ -212,7 +224,8 @@ class LoopbackHTTPServer:
     def url(self) -> str:
         """The base URL clients use."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        scheme = "http" if self._ssl_context is None else "https"
+        return f"{scheme}://{host}:{self.port}"
 
     @property
     def is_running(self) -> bool:
@@ -235,7 +248,7 @@ class LoopbackHTTPServer:
         *,
         count: int | None = None,
         delay_s: float = 0.0,
-        paths_prefix: str = "/v1/",
+        paths_prefix: str = "/",
     ) -> None:
         """Misbehave in ``mode`` for the next ``count`` requests under ``paths_prefix``.
 
@@ -349,7 +362,8 @@ class LoopbackHTTPServer:
     def _take_misbehaviour(self, path: str) -> Misbehaviour:
         """Return the switch that applies to ``path`` and use up one of its count."""
         current = self._misbehaviour
-        if current.mode == "normal" or not path.startswith(current.paths_prefix):
+        steering = path.startswith(CONTROL_PREFIX)
+        if current.mode == "normal" or steering or not path.startswith(current.paths_prefix):
             return Misbehaviour()
         if current.count is not None:
             left = current.count - 1
@@ -380,7 +394,7 @@ class LoopbackHTTPServer:
                 body.get("mode", "normal"),
                 count=_optional_int(body.get("count")),
                 delay_s=float(body.get("delay_s") or 0.0),
-                paths_prefix=str(body.get("paths_prefix") or "/v1/"),
+                paths_prefix=str(body.get("paths_prefix") or "/"),
             )
         except (ValueError, TypeError) as exc:
             return Response.json({"error": "bad_request", "message": str(exc)}, 400)

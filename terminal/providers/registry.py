@@ -56,6 +56,26 @@ DRIVERS: dict[str, str] = {
 }
 
 
+class ClientFactory(Protocol):
+    """How a driver that needs its own client (a client certificate) has it built."""
+
+    def __call__(
+        self,
+        options: Mapping[str, str],
+        secrets: Mapping[str, str],
+        *,
+        name: str,
+        url: str,
+        timeout: httpx.Timeout | None = None,
+    ) -> httpx.AsyncClient: ...
+
+
+#: Drivers whose connections need more than timeouts and a proxy -> "module:function".
+CLIENT_FACTORIES: dict[str, str] = {
+    "webmoney": "terminal.providers.webmoney:client_for",
+}
+
+
 def driver_factory(driver: str) -> DriverFactory:
     """The class of ``driver``; KeyError for an unknown name."""
     module_name, _, class_name = DRIVERS[driver].partition(":")
@@ -95,13 +115,16 @@ def build_provider(
             ),
             key=f"providers.{name}.url",
         )
+    owns_client = client is None
+    if client is None:
+        client = _client_for(name, cfg, secrets or {}, url)
     return driver_factory(cfg.driver)(
         name,
         capabilities_from(cfg),
-        client=client if client is not None else build_client(cfg),
+        client=client,
         base_url=url,
         api_key=api_key,
-        owns_client=client is None,
+        owns_client=owns_client,
         options=cfg.options,
         secrets=secrets or {},
     )
@@ -127,19 +150,37 @@ def capabilities_from(cfg: ProviderConfig) -> Capabilities:
     return dataclasses.replace(defaults, **changes)
 
 
-def build_client(cfg: ProviderConfig) -> httpx.AsyncClient:
-    """Return an ``httpx.AsyncClient`` with explicit timeouts from ``cfg``, never defaults.
+def _client_for(
+    name: str, cfg: ProviderConfig, secrets: Mapping[str, str], url: str
+) -> httpx.AsyncClient:
+    where = CLIENT_FACTORIES.get(cfg.driver)
+    if where is None:
+        return build_client(cfg)
+    module_name, _, function = where.partition(":")
+    factory = cast(ClientFactory, getattr(importlib.import_module(module_name), function))
+    return factory(cfg.options, secrets, name=name, url=url, timeout=timeout_of(cfg))
 
-    Proxy and certificate settings from the environment are ignored (``trust_env=False``):
-    what the terminal talks to is decided by its config file alone.
-    """
-    timeout = httpx.Timeout(
+
+def timeout_of(cfg: ProviderConfig) -> httpx.Timeout:
+    """The explicit connect/read/write/pool timeouts of ``cfg``, never httpx's defaults."""
+    return httpx.Timeout(
         connect=cfg.connect_timeout_s,
         read=cfg.read_timeout_s,
         write=cfg.read_timeout_s,
         pool=cfg.connect_timeout_s,
     )
+
+
+def build_client(cfg: ProviderConfig) -> httpx.AsyncClient:
+    """Return an ``httpx.AsyncClient`` with explicit timeouts from ``cfg``, never defaults.
+
+    Proxy and certificate settings from the environment are ignored (``trust_env=False``):
+    what the terminal talks to is decided by its config file alone. ``options.proxy``
+    (e.g. ``http://proxy.lan:3128``) sends this provider's traffic through a proxy, as
+    the Verystar integration allows.
+    """
     limits = httpx.Limits(
         max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
     )
-    return httpx.AsyncClient(timeout=timeout, limits=limits, trust_env=False)
+    proxy = cfg.options.get("proxy") or None
+    return httpx.AsyncClient(timeout=timeout_of(cfg), limits=limits, trust_env=False, proxy=proxy)

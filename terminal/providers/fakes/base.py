@@ -62,6 +62,8 @@ class FakeProviderApp:
     DEMO_OPTIONS: Mapping[str, str] = {}
     #: Secrets a demo runs with when the secrets file names none (never for production).
     DEMO_SECRETS: Mapping[str, str] = {}
+    #: Where the requests that charge the customer go (a lost answer is tested there).
+    CHARGE_PATHS_PREFIX = "/"
 
     def __init__(
         self,
