@@ -59,6 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", type=Path, help="take --provider's options and secrets from this config"
     )
 
+    sendy = sub.add_parser("sendy-activate", help="activate the terminal with Sendy")
+    sendy.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    sendy.add_argument("--provider", default="sendy", help="the [providers.<name>] to activate")
+    sendy.add_argument("--terminal-id", required=True, help="issued at registration with Sendy")
+    sendy.add_argument("--serial", required=True, help="the serial number chosen for it")
+    sendy.add_argument("--code", required=True, help="the activation code from the cabinet")
+
     check = sub.add_parser("check-config", help="validate a config file and its secrets")
     check.add_argument("config", type=Path)
     return parser
@@ -80,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "sandbox":
             return _run_sandbox(args)
+        if args.command == "sendy-activate":
+            return asyncio.run(_sendy_activate(args))
         config = _demo_config(args) if args.command == "demo" else load_config(args.config)
         clock = _clock(args)
         if args.command == "demo":
@@ -133,6 +142,29 @@ async def _run(config: Config, clock: Clock) -> int:
     async with Terminal(config, clock) as terminal:
         await terminal.runtime.run()
     return 0
+
+
+async def _sendy_activate(args: argparse.Namespace) -> int:
+    from terminal.providers.registry import build_client
+    from terminal.providers.sendy import activate
+
+    config = load_config(args.config)
+    pcfg = config.providers.get(args.provider)
+    if pcfg is None or pcfg.driver != "sendy":
+        raise ConfigError("no Sendy provider of that name", key=f"providers.{args.provider}")
+    default_state = config.terminal.data_dir / f"sendy-{args.provider}.json"
+    state_path = Path(pcfg.options.get("state_path", default_state))
+    async with build_client(pcfg) as client:
+        result = await activate(
+            client, pcfg.url, terminal_id=args.terminal_id, serial_number=args.serial,
+            activation_code=args.code, state_path=state_path, provider=args.provider,
+            **({"api_root": pcfg.options["api_root"]} if "api_root" in pcfg.options else {}),
+        )  # fmt: skip
+    if result.warning:
+        print(f"warning: {result.warning}")
+    print(result.message)
+    print(f"attempts with this code: {result.attempts_used} used, {result.attempts_left} left")
+    return 0 if result.activated else 1
 
 
 def _run_sandbox(args: argparse.Namespace) -> int:

@@ -100,6 +100,13 @@ def void_answered(state: State, event: ProviderAnswered, now: Now) -> Step:
     payment = state.payment
     if payment is None or event.order_id != payment.order_id or event.op != "refund":
         return reject(state, event)
+    if event.answer.status is PaymentStatus.PENDING:
+        # The refund is under way but not done: never "refused" (the cashier might hand
+        # back cash twice). It stays VOIDING; Retry asks again with the same refund id and
+        # reconciliation settles it if the cashier moves on.
+        return _void_done(
+            state.evolve(payment=absorb(payment, event.answer), message="void_failed")
+        )
     if event.answer.status is not PaymentStatus.REFUNDED:
         # The provider refused: the money stays with the merchant, the payment stays paid.
         paid = absorb(payment, event.answer).with_state(PaymentState.PAID)

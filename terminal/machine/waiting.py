@@ -113,17 +113,35 @@ def _deadline_passed(state: State) -> Step:
 
 
 def _still_pending(state: State, payment: Payment, op: Op) -> Step:
+    if op == "query" and _qr_lost(state, payment):
+        # The provider has the invoice but its QR came in the answer that was lost, and a
+        # query does not carry it: ask for the same order id again (idempotent) for the QR.
+        accepted = payment.with_state(PaymentState.PENDING)
+        effects: tuple[Effect, ...] = (
+            record(accepted, "accepted by provider; QR asked again"),
+            CallProvider("create", payment.provider, order_of(payment)),
+        )
+        return Step(state.evolve(phase=Phase.CREATING, payment=accepted), effects)
     extra: list[Effect] = []
     first = state.phase in (Phase.CREATING, Phase.PAYING, Phase.RESOLVING)
+    had_qr = state.payment is not None and bool(state.payment.qr_payload)
     if payment.state is PaymentState.NEW:
         payment = payment.with_state(PaymentState.PENDING)
         extra.append(record(payment, "accepted by provider"))
-        if payment.flow == "mpm" and state.settings.qr_mode == 0 and payment.qr_payload:
-            extra.append(PrintSlip(SlipKind.QR, payment))
+    elif payment.qr_payload and not had_qr:
+        extra.append(record(payment, "QR received"))
+    if payment.flow == "mpm" and state.settings.qr_mode == 0 and payment.qr_payload and not had_qr:
+        extra.append(PrintSlip(SlipKind.QR, payment))
     if state.phase is Phase.RESOLVING:
         # After a restart the original deadline is gone: give the customer a full window.
         state = state.evolve(started_at=state.now)
     return enter_waiting(state, payment, *extra, first=first)
+
+
+def _qr_lost(state: State, payment: Payment) -> bool:
+    """An MPM payment the customer cannot pay yet because its QR never reached the terminal."""
+    shown = state.settings.qr_mode in (0, 1)
+    return payment.flow == "mpm" and shown and not payment.qr_payload and not state.resumed
 
 
 def _not_found(state: State, payment: Payment) -> Step:

@@ -12,9 +12,11 @@ from terminal.providers.sandbox.ledger import SandboxLedger
 from tests.scenarios.headless_process import HeadlessProcess
 
 
-def _start_sandbox(ledger: Path) -> tuple[subprocess.Popen[str], str]:
+def start_sandbox(ledger: Path, provider: str = "sandbox") -> tuple[subprocess.Popen[str], str]:
+    """`payterm sandbox` in a child process; returns it and the URL it listens on."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "terminal", "sandbox", "--port", "0", "--ledger", str(ledger)],
+        [sys.executable, "-m", "terminal", "sandbox", "--port", "0", "--ledger", str(ledger),
+         "--provider", provider],
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert proc.stderr is not None
@@ -27,7 +29,7 @@ def _start_sandbox(ledger: Path) -> tuple[subprocess.Popen[str], str]:
 
 def test_terminal_pays_through_a_standalone_sandbox(tmp_path: Path) -> None:
     ledger = tmp_path / "ledger.sqlite3"
-    sandbox, url = _start_sandbox(ledger)
+    sandbox, url = start_sandbox(ledger)
     try:
         config = tmp_path / "payterm.toml"
         config.write_text(

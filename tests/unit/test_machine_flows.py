@@ -1078,3 +1078,52 @@ def test_only_new_or_pending_payments_are_resumed(unresolved: PaymentState) -> N
     assert result.rejected == f"Can't resume a {unresolved.value} payment"
     assert result.state.phase is Phase.IDLE
     assert result.effects == ()
+
+
+def test_lost_qr_is_asked_for_again_with_the_same_order() -> None:
+    """The create's answer (with the QR) was lost and a query shows no QR: create again."""
+    script = run(State(SETTINGS), [
+        *typed(0, "1500"),
+        (1, key("enter"), Expect(phase=Phase.CREATING, calls=("create",))),
+        (2, fail("create"), Expect(phase=Phase.WAITING, calls=())),
+        (5, fire("poll"), Expect(calls=("query",))),
+        (5.5, answer("query", S.PENDING, ref=REF), Expect(
+            phase=Phase.CREATING, payment=P.PENDING, records=(P.PENDING,), calls=("create",),
+            check=has(CallProvider, order__order_id=order_id(1)),
+        )),
+        (6, answer("create", S.PENDING, ref=REF, qr=QR), Expect(
+            phase=Phase.WAITING, payment=P.PENDING, calls=(), screen=("qr", QR),
+            fields={"qr_payload": QR},
+        )),
+    ])  # fmt: skip
+    assert script.state.payment is not None
+    assert script.state.payment.seq == 1
+
+
+def test_printed_qr_comes_out_once_it_arrives_late() -> None:
+    """Mode 0: a QR that arrives only on the second create is printed then, once."""
+    script = run(State(replace(SETTINGS, qr_mode=0)), [
+        *typed(0, "1500"),
+        (1, key("enter"), Expect(phase=Phase.CREATING)),
+        (2, fail("create"), Expect(phase=Phase.WAITING)),
+        (5, fire("poll"), Expect(calls=("query",))),
+        (5.5, answer("query", S.PENDING, ref=REF), Expect(calls=("create",), slips=())),
+        (6, answer("create", S.PENDING, ref=REF, qr=QR), Expect(slips=(K.QR,))),
+    ])  # fmt: skip
+    _count_slips(script, K.QR, 1)
+
+
+def test_pending_refund_is_not_a_refusal() -> None:
+    """A refund the provider has not finished stays a void in progress, never "refused"."""
+    script = run(State(VOID_SETTINGS), [
+        *MPM_PAID_AT_8,
+        (20, press("cancel"), Expect(phase=Phase.VOID_CONFIRM)),
+        (21, key("enter"), Expect(phase=Phase.VOIDING, calls=("refund",), records=(P.VOIDING,))),
+        (22, answer("refund", S.PENDING), Expect(
+            phase=Phase.DONE, payment=P.VOIDING, message="void_failed", records=(), slips=(),
+        )),
+        (30, press("retry"), Expect(phase=Phase.VOIDING, calls=("refund",))),
+        (31, answer("refund", S.REFUNDED), Expect(phase=Phase.DONE, payment=P.VOIDED)),
+    ])  # fmt: skip
+    refunds = [c for c in script.effects() if isinstance(c, CallProvider) and c.op == "refund"]
+    assert {c.refund_id for c in refunds} == {f"{order_id(1)}-void"}
