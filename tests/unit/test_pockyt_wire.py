@@ -643,7 +643,7 @@ async def test_fake_refuses_a_badly_signed_request(fake: SandboxServer) -> None:
                          settleCurrency="USD", vendor="alipay")  # fmt: skip
     wrong = sign(params, "not-the-token")
     form = "&".join(f"{k}={v}" for k, v in wrong.items()).encode()
-    answer = await post(fake, "/v1" + PATHS["qrcode"], form, CONTENT_TYPE)
+    answer = await post(fake, PATHS["qrcode"], form, CONTENT_TYPE)
     assert answer.status_code == 400
     assert answer.json() == {"ret_code": "000000", "ret_msg": "data error : verifySign"}
     assert fake.ledger.payments() == []
@@ -686,7 +686,7 @@ async def test_fake_qr_payloads_have_the_wallets_shape(fake: SandboxServer, vend
 async def test_lost_prepay_answer_is_not_resent_and_query_finds_it(
     fake: SandboxServer, driver: PockytProvider
 ) -> None:
-    fake.http.set_misbehaviour("lose_answer", count=1, paths_prefix="/v1" + PATHS["prepay"])
+    fake.http.set_misbehaviour("lose_answer", count=1, paths_prefix=PATHS["prepay"])
     with pytest.raises(ProviderUnavailable):
         await driver.pay_with_code(order(), ALIPAY_CODE)
     assert fake.http.requests_received == 2, "add, then prepay once; no fallback, no re-send"
@@ -701,7 +701,7 @@ async def test_lost_prepay_answer_is_not_resent_and_query_finds_it(
 async def test_lost_invoice_answer_over_the_fake(
     fake: SandboxServer, driver: PockytProvider
 ) -> None:
-    fake.http.set_misbehaviour("lose_answer", count=1, paths_prefix="/v1" + PATHS["qrcode"])
+    fake.http.set_misbehaviour("lose_answer", count=1, paths_prefix=PATHS["qrcode"])
     with pytest.raises(ProviderUnavailable):
         await driver.create_invoice(order())
     found = await driver.query(order())
@@ -745,7 +745,7 @@ async def test_fake_refund_of_unpaid_is_refused_with_the_status(
 async def test_fake_cancel_of_an_added_transaction_closes_it(
     fake: SandboxServer, driver: PockytProvider
 ) -> None:
-    fake.http.set_misbehaviour("drop", count=1, paths_prefix="/v1" + PATHS["prepay"])
+    fake.http.set_misbehaviour("drop", count=1, paths_prefix=PATHS["prepay"])
     with pytest.raises(ProviderUnavailable):
         await driver.pay_with_code(order(), ALIPAY_CODE)
     assert (await driver.query(order())).raw_status == "init"

@@ -80,10 +80,6 @@ class PayMasterFake(FakeProviderApp):
     DEMO_OPTIONS: Mapping[str, str] = {
         "merchant_id": DEMO_MERCHANT,
         "test_mode": "true",
-        # NOTE: under /v1/ like every sandbox path, so the loopback server's misbehaviour
-        # switches (which apply under /v1/ by default) reach it. The fake answers on
-        # PayMaster's own /api/v2/ paths as well.
-        "path_prefix": "/v1",
     }
     DEMO_SECRETS: Mapping[str, str] = {"token": "demo-paymaster-token-not-for-production"}
     #: Payments per page of the list (small pages exercise the driver's cursor handling).

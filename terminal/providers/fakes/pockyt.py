@@ -70,9 +70,6 @@ class PockytFake(FakeProviderApp):
         "merchant_no": "900001",
         "store_no": "900002",
         "settle_currency": "USD",
-        # The sandbox's misbehaviour switch acts under /v1/ by default; the fake also
-        # answers without the prefix.
-        "path_prefix": "/v1",
     }
     DEMO_SECRETS: Mapping[str, str] = {"token": "demo-pockyt-token-not-for-production"}
 

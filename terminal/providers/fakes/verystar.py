@@ -65,10 +65,6 @@ class VerystarFake(FakeProviderApp):
         "store_sn": "10001",
         "client_sn": "10001",
         "currency": "any",  # the sandbox takes the demo terminal's currency, whatever it is
-        # NOTE: the five URLs sit under /v1/ like every sandbox path, so the loopback
-        # server's misbehaviour switches (which apply under /v1/ by default) reach them.
-        # The fake answers on VeryPay's own paths (/v3/pay/...) as well.
-        **{endpoint.option: f"/v1/{endpoint.default_path}" for endpoint in Endpoint},
     }
     DEMO_SECRETS: Mapping[str, str] = {"app_secret": "demo-verystar-secret-not-for-production"}
 

@@ -75,9 +75,7 @@ class WebMoneyFake(FakeProviderApp):
         "wmid": "0",
         "pos_number": "9001",
         "crs_id": "0",
-        # NOTE: under /v1/ like every sandbox path, so the loopback server's misbehaviour
-        # switches (which apply under /v1/ by default) reach it.
-        "service_path": "/v1/PosIntegration2/ApiService.svc",
+        "service_path": "/PosIntegration2/ApiService.svc",
         "payment_type": "sbp",
     }
     DEMO_SECRETS: Mapping[str, str] = {"agent_key": "demo-agent-key-not-a-secret"}
