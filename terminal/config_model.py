@@ -14,6 +14,10 @@ __all__ = [
     "RouteConfig",
     "DisplayConfig",
     "PrinterConfig",
+    "ScannerConfig",
+    "KeypadConfig",
+    "ButtonsConfig",
+    "NfcConfig",
     "Secrets",
     "Config",
 ]
@@ -87,18 +91,83 @@ class RouteConfig:
 
 @dataclass(frozen=True, slots=True)
 class DisplayConfig:
-    """``[display]``: the customer display."""
+    """``[display]``: the customer display (an OLED driven by luma.oled)."""
 
     width: int = 128
     height: int = 64
+    driver: Literal["ssd1306", "sh1106", "ssd1309", "sh1107"] = "ssd1306"
+    interface: Literal["i2c", "spi"] = "i2c"
+    i2c_port: int = 1  # /dev/i2c-1 on a Pi
+    address: int = 0x3C  # 60; some panels answer at 0x3D (61)
+    spi_port: int = 0
+    spi_device: int = 0
+    gpio_dc: int = 24  # SPI only: BCM pin of D/C
+    gpio_rst: int = 25  # SPI only: BCM pin of RESET
+    rotate: Literal[0, 1, 2, 3] = 0  # quarter turns
+    contrast: int = 255  # 0..255
 
 
 @dataclass(frozen=True, slots=True)
 class PrinterConfig:
-    """``[printer]``: the slip printer."""
+    """``[printer]``: the slip printer (ESC/POS, driven by python-escpos)."""
 
     columns: int = 32  # 32 for 58 mm paper, 48 for 80 mm
     copies: int = 1
+    connection: Literal["usb", "serial", "network", "file", "none"] = "usb"
+    usb_vendor: str = ""  # hex, e.g. "0416"; empty: the first known printer found
+    usb_product: str = ""  # hex, e.g. "5011"
+    serial_device: str = "/dev/payterm/printer"
+    baudrate: int = 9600
+    host: str = ""  # network printers: address; port 9100
+    port: int = 9100
+    file: str = "/dev/usb/lp0"  # a device file the kernel's usblp driver made
+    profile: str = "default"  # a python-escpos printer profile name
+    native_qr: bool = True  # print QR with the printer's own command (else as an image)
+    code_page: str = "CP866"  # for Cyrillic
+
+
+@dataclass(frozen=True, slots=True)
+class ScannerConfig:
+    """``[scanner]``: the USB HID barcode scanner in keyboard mode (evdev)."""
+
+    device: str = "/dev/payterm/scanner"  # a path, "name:<device name>" or "usb:<vid>:<pid>"
+    layout: Literal["us", "ru"] = "us"
+    inter_key_timeout_s: float = 0.05  # slower typing than this is a person, not a scanner
+    max_length: int = 128
+    grab: bool = True  # scans never leak to a console
+
+
+@dataclass(frozen=True, slots=True)
+class KeypadConfig:
+    """``[keypad]``: the cashier's USB numeric keypad (evdev)."""
+
+    device: str = "/dev/payterm/keypad"  # a path, "name:<device name>" or "usb:<vid>:<pid>"
+    # The operator keys and what they do: cancel, reprint, x_report (keys: slash,
+    # asterisk, minus, plus).
+    operator_keys: dict[str, str] = field(
+        default_factory=lambda: {"slash": "cancel", "asterisk": "reprint", "minus": "x_report"}
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonsConfig:
+    """``[buttons]``: Retry, Cancel and Force on BCM GPIO pins (gpiozero), LED and buzzer."""
+
+    retry_pin: int = 17
+    cancel_pin: int = 27
+    force_pin: int = 22
+    pull_up: bool = True  # the button connects the pin to ground
+    debounce_s: float = 0.05
+    force_hold_s: float = 1.5  # Force must be held this long: never pressed by accident
+    led_pin: int | None = None
+    buzzer_pin: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NfcConfig:
+    """``[nfc]``: the NFC reader (nfcpy): supervisor badges and the SBP NFC plate."""
+
+    path: str = ""  # nfcpy device path: "usb", "usb:054c:06c3", "tty:AMA0:pn532"; "" = none
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +196,10 @@ class Config:
     supervisor: SupervisorConfig = field(default_factory=SupervisorConfig)
     display: DisplayConfig = field(default_factory=DisplayConfig)
     printer: PrinterConfig = field(default_factory=PrinterConfig)
+    scanner: ScannerConfig = field(default_factory=ScannerConfig)
+    keypad: KeypadConfig = field(default_factory=KeypadConfig)
+    buttons: ButtonsConfig = field(default_factory=ButtonsConfig)
+    nfc: NfcConfig = field(default_factory=NfcConfig)
     providers: dict[str, ProviderConfig] = field(
         default_factory=lambda: {"sandbox": ProviderConfig()}
     )
