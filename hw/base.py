@@ -27,6 +27,8 @@ __all__ = [
     "NfcReader",
     "KEY_NAMES",
     "ClosesAsync",
+    "Signals",
+    "OPERATOR_KEYS",
 ]
 
 ButtonName = Literal["retry", "cancel", "force"]
@@ -55,6 +57,22 @@ class ClosesAsync:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+#: The keypad's operator keys, in the order the f-key names give them.
+OPERATOR_KEYS = {"f1": "slash", "f2": "asterisk", "f3": "minus", "f4": "plus"}
+
+
+class Signals(Protocol):
+    """The status LED and buzzer: optional; every method returns at once."""
+
+    def ok(self) -> None: ...
+
+    def fail(self) -> None: ...
+
+    def waiting(self, on: bool) -> None: ...
+
+    async def aclose(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

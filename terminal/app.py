@@ -141,6 +141,7 @@ class Terminal:
             language=cfg.terminal.language,
             slip_columns=cfg.printer.columns,
             slip_copies=cfg.printer.copies,
+            operator_keys=cfg.keypad.operator_keys,
         )
         self._stack.push_async_callback(self.runtime.aclose)
 

@@ -12,7 +12,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hw.base import Buttons, Display, Keypad, NfcReader, Printer, Scanner
+from hw.base import (
+    OPERATOR_KEYS,
+    Buttons,
+    Display,
+    Keypad,
+    NfcReader,
+    Printer,
+    Scanner,
+    Signals,
+)
 from hw.errors import HardwareError, PaperOut, PrinterOffline
 from terminal.clock import Clock
 from terminal.errors import JournalError, ProviderTechnicalError
@@ -45,7 +54,8 @@ from terminal.machine import (
 )
 from terminal.payment import PaymentState
 from terminal.providers.base import PaymentStatus, Provider, ProviderAnswer
-from terminal.views.model import Screen
+from terminal.views.model import Screen, Slip
+from terminal.views.reports import build_x_report
 from terminal.views.screens import screen_for
 from terminal.views.slips import build_slip
 from terminal.views.text import Language
@@ -77,6 +87,7 @@ class Devices:
     keypad: Keypad
     buttons: Buttons
     nfc: NfcReader
+    signals: Signals | None = None
 
 
 class Runtime:
@@ -93,6 +104,7 @@ class Runtime:
         language: Language = "en",
         slip_columns: int = 32,
         slip_copies: int = 1,
+        operator_keys: Mapping[str, str] | None = None,
     ) -> None:
         self.state = state
         self._journal = journal
@@ -109,6 +121,8 @@ class Runtime:
         self._observers: list[Observer] = []
         self._busy = 0
         self._redraw_due = False
+        self._operator_keys = dict(operator_keys or {})  # key name (slash, …) -> function
+        self._last_slip: Slip | None = None
         self._reconcile_failures = 0
 
     # --- public ------------------------------------------------------------------------
@@ -150,7 +164,7 @@ class Runtime:
         """Start: resolve payments in doubt, listen to the hardware, process events forever."""
         self._begin()
         pumps = [
-            self._pump(self._devices.keypad.keys(), KeyPressed),
+            self._pump_keypad(),
             self._pump(self._devices.scanner.codes(), CodeScanned),
             self._pump(self._devices.buttons.presses(), ButtonPressed),
             self._pump(self._devices.nfc.taps(), BadgeTapped),
@@ -199,6 +213,7 @@ class Runtime:
         if result.state.phase is not old:
             log.info("phase %s → %s", old.value, result.state.phase.value)
             self._emit("machine:state", old=old.value, new=result.state.phase.value)
+            self._signal(old, result.state)
         self._carry_out(result.effects)
         self._schedule_redraw()
 
@@ -249,6 +264,18 @@ class Runtime:
             "journal:record", order_id=payment.order_id, state=payment.state.value, note=effect.note
         )
         return True
+
+    def _signal(self, old: Phase, state: State) -> None:
+        signals = self._devices.signals
+        if signals is None:
+            return
+        if Phase.WAITING in (old, state.phase):
+            signals.waiting(state.phase is Phase.WAITING)
+        if state.phase is Phase.DONE and state.payment is not None:
+            if state.payment.state in (PaymentState.PAID, PaymentState.VOIDED):
+                signals.ok()
+            elif state.payment.state is not PaymentState.FORCED:
+                signals.fail()
 
     def _show(self) -> None:
         screen = screen_for(self.state, self._language)
@@ -330,6 +357,9 @@ class Runtime:
             columns=self._columns,
             copies=self._copies,
         )
+        await self._print_slip(slip)
+
+    async def _print_slip(self, slip: Slip) -> None:
         try:
             await self._devices.printer.print_slip(slip)
         except HardwareError as exc:
@@ -343,6 +373,7 @@ class Runtime:
             return
         if self.state.printer_problem:
             self.feed(PrinterReported(slip.kind.value, slip.order_id, ""))
+        self._last_slip = slip
         self._emit(
             "printer:slip", kind=slip.kind.value, order_id=slip.order_id,
             lines=[line.text for line in slip.lines], qr=slip.qr, barcode=slip.barcode,
@@ -353,6 +384,33 @@ class Runtime:
     async def _pump(self, source: Any, make: Callable[[Any], Event]) -> None:
         async for item in source:
             self.feed(make(item))
+
+    async def _pump_keypad(self) -> None:
+        async for key in self._devices.keypad.keys():
+            function = self._operator_keys.get(OPERATOR_KEYS.get(key, ""))
+            if function is None:
+                self.feed(KeyPressed(key))
+            else:
+                self.operate(function)
+
+    def operate(self, function: str) -> None:
+        """Carry out an operator key's function: cancel, reprint (the last slip), x_report."""
+        self._emit("keypad:operator", function=function)
+        if function == "cancel":
+            self.feed(ButtonPressed("cancel"))
+        elif function == "reprint" and self._last_slip is not None:
+            self._spawn(self._print_slip(self._last_slip))
+        elif function == "x_report":
+            report = build_x_report(
+                self._journal.shift_summary(),
+                terminal_id=self.state.settings.terminal_id,
+                printed_wall=self._clock.wall().isoformat(),
+                language=self._language,
+                columns=self._columns,
+            )
+            self._spawn(self._print_slip(report))
+        else:
+            log.warning("operator key function %r: nothing to do now", function)
 
     async def _reconcile_forever(self) -> None:
         while True:

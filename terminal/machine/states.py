@@ -78,10 +78,22 @@ class Settings:
     max_pin_attempts: int = 3
     result_screen_s: float = 15.0
     void_window_s: float = 120.0
+    #: The longest QR payload the display shows legibly (None: no limit); longer ones are
+    #: printed instead, even in mode 1.
+    screen_qr_max_chars: int | None = None
 
     def capabilities(self, provider: str) -> Capabilities:
         """The capabilities of ``provider`` (defaults for an unknown name)."""
         return self.providers.get(provider, Capabilities())
+
+    def qr_on_screen(self, payload: str) -> bool:
+        """True when ``payload`` is shown as a QR on the display (mode 1 and legible there)."""
+        fits = self.screen_qr_max_chars is None or len(payload) <= self.screen_qr_max_chars
+        return self.qr_mode == 1 and fits
+
+    def qr_on_slip(self, payload: str) -> bool:
+        """True when ``payload`` is printed as a QR: mode 0, or mode 1 with a too-small display."""
+        return self.qr_mode == 0 or (self.qr_mode == 1 and not self.qr_on_screen(payload))
 
 
 @dataclass(frozen=True, slots=True)

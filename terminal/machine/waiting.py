@@ -130,7 +130,8 @@ def _still_pending(state: State, payment: Payment, op: Op) -> Step:
         extra.append(record(payment, "accepted by provider"))
     elif payment.qr_payload and not had_qr:
         extra.append(record(payment, "QR received"))
-    if payment.flow == "mpm" and state.settings.qr_mode == 0 and payment.qr_payload and not had_qr:
+    qr = payment.qr_payload
+    if payment.flow == "mpm" and qr and state.settings.qr_on_slip(qr) and not had_qr:
         extra.append(PrintSlip(SlipKind.QR, payment))
     if state.phase is Phase.RESOLVING:
         # After a restart the original deadline is gone: give the customer a full window.

@@ -41,6 +41,7 @@ class SlipKind(enum.Enum):
     VOID = "void"  # paid then refunded
     MISMATCH = "mismatch"  # a reconcile disagreed with what the terminal did
     RECOVERED = "recovered"  # a payment in doubt resolved after a restart
+    X_REPORT = "x_report"  # the shift so far, without closing it
 
 
 @dataclass(frozen=True, slots=True)

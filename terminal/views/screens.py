@@ -93,7 +93,7 @@ def _waiting(state: State, lang: Language) -> Screen:
     if payment.qr_payload is None:
         return Screen("wait", t("please_wait", lang), _amount(state), (), None, countdown)
     mode = state.settings.qr_mode
-    if mode == 0:
+    if state.settings.qr_on_slip(payment.qr_payload):
         hint = (t("qr_printed", lang),)
         return Screen("qr_printed", t("pay", lang), _amount(state), hint, None, countdown)
     if mode == 2:

@@ -22,6 +22,7 @@ _HEADINGS: dict[SlipKind, str] = {
     SlipKind.VOID: "voided",
     SlipKind.MISMATCH: "slip_mismatch",
     SlipKind.RECOVERED: "slip_recovered",
+    SlipKind.X_REPORT: "report_x",
 }
 
 

@@ -93,6 +93,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "slip_recovered": ("Resolved after restart", "Выяснено после перезапуска"),
     "slip_scan_to_pay": ("Scan to pay", "Отсканируйте для оплаты"),
     "slip_signature": ("Thank you", "Спасибо"),
+    "report_x": ("X REPORT", "X-ОТЧЁТ"),
+    "report_opened": ("Opened", "Открыта"),
+    "report_printed": ("Printed", "Напечатан"),
+    "report_paid": ("Paid", "Оплачено"),
+    "report_forced": ("Forced", "Проведено вручную"),
+    "report_voided": ("Voided", "Отменено оплат"),
+    "report_open_shift": ("Shift stays open", "Смена не закрыта"),
+    "report_only_paid": ("Only paid payments are summed", "Суммируются только оплаченные"),
 }
 
 

@@ -63,6 +63,7 @@ from terminal.money import Money
 from terminal.payment import PaymentState
 from terminal.providers.base import PaymentStatus, ProviderAnswer
 from terminal.views.model import SlipKind
+from terminal.views.screens import screen_for
 
 P = PaymentState
 S = PaymentStatus
@@ -1127,3 +1128,18 @@ def test_pending_refund_is_not_a_refusal() -> None:
     ])  # fmt: skip
     refunds = [c for c in script.effects() if isinstance(c, CallProvider) and c.op == "refund"]
     assert {c.refund_id for c in refunds} == {f"{order_id(1)}-void"}
+
+
+def test_a_qr_too_long_for_the_display_is_printed_instead() -> None:
+    """Mode 1 on a small display: a long payload (a dynamic SBP link) goes on the slip."""
+    small = replace(SETTINGS, screen_qr_max_chars=len(QR) - 1)
+    script = run(State(small), [
+        *typed(0, "1500"),
+        (1, key("enter"), Expect(phase=Phase.CREATING)),
+        (2, answer("create", S.PENDING, ref=REF, qr=QR), Expect(
+            phase=Phase.WAITING, slips=(K.QR,), screen=("qr_printed", None),
+        )),
+    ])  # fmt: skip
+    assert script.state.payment is not None
+    roomy = run(State(replace(SETTINGS, screen_qr_max_chars=len(QR))), mpm_to_waiting())
+    assert screen_for(roomy.state, "en").qr == QR
