@@ -13,6 +13,7 @@ import errno
 import functools
 import logging
 import re
+import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
@@ -196,26 +197,35 @@ class EmulatedNfc:
 class EmulatedButtons(GpiozeroButtons):
     """:class:`GpiozeroButtons` over its own ``MockFactory``, with ``press()`` to push one.
 
-    There is no contact bounce on a mock pin, so no debounce either: two quick presses are
-    two presses.
+    Its clock is the real monotonic clock plus the time the emulated finger has held buttons
+    down, so ``press()`` holds a button exactly as long as it must (debounce, and the hold
+    Force needs) without making anyone wait.
     """
 
     def __init__(self, pins: Mapping[ButtonName, int] = DEFAULT_BUTTON_PINS) -> None:
         from gpiozero.pins.mock import MockFactory
 
         self.factory = MockFactory()
-        super().__init__(pins, pin_factory=self.factory, pull_up=True, debounce_s=0.0)
+        self._held_s = 0.0
+        super().__init__(pins, pin_factory=self.factory, pull_up=True, monotonic=self._finger_clock)
         self._pin_numbers = dict(pins)
 
     def press(self, name: ButtonName) -> None:
-        """Press and release ``name``: its mock pin goes low then high, through gpiozero."""
+        """Press ``name`` for as long as it must be held to count, then release it.
+
+        Its mock pin goes low then high, through gpiozero.
+        """
         if name not in self._pin_numbers:
             raise ValueError(f"no such button: {name!r}; buttons are {sorted(self._pin_numbers)}")
         if self.is_closed:
             raise RuntimeError("emulated buttons are closed")
         pin = self.factory.pin(self._pin_numbers[name])
         pin.drive_low()
+        self._held_s += self.hold_needed_s(name)
         pin.drive_high()
+
+    def _finger_clock(self) -> float:
+        return time.monotonic() + self._held_s
 
     async def aclose(self) -> None:
         """Close the buttons, then the mock factory; safe to call twice."""

@@ -7,8 +7,15 @@ the card. Layouts:
 * wide displays (128×64): the QR card fills the left square, title, amount, hints and
   countdown are squeezed into the column beside it;
 * tall or square displays (128×128): the QR card on top, amount and title/countdown below;
+  when dropping the title row gives the QR a bigger module (a long SBP link), the card takes
+  all but one row, which holds the amount and the countdown;
 * no QR: a header row (title, countdown in the corner), then the amount large and up to three
   hint lines, centred. ``warn``/``error`` screens get an inverted header, ``ok`` a tick.
+
+A QR whose modules would be smaller than :data:`MIN_LEGIBLE_PX_PER_MODULE` pixels is not
+drawn: the screen says the QR is on the slip instead (:func:`qr_legible` tells in advance).
+A countdown tick can be drawn into the previous frame (:func:`redraw_countdown`) instead of
+rendering the whole screen again.
 """
 
 from __future__ import annotations
@@ -16,23 +23,43 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import segno
 from PIL import Image, ImageDraw, ImageFont
 
 from terminal.views.model import Screen
+from terminal.views.text import t
 
-__all__ = ["FONT_DIR", "QR_ON_SLIP", "format_countdown", "qr_fits", "render_screen"]
+__all__ = [
+    "FONT_DIR",
+    "MIN_LEGIBLE_PX_PER_MODULE",
+    "QR_ON_SLIP",
+    "SYSTEM_FONT_DIR",
+    "can_redraw_countdown",
+    "countdown_box",
+    "format_countdown",
+    "qr_fits",
+    "qr_legible",
+    "qr_on_slip_text",
+    "redraw_countdown",
+    "render_screen",
+]
 
 log = logging.getLogger(__name__)
 
-#: Where Debian's fonts-dejavu-core puts DejaVu (it has Cyrillic and the rouble sign).
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
-#: Drawn instead of a QR code that cannot fit on the display at 1 px per module.
-QR_ON_SLIP = "QR on slip"
+#: The DejaVu faces shipped with payterm (Cyrillic, the rouble sign, ✓ and ✗).
+FONT_DIR = Path(__file__).with_name("fonts")
+#: Where Debian's fonts-dejavu-core/-extra put DejaVu, tried when a bundled face is missing.
+SYSTEM_FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+#: Drawn (in English; see :func:`qr_on_slip_text`) instead of a QR code too small to read.
+QR_ON_SLIP = t("qr_on_slip", "en")
+#: Below two pixels per module a phone camera no longer reads an OLED's QR reliably.
+MIN_LEGIBLE_PX_PER_MODULE = 2
 
 LIT = 1
 DARK = 0
@@ -46,38 +73,54 @@ _FACES = {
 }
 _TONE_MARK = {"info": "", "ok": "✓ ", "warn": "! ", "error": "✗ "}
 _ELLIPSIS = "…"
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
 _PAD_PX = 2  # margin kept clear at the display's edges
 _MIN_TEXT_PX = 8  # below this DejaVu is no longer legible on an OLED
 # Quiet zone, in modules: at least one must fit; more is drawn when the display has room, up to
-# the standard's four. A larger module beats a wider quiet zone for a phone camera.
+# the standard's four. A larger module beats a wider quiet zone for a phone camera, but two
+# modules of lit margin beat stronger error correction (the card's edge meets dark glass).
 _MIN_QUIET_MODULES = 1
+_GOOD_QUIET_MODULES = 2
 _MAX_QUIET_MODULES = 4
+_ERROR_LEVELS = ("h", "q", "m", "l")  # strongest first
+_AMOUNT_GLYPHS = "0123456789,.₽$€¥"
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+Layout = Literal["plain", "beside", "above", "compact"]
 
 
 def render_screen(screen: Screen, size: tuple[int, int]) -> Image.Image:
     """Draw ``screen`` on a new mode-"1" image of ``size`` (width, height) pixels."""
     image = Image.new("1", size, DARK)
     draw = ImageDraw.Draw(image)
-    if screen.qr:
-        plan = _qr_plan(screen.qr, _qr_side(size))
-        if plan is not None:
-            if _is_wide(size):
-                _draw_qr_beside(draw, screen, plan, size)
-            else:
-                _draw_qr_above(draw, screen, plan, size)
-            return image
-        screen = dataclasses.replace(screen, lines=(*screen.lines, QR_ON_SLIP))
-    body_top = _draw_header(draw, screen, size)
-    _draw_stack(draw, screen, (0, body_top, size[0], size[1]), _small_px(size))
+    layout, plan, screen = _layout(screen, size)
+    if plan is None:
+        body_top = _draw_header(draw, screen, size)
+        _draw_stack(draw, screen, (0, body_top, size[0], size[1]), _small_px(size))
+    elif layout == "beside":
+        _draw_qr_beside(draw, screen, plan, size)
+    elif layout == "above":
+        _draw_qr_above(draw, screen, plan, size)
+    else:
+        _draw_qr_compact(draw, screen, plan, size)
     return image
 
 
 def qr_fits(payload: str, size: tuple[int, int]) -> int:
     """Pixels per module the QR of ``payload`` gets on a display of ``size``; 0 if it can't fit."""
-    plan = _qr_plan(payload, _qr_side(size)) if payload else None
+    _, plan = _best_qr(payload, size) if payload else ("plain", None)
     return plan.scale if plan is not None else 0
+
+
+def qr_legible(payload: str, size: tuple[int, int]) -> bool:
+    """True when ``payload`` is drawn as a QR a phone reads (≥ 2 px per module) on ``size``."""
+    return qr_fits(payload, size) >= MIN_LEGIBLE_PX_PER_MODULE
+
+
+def qr_on_slip_text(screen: Screen) -> str:
+    """The "QR on the slip" notice in the language of ``screen`` (Russian if it has Cyrillic)."""
+    text = " ".join((screen.title, screen.amount, *screen.lines))
+    return t("qr_on_slip", "ru" if _CYRILLIC.search(text) else "en")
 
 
 def format_countdown(seconds: int) -> str:
@@ -85,6 +128,41 @@ def format_countdown(seconds: int) -> str:
     hours, rest = divmod(max(0, seconds), 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
+
+
+def can_redraw_countdown(old: Screen, new: Screen) -> bool:
+    """True when ``new`` differs from ``old`` only in a countdown of the same number of digits.
+
+    Then :func:`redraw_countdown` turns ``old``'s frame into ``new``'s, pixel for pixel.
+    """
+    if old.countdown_s is None or new.countdown_s is None:
+        return False
+    same_width = len(format_countdown(old.countdown_s)) == len(format_countdown(new.countdown_s))
+    return same_width and dataclasses.replace(new, countdown_s=old.countdown_s) == old
+
+
+def countdown_box(screen: Screen, size: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """The (left, top, right, bottom) pixels, right/bottom excluded, the countdown is drawn in."""
+    layout, _, screen = _layout(screen, size)
+    clock = _clock(screen, size, layout)
+    return clock.box if clock is not None else None
+
+
+def redraw_countdown(frame: Image.Image, screen: Screen, size: tuple[int, int]) -> Image.Image:
+    """A copy of ``frame`` with the countdown of ``screen`` drawn over the old one.
+
+    ``frame`` must be the frame of a screen for which :func:`can_redraw_countdown` holds.
+    """
+    layout, _, screen = _layout(screen, size)
+    clock = _clock(screen, size, layout)
+    if clock is None:
+        raise ValueError(f"screen {screen.name!r} has no countdown to redraw")
+    image = frame.copy()
+    draw = ImageDraw.Draw(image)
+    left, top, right, bottom = clock.box
+    draw.rectangle((left, top, right - 1, bottom - 1), fill=LIT - clock.fill)
+    _draw_text(draw, clock.x, clock.baseline, clock.text, clock.fill)
+    return image
 
 
 # --- fonts and text -------------------------------------------------------------------------
@@ -107,12 +185,13 @@ class _Text:
 
 @functools.lru_cache(maxsize=64)
 def _font(face: str, size_px: int) -> Font:
-    # Pillow looks for the file name in the system font folders too if FONT_DIR lacks it.
-    try:
-        return ImageFont.truetype(str(FONT_DIR / _FACES[face]), size_px)
-    except OSError:
-        log.warning("display:font %s not found in %s; using Pillow's default", face, FONT_DIR)
-        return ImageFont.load_default(size_px)
+    for folder in (FONT_DIR, SYSTEM_FONT_DIR):
+        try:
+            return ImageFont.truetype(str(folder / _FACES[face]), size_px)
+        except OSError:
+            continue
+    log.warning("display:font %s not found in %s or %s", _FACES[face], FONT_DIR, SYSTEM_FONT_DIR)
+    return ImageFont.load_default(size_px)
 
 
 def _small_px(size: tuple[int, int]) -> int:
@@ -194,6 +273,57 @@ def _sizes(largest: int, smallest: int) -> range:
     return range(largest, max(smallest, _MIN_TEXT_PX) - 1, -1)
 
 
+# --- layout and countdown -------------------------------------------------------------------
+
+
+def _layout(screen: Screen, size: tuple[int, int]) -> tuple[Layout, _QrPlan | None, Screen]:
+    """Where things go; a QR too small to read is replaced by the "QR on the slip" line."""
+    if not screen.qr:
+        return "plain", None, screen
+    layout, plan = _best_qr(screen.qr, size)
+    if plan is not None and plan.scale >= MIN_LEGIBLE_PX_PER_MODULE:
+        return layout, plan, screen
+    notice = qr_on_slip_text(screen)
+    return "plain", None, dataclasses.replace(screen, qr=None, lines=(notice, *screen.lines))
+
+
+@dataclass(frozen=True, slots=True)
+class _Clock:
+    """The countdown as drawn: its text, where its baseline starts, and its colour."""
+
+    text: _Text
+    x: int
+    baseline: int
+    fill: int
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        """Every pixel any count of the same width can touch (right and bottom excluded)."""
+        above, below = _box(self.text.font, "0123456789:")
+        return (self.x, self.baseline - above, self.x + self.text.width, self.baseline + below)
+
+
+def _clock(screen: Screen, size: tuple[int, int], layout: Layout) -> _Clock | None:
+    """The countdown of ``screen`` placed for ``layout``; None when it has no countdown."""
+    if screen.countdown_s is None:
+        return None
+    width, height = size
+    small = _small_px(size)
+    font_px = _compact_px(size) if layout == "compact" else small
+    text = _made(format_countdown(screen.countdown_s), _font("mono", font_px), tight=False)
+    x = width - _PAD_PX - text.width
+    if layout == "plain":
+        above, _ = _line_box(_font(_title_faces(small)[0], small))
+        inverted = screen.tone in ("warn", "error")
+        return _Clock(text, x, 1 + above, DARK if inverted else LIT)
+    if layout == "beside":
+        return _Clock(text, x, height - text.below, LIT)
+    if layout == "above":
+        _, below = _line_box(_font(_title_faces(small)[0], small))
+        return _Clock(text, x, height - below, LIT)
+    return _Clock(text, x, _compact_baseline(size), LIT)
+
+
 # --- plain screens --------------------------------------------------------------------------
 
 
@@ -210,10 +340,10 @@ def _draw_header(draw: ImageDraw.ImageDraw, screen: Screen, size: tuple[int, int
     else:
         draw.line((0, bar_h - 1, width - 1, bar_h - 1), fill=LIT)
     baseline, right = 1 + above, width - _PAD_PX
-    if screen.countdown_s is not None:
-        clock = _made(format_countdown(screen.countdown_s), _font("mono", small), tight=False)
-        _draw_text(draw, right - clock.width, baseline, clock, fill)
-        right -= clock.width + 2 * _PAD_PX
+    clock = _clock(screen, size, "plain")
+    if clock is not None:
+        _draw_text(draw, clock.x, clock.baseline, clock.text, clock.fill)
+        right = clock.x - 2 * _PAD_PX
     title = _TONE_MARK[screen.tone] + screen.title
     fitted = _fit(title, right - _PAD_PX, _title_faces(small), _sizes(small, small - 1))
     _draw_text(draw, _PAD_PX, baseline, fitted, fill)
@@ -229,8 +359,12 @@ def _draw_stack(
     hints = _fit_hints(screen, max_w, room, small)
     items = hints
     if screen.amount:
-        room_left = room - sum(h.height for h in hints) - 2
-        items = [_fit_amount(screen.amount, max_w, room_left, small), *hints]
+        amount = _fit_amount(screen.amount, max_w, room - _column_h(hints) - 2, small)
+        # The amount matters more than any hint: never drawn smaller than the hints are.
+        while hints and (_column_h([*amount, *hints]) > room or _px(amount) < _px(hints)):
+            log.debug("display:hint dropped for the amount: %r", hints.pop().text)
+            amount = _fit_amount(screen.amount, max_w, room - _column_h(hints) - 2, small)
+        items = [*amount, *hints]
     _draw_centred_column(draw, items, left, right, top + (room - _column_h(items)) // 2)
 
 
@@ -248,17 +382,44 @@ def _fit_hints(screen: Screen, max_w: int, room: int, small: int) -> list[_Text]
     return hints
 
 
-def _fit_amount(amount: str, max_w: int, max_h: int, small: int) -> _Text:
-    """The amount in the largest bold size that fits both ``max_w`` and ``max_h``."""
-    for size_px in _sizes(small * 3, small):
-        for face in ("bold", "narrow-bold"):
-            text = _made(amount, _font(face, size_px), tight=True)
-            if text.width <= max_w and text.height <= max_h:
-                return text
-    return _fit(amount, max_w, ("narrow-bold",), _sizes(small, small), tight=True)
+def _fit_amount(amount: str, max_w: int, max_h: int, small: int) -> list[_Text]:
+    """The amount in the largest bold size that fits ``max_w`` × ``max_h``; never cut short.
+
+    One line at ``small`` or larger; else the number above its currency; else one line down
+    to the smallest legible size; only then cut with an ellipsis.
+    """
+    faces = ("bold", "narrow-bold")
+    one_line = _largest([amount], max_w, max_h, faces, _sizes(small * 3, small))
+    if one_line:
+        return one_line
+    number, _, unit = amount.rpartition(" ")
+    if number:
+        two_lines = _largest([number, unit], max_w, max_h, faces, _sizes(small * 3, 0))
+        if two_lines:
+            return two_lines
+    one_line = _largest([amount], max_w, max_h, faces, _sizes(small - 1, 0))
+    return one_line or [_fit(amount, max_w, ("narrow-bold",), [_MIN_TEXT_PX], tight=True)]
+
+
+def _largest(
+    lines: Sequence[str], max_w: int, max_h: int, faces: Sequence[str], sizes: Sequence[int]
+) -> list[_Text]:
+    """``lines`` in the largest size and face at which all fit ``max_w`` × ``max_h``; or []."""
+    for size_px in sizes:
+        for face in faces:
+            texts = [_made(line, _font(face, size_px), tight=True) for line in lines]
+            if max(t.width for t in texts) <= max_w and _column_h(texts) <= max_h:
+                return texts
+    return []
+
+
+def _px(texts: Sequence[_Text]) -> float:
+    """The largest font size among ``texts`` (0 for none or Pillow's bitmap font)."""
+    return max((float(getattr(text.font, "size", 0)) for text in texts), default=0.0)
 
 
 def _column_h(items: Sequence[_Text]) -> int:
+    """Height of a column: the items, with 2 px under the first when more follow."""
     return sum(item.height for item in items) + 2 * (len(items) > 1)
 
 
@@ -276,52 +437,107 @@ def _draw_centred_column(
 
 @dataclass(frozen=True, slots=True)
 class _QrPlan:
-    """A QR symbol and the scale it gets in a square region of ``side`` pixels."""
+    """A QR symbol (payload, error level, version) and the scale it gets in ``side`` pixels."""
 
-    matrix: tuple[tuple[int, ...], ...]
+    payload: str
+    error: str  # error correction level, "l" to "h"
+    version: int
     scale: int
     side: int
 
     @property
     def modules(self) -> int:
-        return len(self.matrix)
+        return 17 + 4 * self.version
+
+    @property
+    def matrix(self) -> tuple[tuple[int, ...], ...]:
+        return _matrix(self.payload, self.error, self.version)
+
+    @property
+    def quiet(self) -> int:
+        """Modules of quiet zone drawn around the symbol: as many as fit, up to four."""
+        return min(_MAX_QUIET_MODULES, (self.side // self.scale - self.modules) // 2)
 
     @property
     def card(self) -> int:
-        """Side of the lit card: the symbol plus as much quiet zone as fits, up to four modules."""
-        quiet = min(_MAX_QUIET_MODULES, (self.side // self.scale - self.modules) // 2)
-        return (self.modules + 2 * quiet) * self.scale
+        """Side of the lit card: the symbol plus its quiet zone."""
+        return (self.modules + 2 * self.quiet) * self.scale
 
 
 def _is_wide(size: tuple[int, int]) -> bool:
     return size[0] >= 1.8 * size[1]
 
 
-def _qr_side(size: tuple[int, int]) -> int:
-    """The square the QR may take: the full height beside the text, or above two text rows."""
+def _best_qr(payload: str, size: tuple[int, int]) -> tuple[Layout, _QrPlan | None]:
+    """The layout that gives the QR of ``payload`` the biggest modules, and its plan."""
     width, height = size
     if _is_wide(size):
-        return height
+        return "beside", _qr_plan(payload, height)
     small = _small_px(size)
     row = sum(_line_box(_font(_title_faces(small)[0], small)))
     reserve = row + sum(_box(_font("bold", small + 2), "0")) + 4  # 2 px above and below amount
-    return min(width, height - reserve)
+    above = _qr_plan(payload, min(width, height - reserve))
+    compact = _qr_plan(payload, min(width, height - _compact_row_h(size)))
+    if compact is not None and (above is None or compact.scale > above.scale):
+        return "compact", compact
+    return "above", above
+
+
+def _compact_px(size: tuple[int, int]) -> int:
+    """Text size of the single row under a QR card that fills a tall display."""
+    return _small_px(size) - 2
+
+
+def _compact_row_h(size: tuple[int, int]) -> int:
+    above, below = _box(_font("bold", _compact_px(size)), _AMOUNT_GLYPHS)
+    return above + below + 2  # one dark row above the text, one below
+
+
+def _compact_baseline(size: tuple[int, int]) -> int:
+    _, below = _box(_font("bold", _compact_px(size)), _AMOUNT_GLYPHS)
+    return size[1] - 1 - below
 
 
 @functools.lru_cache(maxsize=16)
 def _qr_plan(payload: str, side: int) -> _QrPlan | None:
-    """Error correction M or L, whichever gives bigger modules (M on a tie), or None."""
-    best: _QrPlan | None = None
-    for error in ("m", "l"):
+    """The symbol with the biggest modules in ``side`` pixels, or None if none fits.
+
+    Ties go to a quiet zone of at least two modules, then to the stronger error correction.
+    """
+    best: tuple[tuple[int, int, int], _QrPlan] | None = None
+    for rank, (error, version) in enumerate(_versions(payload)):
+        scale = side // (17 + 4 * version + 2 * _MIN_QUIET_MODULES)
+        if scale < 1:
+            continue
+        plan = _QrPlan(payload, error, version, scale, side)
+        key = (scale, min(plan.quiet, _GOOD_QUIET_MODULES), -rank)
+        if best is None or key > best[0]:
+            best = (key, plan)
+    return best[1] if best is not None else None
+
+
+@functools.lru_cache(maxsize=16)
+def _versions(payload: str) -> tuple[tuple[str, int], ...]:
+    """The smallest version holding ``payload`` at each error correction level, strongest first.
+
+    Mask 0 is forced here: choosing the best mask is most of segno's work and does not change
+    the version, so only the symbol finally drawn gets it (:func:`_matrix`).
+    """
+    versions = []
+    for error in _ERROR_LEVELS:
         try:
-            qr = segno.make(payload, error=error, micro=False)
+            qr = segno.make(payload, error=error, micro=False, boost_error=False, mask=0)
         except segno.DataOverflowError:
             continue
-        modules = int(qr.symbol_size(scale=1, border=0)[0])
-        scale = side // (modules + 2 * _MIN_QUIET_MODULES)
-        if scale >= 1 and (best is None or scale > best.scale):
-            best = _QrPlan(tuple(tuple(row) for row in qr.matrix), scale, side)
-    return best
+        versions.append((error, int(qr.version)))
+    return tuple(versions)
+
+
+@functools.lru_cache(maxsize=8)
+def _matrix(payload: str, error: str, version: int) -> tuple[tuple[int, ...], ...]:
+    """The modules of ``payload`` as a QR of ``version`` at ``error``, 1 for dark."""
+    qr = segno.make(payload, error=error, version=version, micro=False, boost_error=False)
+    return tuple(tuple(row) for row in qr.matrix)
 
 
 def _draw_qr(draw: ImageDraw.ImageDraw, plan: _QrPlan, x0: int, y0: int) -> None:
@@ -351,10 +567,10 @@ def _draw_qr_beside(
         _draw_text(draw, left, y + above, _made(line, title_font, tight=False), LIT)
         y += above + below
     bottom = height
-    if screen.countdown_s is not None:
-        clock = _made(format_countdown(screen.countdown_s), _font("mono", small), tight=False)
-        _draw_text(draw, width - _PAD_PX - clock.width, height - clock.below, clock, LIT)
-        bottom -= clock.height
+    clock = _clock(screen, size, "beside")
+    if clock is not None:
+        _draw_text(draw, clock.x, clock.baseline, clock.text, clock.fill)
+        bottom -= clock.text.height
     _draw_stack(draw, screen, (left - _PAD_PX, y, width, bottom), small)
 
 
@@ -365,14 +581,42 @@ def _draw_qr_above(
     _draw_qr(draw, plan, (width - plan.card) // 2, 0)
     small = _small_px(size)
     above, below = _line_box(_font(_title_faces(small)[0], small))
-    baseline = height - below
     right = width - _PAD_PX
-    if screen.countdown_s is not None:
-        clock = _made(format_countdown(screen.countdown_s), _font("mono", small), tight=False)
-        _draw_text(draw, right - clock.width, baseline, clock, LIT)
-        right -= clock.width + 2 * _PAD_PX
+    clock = _clock(screen, size, "above")
+    if clock is not None:
+        _draw_text(draw, clock.x, clock.baseline, clock.text, clock.fill)
+        right = clock.x - 2 * _PAD_PX
     title = _TONE_MARK[screen.tone] + screen.title
     fitted = _fit(title, right - _PAD_PX, _title_faces(small), _sizes(small, small - 2))
-    _draw_text(draw, _PAD_PX, baseline, fitted, LIT)
+    _draw_text(draw, _PAD_PX, height - below, fitted, LIT)
     no_hints = dataclasses.replace(screen, lines=())
     _draw_stack(draw, no_hints, (0, plan.card + 2, width, height - above - below), small)
+
+
+def _draw_qr_compact(
+    draw: ImageDraw.ImageDraw, screen: Screen, plan: _QrPlan, size: tuple[int, int]
+) -> None:
+    """The card fills all but one row; the row holds the amount, the countdown to its right."""
+    width, height = size
+    _draw_qr(draw, plan, (width - plan.card) // 2, 0)
+    right = width - _PAD_PX
+    clock = _clock(screen, size, "compact")
+    if clock is not None:
+        _draw_text(draw, clock.x, clock.baseline, clock.text, clock.fill)
+        right = clock.x - 2 * _PAD_PX
+    if screen.amount:
+        font_px = _compact_px(size)
+        amount = _fit(screen.amount, right - _PAD_PX, ("bold", "narrow-bold"), [font_px])
+        _draw_text(draw, _PAD_PX, _compact_baseline(size), amount, LIT)
+
+
+def legible_qr_chars(size: tuple[int, int]) -> int:
+    """The longest https link (byte mode) a display of ``size`` shows as a legible QR."""
+    low, high = 0, 512
+    while low < high:  # the longest n for which "https://" + n characters stays legible
+        mid = (low + high + 1) // 2
+        if qr_legible("https://" + "a" * mid, size):
+            low = mid
+        else:
+            high = mid - 1
+    return len("https://") + low if low else 0

@@ -39,6 +39,12 @@ def _demo_credentials(driver: str) -> tuple[dict[str, str], dict[str, str]]:
     return dict(fake.DEMO_OPTIONS), dict(fake.DEMO_SECRETS)
 
 
+def _legible_qr_chars(config: Config) -> int:
+    from hw.render import legible_qr_chars
+
+    return legible_qr_chars((config.display.width, config.display.height))
+
+
 def settings_from(
     config: Config, *, epoch: str, providers: Mapping[str, Provider] | None = None
 ) -> Settings:
@@ -122,6 +128,7 @@ class Terminal:
             self.providers[name] = provider
         self.device = await self._open_device()
         settings = settings_from(cfg, epoch=self.journal.epoch, providers=self.providers)
+        settings = replace(settings, screen_qr_max_chars=_legible_qr_chars(cfg))
         state = State(
             settings, next_seq=self.journal.next_seq(), shift=self.journal.current_shift()
         )
@@ -136,6 +143,7 @@ class Terminal:
                 keypad=self.device.keypad,
                 buttons=self.device.buttons,
                 nfc=self.device.nfc,
+                signals=getattr(self.device, "signals", None),
             ),
             clock=self.clock,
             language=cfg.terminal.language,
@@ -170,18 +178,9 @@ class Terminal:
         return await link.start()
 
     async def _open_device(self) -> Any:
-        cfg = self.config
-        if cfg.terminal.hardware != "emulated":
-            raise ConfigError(
-                'only the emulated device is built in this version; set hardware = "emulated"',
-                key="terminal.hardware",
-                path=cfg.source,
-            )
-        from hw.emulated import open_emulated_device
+        from hw.select import open_device
 
-        device = open_emulated_device(
-            display_size=(cfg.display.width, cfg.display.height), columns=cfg.printer.columns
-        )
+        device = await open_device(self.config)
         self._stack.push_async_callback(device.aclose)
         return device
 

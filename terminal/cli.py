@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from hw.errors import HardwareError
 from terminal.clock import Clock, FakeClock, SystemClock
 from terminal.config import demo_config, load_config
 from terminal.config_model import Config
@@ -66,6 +67,20 @@ def build_parser() -> argparse.ArgumentParser:
     sendy.add_argument("--serial", required=True, help="the serial number chosen for it")
     sendy.add_argument("--code", required=True, help="the activation code from the cabinet")
 
+    doctor = sub.add_parser("doctor", help="check every configured part and print the fix")
+    doctor.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    doctor.add_argument("--json", action="store_true", help="one JSON list instead of a table")
+    doctor.add_argument("--interactive", action="store_true", help="ask for a scan, keys, taps")
+    doctor.add_argument("--print", action="store_true", help="print a commissioning slip")
+
+    nfc = sub.add_parser("nfc", help="NFC plate: write the cash-register link to a tag")
+    nfc_sub = nfc.add_subparsers(dest="nfc_command", required=True)
+    write = nfc_sub.add_parser("write-link", help="write a link as an NDEF URI record")
+    write.add_argument("url", help="the SBP cash-register link (https://qr.nspk.ru/...)")
+    write.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    write.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for a tag")
+    write.add_argument("--lock", action="store_true", help="make the tag read-only afterwards")
+
     check = sub.add_parser("check-config", help="validate a config file and its secrets")
     check.add_argument("config", type=Path)
     return parser
@@ -87,6 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "sandbox":
             return _run_sandbox(args)
+        if args.command == "doctor":
+            return asyncio.run(_doctor(args))
+        if args.command == "nfc":
+            return _nfc_write_link(args)
         if args.command == "sendy-activate":
             return asyncio.run(_sendy_activate(args))
         config = _demo_config(args) if args.command == "demo" else load_config(args.config)
@@ -94,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             return asyncio.run(_demo(config, clock, headless=args.headless))
         return asyncio.run(_run(config, clock))
-    except TerminalError as exc:
+    except (TerminalError, HardwareError) as exc:
         print(f"payterm: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -165,6 +184,30 @@ async def _sendy_activate(args: argparse.Namespace) -> int:
     print(result.message)
     print(f"attempts with this code: {result.attempts_used} used, {result.attempts_left} left")
     return 0 if result.activated else 1
+
+
+async def _doctor(args: argparse.Namespace) -> int:
+    from terminal.doctor import run_doctor_file
+
+    return await run_doctor_file(
+        args.config, out=sys.stdout, as_json=args.json, interactive=args.interactive,
+        print_slip=args.print,
+    )  # fmt: skip
+
+
+def _nfc_write_link(args: argparse.Namespace) -> int:
+    from hw.ndef_link import write_link
+
+    config = load_config(args.config)
+    if not config.nfc.path:
+        raise ConfigError('no NFC reader configured; set it, e.g. path = "usb"', key="nfc.path")
+    try:
+        written = write_link(config.nfc.path, args.url, timeout_s=args.timeout, lock=args.lock)
+    except ValueError as exc:
+        raise ConfigError(str(exc), key="url") from exc
+    lock = ", locked" if written.locked else ""
+    print(f"wrote {written.url} to tag {written.uid} ({written.size_bytes} bytes{lock})")
+    return 0
 
 
 def _run_sandbox(args: argparse.Namespace) -> int:

@@ -39,6 +39,7 @@ from terminal.machine import (
     JournalFailed,
     KeyPressed,
     Now,
+    PartReported,
     Phase,
     PrinterReported,
     PrintSlip,
@@ -165,6 +166,8 @@ class Runtime:
         self._begin()
         pumps = [
             self._pump_keypad(),
+            self._pump_problems("scanner", self._devices.scanner),
+            self._pump_problems("keypad", self._devices.keypad),
             self._pump(self._devices.scanner.codes(), CodeScanned),
             self._pump(self._devices.buttons.presses(), ButtonPressed),
             self._pump(self._devices.nfc.taps(), BadgeTapped),
@@ -384,6 +387,14 @@ class Runtime:
     async def _pump(self, source: Any, make: Callable[[Any], Event]) -> None:
         async for item in source:
             self.feed(make(item))
+
+    async def _pump_problems(self, part: str, device: Any) -> None:
+        problems = getattr(device, "problems", None)
+        if problems is None:
+            return
+        async for problem in problems():
+            self._emit("hardware:problem", part=part, problem=problem)
+            self.feed(PartReported(part, problem))
 
     async def _pump_keypad(self) -> None:
         async for key in self._devices.keypad.keys():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 
 from terminal.machine.common import DIGITS, Step, absorb, record, reject, show_result
@@ -48,10 +49,22 @@ def approval_key(state: State, event: KeyPressed, now: Now) -> Step:
 
 def approval_badge(state: State, event: BadgeTapped, now: Now) -> Step:
     """A badge tapped: a supervisor's badge forces the payment."""
-    uid = event.uid.lower()
-    if any(hmac.compare_digest(uid, badge) for badge in state.settings.supervisor_badges):
+    if _known_badge(event.uid, state.settings.supervisor_badges):
         return _finish_forced(state, "force approved by supervisor badge")
     return _approval_refused(state)
+
+
+def _known_badge(uid: str, badges: frozenset[str]) -> bool:
+    """A badge is listed by its UID or by the sha256 of the UID's bytes (64 hex digits)."""
+    uid = uid.lower()
+    try:
+        digest = hashlib.sha256(bytes.fromhex(uid)).hexdigest()
+    except ValueError:
+        digest = ""
+    return any(
+        hmac.compare_digest(uid, badge) or (digest and hmac.compare_digest(digest, badge))
+        for badge in badges
+    )
 
 
 def approval_answered(state: State, event: ProviderAnswered, now: Now) -> Step:

@@ -22,6 +22,7 @@ __all__ = [
     "ReconcileAnswered",
     "JournalFailed",
     "PrinterReported",
+    "PartReported",
     "Event",
 ]
 
@@ -109,6 +110,14 @@ class PrinterReported:
 
 
 @dataclass(frozen=True, slots=True)
+class PartReported:
+    """A hardware part reported a problem (e.g. "scanner disconnected"), or "" once fixed."""
+
+    part: str
+    problem: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class JournalFailed:
     """The journal could not be written: the terminal must stop taking payments."""
 
@@ -126,5 +135,6 @@ Event = (
     | InDoubtFound
     | ReconcileAnswered
     | PrinterReported
+    | PartReported
     | JournalFailed
 )

@@ -42,6 +42,7 @@ from terminal.machine.events import (
     InDoubtFound,
     JournalFailed,
     KeyPressed,
+    PartReported,
     PrinterReported,
     ProviderAnswered,
     ProviderFailed,
@@ -97,6 +98,8 @@ def _dispatch(state: State, event: Event, now: Now) -> Step:
         return reconcile(state, event)
     if isinstance(event, InDoubtFound):
         return queue_in_doubt(state, event.payment, now)
+    if isinstance(event, PartReported):
+        return Step(state.evolve(part_problem=event.problem))
     if isinstance(event, PrinterReported):
         # Printing never holds a payment up; the screen tells the cashier what is wrong.
         return Step(state.evolve(printer_problem=event.problem))

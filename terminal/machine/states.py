@@ -122,6 +122,7 @@ class State:
     queue: tuple[Payment, ...] = ()  # payments in doubt waiting their turn
     calls_out: int = 0  # provider calls sent whose answer has not come back yet
     printer_problem: str = ""  # "paper", "offline" or "error" while the printer fails
+    part_problem: str = ""  # the latest problem a scanner or keypad reported, "" when none
     resumed: bool = False  # the payment in hand was found in doubt after a restart
     notice_printed: bool = False  # the "not confirmed" slip is out for the payment in hand
     fault: str = ""

@@ -37,6 +37,11 @@ def screen_for(state: State, language: Language) -> Screen:
             screen.name, screen.title, screen.amount, lines, screen.qr,
             screen.countdown_s, "warn" if screen.tone == "info" else screen.tone,
         )  # fmt: skip
+    if state.part_problem:
+        screen = Screen(
+            screen.name, screen.title, screen.amount, (*screen.lines[:2], state.part_problem),
+            screen.qr, screen.countdown_s, screen.tone,
+        )  # fmt: skip
     if state.printer_problem:
         notice = t(_PRINTER_NOTICES.get(state.printer_problem, "printer_offline"), language)
         screen = Screen(

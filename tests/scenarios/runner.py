@@ -10,6 +10,7 @@ A scenario is a text file of headless demo commands (see README) mixed with chec
     expect calls <op> <n>             n provider calls of <op> since the scenario began
     expect alert <code>               an alert with that code was raised
     expect payments <n>               the journal holds n payments
+    expect qr                         the QR is on the display, or printed when too long
     expect printer-failed <kind>      a slip of that kind could not be printed
     expect title <text>               the screen's title now
     expect slip-line <text>           a printed slip had that line
@@ -174,6 +175,11 @@ def _check(terminal: Terminal, outcome: Outcome, words: list[str], where: str) -
     elif what == "alert":
         codes = [e["code"] for e in outcome.of("terminal:alert")]
         assert args[0] in codes, f"{where}: alerts were {codes}"
+    elif what == "qr":
+        # The QR reached the customer: on the display, or on a slip when too long for it.
+        name = runtime.screen.name if runtime.screen else None
+        printed = [e for e in outcome.of("printer:slip") if e["kind"] == "qr"]
+        assert name == "qr" or (name == "qr_printed" and printed), f"{where}: screen {name}"
     elif what == "printer-failed":
         kinds = [e["kind"] for e in outcome.of("printer:failed")]
         assert args[0] in kinds, f"{where}: printer failures were {kinds}"

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from terminal.cli import main
 
 
@@ -22,11 +24,14 @@ def test_check_config_names_the_wrong_key(tmp_path: Path, capsys) -> None:
     assert "terminal.poll_interval" in err
 
 
-def test_run_refuses_hardware_it_does_not_have(tmp_path: Path, capsys) -> None:
+@pytest.mark.skipif(Path("/dev/i2c-1").exists(), reason="this machine has an I2C bus")
+def test_run_names_the_missing_display_and_its_fix(tmp_path: Path, capsys) -> None:
     config = tmp_path / "payterm.toml"
     config.write_text(f'[terminal]\nhardware = "pi"\ndata_dir = "{tmp_path}"\n')
     assert main(["run", "--config", str(config)]) == 2
-    assert "terminal.hardware" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "/dev/i2c-1" in err
+    assert "Traceback" not in err
 
 
 def test_demo_with_a_broken_config_exits_with_the_reason(tmp_path: Path) -> None:

@@ -1143,3 +1143,18 @@ def test_a_qr_too_long_for_the_display_is_printed_instead() -> None:
     assert script.state.payment is not None
     roomy = run(State(replace(SETTINGS, screen_qr_max_chars=len(QR))), mpm_to_waiting())
     assert screen_for(roomy.state, "en").qr == QR
+
+
+def test_a_badge_listed_by_its_digest_approves_force() -> None:
+    """Secrets may list a badge by sha256 of its UID instead of the UID itself."""
+    import hashlib
+
+    digest = hashlib.sha256(bytes.fromhex("04a1b2c3")).hexdigest()
+    settings = replace(SETTINGS, supervisor_badges=frozenset({digest}))
+    script = run(State(settings), [*LOST, (20, press("force"), Expect(phase=Phase.APPROVAL))])
+    result = script.feed(21, BadgeTapped("04A1B2C3"))
+    assert result.state.phase is Phase.DONE
+    assert result.state.payment is not None
+    assert result.state.payment.state is P.FORCED
+    stranger = run(State(settings), [*LOST, (20, press("force"), Expect(phase=Phase.APPROVAL))])
+    assert stranger.feed(21, BadgeTapped("04a1b2c4")).state.phase is Phase.APPROVAL

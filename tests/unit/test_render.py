@@ -112,7 +112,10 @@ def test_qr_decodes_back_to_exactly_the_payload(
     image = render_screen(screen, size)
     _save(image, png_dir, "qr")
 
-    assert _decode_qr(image) == [payload]
+    # A dynamic SBP link needs version 5: 1 px per module on 128×64, too small to read, so
+    # that screen says "QR on the slip" instead of drawing it.
+    legible = not (payload == SBP_PAYLOAD and size == (128, 64))
+    assert _decode_qr(image) == ([payload] if legible else [])
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)

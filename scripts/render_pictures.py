@@ -1,0 +1,368 @@
+"""Render every screen kind and every slip kind to PNG under docs/pictures/.
+
+    .venv/bin/python scripts/render_pictures.py           # (re)write docs/pictures/*.png
+    .venv/bin/python scripts/render_pictures.py --check   # exit 1 when a picture is stale
+
+Screens: what ``terminal.views.screens.screen_for`` makes of one state per screen kind, in
+English and Russian, shown by :class:`hw.luma_display.LumaDisplay` on luma's ``dummy``
+device at 128×64 and 128×128, saved three times enlarged (``screen-<kind>-<size>-<lang>``).
+
+Slips: built by ``build_slip`` / ``build_x_report`` at 32 columns (58 mm), printed by the
+emulated printer (python-escpos ``Dummy``); the ESC/POS bytes it sent are parsed back with
+:mod:`hw.escpos_text` and drawn at the printer's 203 dpi, one dot per pixel
+(``slip-<kind>-<lang>``). So a picture shows what the paper shows: code-page substitutions,
+the QR at the module size the printer was told, the barcode, the cut.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(REPO))
+
+from PIL import Image, ImageChops, ImageDraw, ImageFont  # noqa: E402
+
+from hw.escpos_text import ParsedLine, ParsedMark, ParsedSlip  # noqa: E402
+from terminal.journal import ShiftSummary  # noqa: E402
+from terminal.machine import Phase, Settings, State  # noqa: E402
+from terminal.money import Money  # noqa: E402
+from terminal.payment import Payment, PaymentState  # noqa: E402
+from terminal.views.model import Screen, SlipKind  # noqa: E402
+from terminal.views.reports import build_x_report  # noqa: E402
+from terminal.views.screens import screen_for  # noqa: E402
+from terminal.views.slips import build_slip  # noqa: E402
+from terminal.views.text import Language  # noqa: E402
+
+__all__ = ["FOLDER", "pictures", "screen_pictures", "slip_pictures", "stale", "main"]
+
+FOLDER = REPO / "docs" / "pictures"
+COMMAND = ".venv/bin/python scripts/render_pictures.py"
+LANGUAGES: tuple[Language, ...] = ("en", "ru")
+SIZES = ((128, 64), (128, 128))
+SCREEN_ZOOM = 3  # an OLED pixel is small: three image pixels each, edges kept sharp
+
+STATIC_SBP = "https://qr.nspk.ru/AS1000670LSS7DN18SJQDNP4B05KLJL2"
+DYNAMIC_SBP = (
+    "https://qr.nspk.ru/AD100004BAL7227F9BNP6KNE007J9B3K"
+    "?type=02&bank=100000000007&sum=1&cur=RUB&crc=AB75"
+)
+WALL = "2026-03-14T12:30:05+00:00"
+SETTINGS = Settings(terminal_id="T0001", currency="RUB")
+
+
+# --- screens ----------------------------------------------------------------------------------
+
+
+def _payment(state: PaymentState = PaymentState.PENDING, **changes: object) -> Payment:
+    payment = Payment(
+        order_id="T0001-0000-000042",
+        seq=42,
+        shift=3,
+        flow="mpm",
+        provider="paymaster",
+        amount=Money(150_000, "RUB"),
+        state=state,
+        provider_ref="PM-7F3A21C9",
+        qr_payload=STATIC_SBP,
+        created_wall=WALL,
+    )
+    return replace(payment, **changes)  # type: ignore[arg-type]
+
+
+def _cpm(state: PaymentState = PaymentState.PENDING) -> Payment:
+    return _payment(state, flow="cpm", provider="verystar", qr_payload=None,
+                    code_masked="2866**********1234")  # fmt: skip
+
+
+def _waiting(payment: Payment, settings: Settings = SETTINGS) -> State:
+    return State(settings, phase=Phase.WAITING, payment=payment, deadline=118.2)
+
+
+def _done(state: PaymentState, **changes: object) -> State:
+    return State(SETTINGS, phase=Phase.DONE, payment=_payment(state, **changes))
+
+
+def scenes() -> dict[str, State]:
+    """One state per screen kind, named for the picture."""
+    entry = State(SETTINGS, entry="150000")
+    return {
+        "idle": State(SETTINGS),
+        "amount": replace(entry, phase=Phase.AMOUNT),
+        "ready": replace(entry, phase=Phase.READY),
+        "creating": replace(entry, phase=Phase.CREATING, payment=_payment(PaymentState.NEW)),
+        "paying": replace(entry, phase=Phase.PAYING, payment=_cpm(PaymentState.NEW)),
+        "qr": _waiting(_payment()),
+        "qr_sbp_dynamic": _waiting(_payment(qr_payload=DYNAMIC_SBP)),
+        "qr_printed": _waiting(_payment(), replace(SETTINGS, qr_mode=0)),
+        "sticker": _waiting(_payment(), replace(SETTINGS, qr_mode=2)),
+        "confirm": _waiting(_cpm()),
+        "resolving": State(SETTINGS, phase=Phase.RESOLVING, payment=_payment()),
+        "no_connection": State(SETTINGS, phase=Phase.NO_CONNECTION, payment=_payment()),
+        "cancelling": State(SETTINGS, phase=Phase.CANCELLING, payment=_payment()),
+        "approval": State(SETTINGS, phase=Phase.APPROVAL, payment=_payment(), pin="12"),
+        "void_confirm": State(
+            SETTINGS, phase=Phase.VOID_CONFIRM, payment=_payment(PaymentState.PAID)
+        ),
+        "voiding": State(SETTINGS, phase=Phase.VOIDING, payment=_payment(PaymentState.PAID)),
+        "paid": replace(_done(PaymentState.PAID), paid_at=0.0),
+        "declined": _done(PaymentState.DECLINED),
+        "expired": replace(_done(PaymentState.EXPIRED), message="not_paid_in_time"),
+        "cancelled": _done(PaymentState.CANCELLED),
+        "failed": _done(PaymentState.FAILED),
+        "cancel_failed": _done(PaymentState.CANCEL_FAILED, needs_admin=True),
+        "forced": _done(PaymentState.FORCED),
+        "voided": _done(PaymentState.VOIDED),
+        "fault": State(SETTINGS, phase=Phase.FAULT, fault="journal: disk full"),
+        "notice_paper": State(SETTINGS, printer_problem="paper"),
+        "notice_unknown_code": replace(entry, phase=Phase.READY, message="code_unknown"),
+    }
+
+
+def screens() -> Iterator[tuple[str, Screen, tuple[int, int]]]:
+    """(picture name, screen, display size) for every screen kind, size and language."""
+    for kind, state in scenes().items():
+        for width, height in SIZES:
+            for lang in LANGUAGES:
+                yield (
+                    f"screen-{kind}-{width}x{height}-{lang}",
+                    screen_for(state, lang),
+                    (
+                        width,
+                        height,
+                    ),
+                )
+
+
+def screen_pictures() -> dict[str, Image.Image]:
+    """Every screen as the display device received it, enlarged."""
+    from luma.core.device import dummy
+
+    from hw.luma_display import LumaDisplay
+
+    out: dict[str, Image.Image] = {}
+    for name, screen, (width, height) in screens():
+        device = dummy(width=width, height=height, mode="1")
+        LumaDisplay(device=device).show(screen)
+        zoomed = (width * SCREEN_ZOOM, height * SCREEN_ZOOM)
+        out[name] = device.image.resize(zoomed, Image.Resampling.NEAREST)
+    return out
+
+
+# --- slips ------------------------------------------------------------------------------------
+
+
+def slips(lang: Language) -> dict[str, object]:
+    """One slip per slip kind, in ``lang``."""
+    made = {
+        SlipKind.PAYMENT: _payment(PaymentState.PAID),
+        SlipKind.FAILURE: _payment(PaymentState.DECLINED, message="insufficient funds"),
+        SlipKind.NOT_CONFIRMED: _payment(PaymentState.PENDING),
+        SlipKind.CANCEL_FAILED: _payment(
+            PaymentState.CANCEL_FAILED, needs_admin=True, message="no connection"
+        ),
+        SlipKind.FORCED: _payment(PaymentState.FORCED, forced=True),
+        SlipKind.QR: _payment(PaymentState.PENDING, qr_payload=DYNAMIC_SBP),
+        SlipKind.VOID: _payment(PaymentState.VOIDED),
+        SlipKind.MISMATCH: _payment(PaymentState.DECLINED, forced=True, mismatch=True),
+        SlipKind.RECOVERED: _payment(PaymentState.PAID),
+    }
+    out: dict[str, object] = {
+        kind.value: build_slip(kind, payment, terminal_id="T0001", language=lang)
+        for kind, payment in made.items()
+    }
+    summary = ShiftSummary(
+        shift=3, opened_wall="2026-03-14T08:00:00+00:00", closed_wall=None, paid_count=41,
+        paid_total={"RUB": 6_254_300}, forced_count=1, forced_total={"RUB": 150_000},
+        voided_count=2, payments=(),
+    )  # fmt: skip
+    out[SlipKind.X_REPORT.value] = build_x_report(
+        summary, terminal_id="T0001", printed_wall="2026-03-14T18:45:00+00:00", language=lang
+    )
+    return out
+
+
+def slip_pictures() -> dict[str, Image.Image]:
+    """Every slip kind, as the emulated printer printed it."""
+    return asyncio.run(_print_slips())
+
+
+async def _print_slips() -> dict[str, Image.Image]:
+    from hw.emulated import open_emulated_device
+
+    out: dict[str, Image.Image] = {}
+    async with open_emulated_device(columns=32) as device:
+        for lang in LANGUAGES:
+            for kind, slip in slips(lang).items():
+                device.escpos.printed.clear()
+                await device.printer.print_slip(slip)  # type: ignore[arg-type]
+                printed = device.escpos.printed[-1]
+                out[f"slip-{kind}-{lang}"] = draw_slip(printed.parsed, printed.raw)
+    return out
+
+
+PAPER_DOTS = 384  # 58 mm paper: 48 mm printable at 8 dots per mm
+MARGIN_DOTS = 16
+CELL_W, CELL_H, LINE_H = 12, 24, 30  # font A, and the default 1/6-inch line feed
+_QR_SIZE = re.compile(rb"\x1d\(k\x03\x001C(.)", re.DOTALL)  # GS ( k fn 167: module size
+
+
+def draw_slip(parsed: ParsedSlip, raw: bytes) -> Image.Image:
+    """The paper ``parsed`` describes: text in font-A cells, QR, barcode, images, cut."""
+    rows: list[Image.Image] = []
+    rasters = iter(parsed.rasters)
+    qr_sizes = iter(int(m.group(1)[0]) for m in _QR_SIZE.finditer(raw))
+    for item in parsed.items:
+        if isinstance(item, ParsedLine):
+            rows.append(_text_row(item))
+        elif item.kind == "qr":
+            rows.append(_qr_row(item, next(qr_sizes, 3)))
+        elif item.kind == "barcode":
+            rows.append(_barcode_row(item))
+        elif item.kind == "image":
+            raster = next(rasters, None)
+            if raster is not None:
+                rows.append(_centred(raster.to_image()))
+        else:
+            rows.append(_cut_row())
+    return _stack(rows)
+
+
+def _font() -> ImageFont.FreeTypeFont:
+    from hw.render import FONT_DIR
+
+    return ImageFont.truetype(str(FONT_DIR / "DejaVuSansMono.ttf"), 20)
+
+
+def _text_row(line: ParsedLine) -> Image.Image:
+    text = line.text.rstrip()
+    scale = 2 if line.large else 1
+    row = Image.new("1", (max(1, len(text)) * CELL_W, LINE_H), 1)
+    draw = ImageDraw.Draw(row)
+    font = _font()
+    for column, char in enumerate(text):
+        for dx in (0, 1) if line.bold else (0,):  # emphasis: the printer strikes twice
+            draw.text((column * CELL_W + dx, 2), char, font=font, fill=0)
+    if scale > 1:
+        row = row.resize((row.width * 2, row.height * 2), Image.Resampling.NEAREST)
+    width = min(row.width, PAPER_DOTS)
+    x = {"left": 0, "center": (PAPER_DOTS - width) // 2, "right": PAPER_DOTS - width}
+    paper = Image.new("1", (PAPER_DOTS, row.height), 1)
+    paper.paste(row.crop((0, 0, width, row.height)), (x[line.align], 0))
+    return paper
+
+
+def _qr_row(mark: ParsedMark, module_dots: int) -> Image.Image:
+    import segno
+
+    qr = segno.make(mark.data, error="m", micro=False)
+    side = int(qr.symbol_size(scale=module_dots, border=2)[0])
+    image = Image.new("1", (side, side), 1)
+    for y, row in enumerate(qr.matrix):
+        for x, dark in enumerate(row):
+            if dark:
+                left, top = (x + 2) * module_dots, (y + 2) * module_dots
+                image.paste(0, (left, top, left + module_dots, top + module_dots))
+    return _centred(image)
+
+
+def _barcode_row(mark: ParsedMark) -> Image.Image:
+    import barcode  # type: ignore[import-untyped]  # python-barcode, which python-escpos uses
+
+    modules = barcode.get("code128", mark.data).build()[0]
+    image = Image.new("1", (len(modules) * 2, 80), 1)  # GS w 2, GS h 80: the usual settings
+    for x, bit in enumerate(modules):
+        if bit == "1":
+            image.paste(0, (2 * x, 0, 2 * x + 2, 80))
+    return _centred(image)
+
+
+def _cut_row() -> Image.Image:
+    row = Image.new("1", (PAPER_DOTS, LINE_H), 1)
+    draw = ImageDraw.Draw(row)
+    for x in range(0, PAPER_DOTS, 12):
+        draw.line((x, LINE_H // 2, x + 6, LINE_H // 2), fill=0)
+    return row
+
+
+def _centred(image: Image.Image) -> Image.Image:
+    paper = Image.new("1", (PAPER_DOTS, image.height + 8), 1)
+    paper.paste(image.convert("1"), ((PAPER_DOTS - image.width) // 2, 4))
+    return paper
+
+
+def _stack(rows: list[Image.Image]) -> Image.Image:
+    height = sum(row.height for row in rows) + 2 * MARGIN_DOTS
+    paper = Image.new("1", (PAPER_DOTS + 2 * MARGIN_DOTS, height), 1)
+    y = MARGIN_DOTS
+    for row in rows:
+        paper.paste(row, (MARGIN_DOTS, y))
+        y += row.height
+    return paper
+
+
+# --- files ------------------------------------------------------------------------------------
+
+
+def pictures() -> dict[str, Image.Image]:
+    """Every picture, by file stem."""
+    return {**screen_pictures(), **slip_pictures()}
+
+
+def stale(folder: Path = FOLDER) -> list[str]:
+    """Names of pictures that are missing, differ from a fresh render, or are left over."""
+    fresh = pictures()
+    found = {path.stem for path in folder.glob("*.png")}
+    problems = [f"{name}.png is left over" for name in sorted(found - set(fresh))]
+    for name, image in fresh.items():
+        path = folder / f"{name}.png"
+        if not path.exists():
+            problems.append(f"{name}.png is missing")
+            continue
+        with Image.open(path) as saved:
+            if saved.size != image.size or _differs(saved, image):
+                problems.append(f"{name}.png is out of date")
+    return problems
+
+
+def _differs(saved: Image.Image, fresh: Image.Image) -> bool:
+    return ImageChops.difference(saved.convert("L"), fresh.convert("L")).getbbox() is not None
+
+
+def write(folder: Path = FOLDER) -> int:
+    """Write every picture to ``folder`` and delete left-over ones; returns how many."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fresh = pictures()
+    for path in folder.glob("*.png"):
+        if path.stem not in fresh:
+            path.unlink()
+    for name, image in fresh.items():
+        image.save(folder / f"{name}.png", optimize=True)
+    return len(fresh)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the pictures, or with ``--check`` say which are stale (exit 1 if any)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="compare, do not write")
+    args = parser.parse_args(argv)
+    if args.check:
+        problems = stale()
+        for problem in problems:
+            sys.stdout.write(f"{problem}\n")
+        if problems:
+            sys.stdout.write(f"regenerate with: {COMMAND}\n")
+        return 1 if problems else 0
+    sys.stdout.write(f"wrote {write()} pictures to {FOLDER.relative_to(REPO)}/\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
