@@ -150,20 +150,38 @@ class EmulatedScanner:
 
     def __init__(self) -> None:
         self._feed: _Feed[str] = _Feed()
+        self._problems: _Feed[str] = _Feed()
+        self.plugged = True
 
     def scan(self, text: str) -> None:
-        """Scan a code showing ``text``; an empty code is a ValueError."""
+        """Scan a code showing ``text``; an empty code is a ValueError; unplugged: nothing."""
         if not text:
             raise ValueError("a scanned code cannot be empty")
-        self._feed.put(text)
+        if self.plugged:
+            self._feed.put(text)
+
+    def unplug(self) -> None:
+        """Pull the scanner's cable: scans are lost and the problem is reported."""
+        self.plugged = False
+        self._problems.put("scanner disconnected")
+
+    def plug(self) -> None:
+        """Plug it back in: scans arrive again and the problem clears."""
+        self.plugged = True
+        self._problems.put("")
 
     def codes(self) -> AsyncIterator[str]:
         """Yield each code scanned until ``aclose()``."""
         return self._feed.items()
 
+    def problems(self) -> AsyncIterator[str]:
+        """Yield each change of the scanner's problem ("" when fixed), as the real one does."""
+        return self._problems.items()
+
     async def aclose(self) -> None:
-        """End ``codes()``; safe to call twice."""
+        """End ``codes()`` and ``problems()``; safe to call twice."""
         self._feed.close()
+        self._problems.close()
 
     def __repr__(self) -> str:
         return f"<EmulatedScanner {'closed' if self._feed.closed else 'open'}>"

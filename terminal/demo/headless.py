@@ -27,6 +27,7 @@ COMMANDS = {
     "customer": "customer <pay|decline|abandon|expire> [order_id]  act as the customer",
     "sandbox": "sandbox <normal|slow|error|drop|garbage|lose_answer> [count]  misbehave",
     "printer": "printer <paper-out|paper-in|unplug|plug>  change the emulated printer",
+    "scanner": "scanner <unplug|plug>  pull or plug the emulated scanner's cable",
     "advance": "advance <seconds>  move the fake clock (with --fake-clock)",
     "wait": "wait  until nothing is under way",
     "screen": "screen  print the current screen",
@@ -52,6 +53,7 @@ class HeadlessSession:
             "customer": self._customer,
             "sandbox": self._sandbox,
             "printer": self._printer,
+            "scanner": self._scanner,
             "advance": self._advance,
             "wait": self._wait,
             "screen": self._screen,
@@ -140,6 +142,12 @@ class HeadlessSession:
         name, value = switches[change]
         setattr(self._device.escpos, name, value)
         self._write({"event": "printer:changed", name: value})
+
+    async def _scanner(self, args: list[str]) -> None:
+        change = _one(args, "unplug|plug")
+        if change not in ("unplug", "plug"):
+            raise ValueError("scanner takes unplug or plug")
+        getattr(self._device.scanner, change)()
 
     async def _advance(self, args: list[str]) -> None:
         clock = self.terminal.clock

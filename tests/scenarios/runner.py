@@ -11,6 +11,7 @@ A scenario is a text file of headless demo commands (see README) mixed with chec
     expect alert <code>               an alert with that code was raised
     expect payments <n>               the journal holds n payments
     expect qr                         the QR is on the display, or printed when too long
+    expect screen-line <text>         the screen shows that line (no-screen-line: it does not)
     expect printer-failed <kind>      a slip of that kind could not be printed
     expect title <text>               the screen's title now
     expect slip-line <text>           a printed slip had that line
@@ -180,6 +181,10 @@ def _check(terminal: Terminal, outcome: Outcome, words: list[str], where: str) -
         name = runtime.screen.name if runtime.screen else None
         printed = [e for e in outcome.of("printer:slip") if e["kind"] == "qr"]
         assert name == "qr" or (name == "qr_printed" and printed), f"{where}: screen {name}"
+    elif what in ("screen-line", "no-screen-line"):
+        lines = list(runtime.screen.lines) if runtime.screen else []
+        shown = " ".join(args) in lines
+        assert shown == (what == "screen-line"), f"{where}: screen lines are {lines}"
     elif what == "printer-failed":
         kinds = [e["kind"] for e in outcome.of("printer:failed")]
         assert args[0] in kinds, f"{where}: printer failures were {kinds}"
