@@ -220,7 +220,7 @@ def _usb_printer(cfg: PrinterConfig) -> tuple[Any, PrinterPlace]:
     from escpos.printer import Usb
 
     if not Usb.is_usable():
-        raise PrinterError("USB printers need pyusb: pip install 'payterm[hw]'", device="usb")
+        raise PrinterError("USB printers need pyusb: pip install 'payterm[pi]'", device="usb")
     vendor = _usb_id(cfg.usb_vendor, "printer.usb_vendor")
     product = _usb_id(cfg.usb_product, "printer.usb_product")
     usb_args: dict[str, Any] = {}
@@ -249,7 +249,7 @@ def _serial_printer(cfg: PrinterConfig) -> tuple[Any, PrinterPlace]:
     from escpos.printer import Serial
 
     if not Serial.is_usable():
-        raise PrinterError("serial printers need pyserial: pip install 'payterm[hw]'")
+        raise PrinterError("serial printers need pyserial: pip install 'payterm[pi]'")
     path = cfg.serial_device
     printer = _serial_class()(devfile=path, baudrate=cfg.baudrate, profile=cfg.profile)
     place = PrinterPlace(

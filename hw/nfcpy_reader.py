@@ -407,7 +407,7 @@ def _nfcpy_frontend() -> FrontendFactory:
     try:
         import nfc
     except ImportError as exc:
-        raise NfcError("nfcpy is not installed: pip install 'payterm[hw]'") from exc
+        raise NfcError("nfcpy is not installed: pip install 'payterm[pi]'") from exc
     factory: FrontendFactory = nfc.ContactlessFrontend
     return factory
 

@@ -374,11 +374,11 @@ def _reach_fix(port: int) -> str:
 def failed_to_open(name: str, exc: BaseException, default_fix: str) -> CheckResult:
     """The FAIL row of a part whose factory raised: its message, and the fix it carries."""
     if isinstance(exc, BackendMissing):
-        fix = "install the hardware backends: pip install 'payterm[hw]' (see docs/doctor.md)"
+        fix = "install the hardware backends: pip install 'payterm[pi]' (see docs/doctor.md)"
         return CheckResult(name, Status.FAIL, str(exc), fix)
     if isinstance(exc, ImportError):
         detail = f"this terminal has no {name} backend installed (missing {exc.name or exc})"
-        fix = "install the hardware backends: pip install 'payterm[hw]' (see docs/doctor.md)"
+        fix = "install the hardware backends: pip install 'payterm[pi]' (see docs/doctor.md)"
         return CheckResult(name, Status.FAIL, detail, fix)
     if not isinstance(exc, HardwareError | OSError | ConfigError):
         log.error("doctor:%s failed unexpectedly", name, exc_info=exc)

@@ -143,7 +143,7 @@ async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
     if request.param == "emulated":
         made: Any = EmulatedRig()
     elif request.param == "nfcpy-udp":
-        pytest.importorskip("nfc", reason="nfcpy is not installed (pip install 'payterm[hw]')")
+        pytest.importorskip("nfc", reason="nfcpy is not installed (pip install 'payterm[pi]')")
         made = UdpRig(_udp_path())
     else:
         made = RealRig(HW_PATH)

@@ -31,7 +31,7 @@ from hw.nfcpy_reader import (
 )
 from terminal.config_model import NfcConfig
 
-pytest.importorskip("nfc", reason="nfcpy is not installed (pip install 'payterm[hw]')")
+pytest.importorskip("nfc", reason="nfcpy is not installed (pip install 'payterm[pi]')")
 import ndef  # noqa: E402  (ndeflib comes with nfcpy)
 import nfc  # noqa: E402
 import nfc.clf  # noqa: E402
