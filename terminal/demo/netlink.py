@@ -38,16 +38,20 @@ class NetworkLink:
 
     def set_up(self, up: bool) -> None:
         """Restore (True) or cut (False) the link; cutting drops every open connection."""
-        self.is_up = up
         log.warning("network link %s", "up" if up else "down")
+        self.is_up = up
         if not up:
-            for writer in list(self._writers):
-                writer.transport.abort()
-            self._writers.clear()
+            self._drop_all()
+
+    def _drop_all(self) -> None:
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
 
     async def aclose(self) -> None:
         """Stop listening and drop every connection; idempotent."""
-        self.set_up(False)
+        self.is_up = False
+        self._drop_all()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
