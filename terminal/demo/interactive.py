@@ -21,11 +21,15 @@ __all__ = ["run_interactive", "HELP", "DEMO_CODES"]
 DEMO_CODES = {"a": "286648397128431234", "w": "134567890123456789"}
 
 HELP = """\
-keypad: 0-9 digits  Enter  Backspace  Esc=clear     buttons: r=Retry c=Cancel f=Force
+keypad: 0-9  Enter  Backspace  Esc=clear  / cancel  * reprint  - X report
+buttons: r=Retry c=Cancel f=Force
 scanner: a=Alipay code  w=WeChat code  s=type a code  NFC: t=supervisor badge
 customer: p=pays  d=declines  e=lets it expire      network: n=cut/restore   q=quit"""
 
-_KEYS = {"\r": "enter", "\n": "enter", "\x7f": "backspace", "\x08": "backspace", "\x1b": "clear"}
+_KEYS = {
+    "\r": "enter", "\n": "enter", "\x7f": "backspace", "\x08": "backspace", "\x1b": "clear",
+    "/": "f1", "*": "f2", "-": "f3", "+": "f4",  # the keypad's operator keys
+}  # fmt: skip
 _BUTTONS = {"r": "retry", "c": "cancel", "f": "force"}
 _CUSTOMER = {"p": "pay", "d": "decline", "e": "expire"}
 
