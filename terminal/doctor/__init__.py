@@ -338,26 +338,30 @@ class _Session:
 
     async def _scanner(self, interactive: bool) -> list[CheckResult]:
         cfg = self.config.scanner
-        fix = f"plug the scanner in and check scanner.device ({cfg.device})"
-        scanner, failed = await self._open("scanner", self.parts.scanner, cfg, fix)
-        if scanner is None:
-            return failed
-        results = [CheckResult("scanner", Status.PASS, f"opened {_describe(scanner)}")]
-        if interactive:
-            check = checks.check_scanner_scan(scanner, cfg.device, self.asker)
-            results.append(await _guard("scanner scan", check))
-        return results
+        return await self._input_part(
+            "scanner", self.parts.scanner, cfg, cfg.device, checks.check_scanner_scan,
+            "scanner scan", interactive,
+        )  # fmt: skip
 
     async def _keypad(self, interactive: bool) -> list[CheckResult]:
         cfg = self.config.keypad
-        fix = f"plug the keypad in and check keypad.device ({cfg.device})"
-        keypad, failed = await self._open("keypad", self.parts.keypad, cfg, fix)
-        if keypad is None:
+        return await self._input_part(
+            "keypad", self.parts.keypad, cfg, cfg.device, checks.check_keypad_key,
+            "keypad key", interactive,
+        )  # fmt: skip
+
+    async def _input_part(
+        self, part: str, opener: Any, cfg: Any, device: str, check_fn: Any, check_name: str,
+        interactive: bool,
+    ) -> list[CheckResult]:  # fmt: skip
+        """Open a scanner or keypad; with ``interactive``, ask for a scan or a key."""
+        fix = f"plug the {part} in and check {part}.device ({device})"
+        opened, failed = await self._open(part, opener, cfg, fix)
+        if opened is None:
             return failed
-        results = [CheckResult("keypad", Status.PASS, f"opened {_describe(keypad)}")]
+        results = [CheckResult(part, Status.PASS, f"opened {_describe(opened)}")]
         if interactive:
-            check = checks.check_keypad_key(keypad, cfg.device, self.asker)
-            results.append(await _guard("keypad key", check))
+            results.append(await _guard(check_name, check_fn(opened, device, self.asker)))
         return results
 
     async def _buttons(self, interactive: bool) -> list[CheckResult]:

@@ -117,11 +117,14 @@ async def test_every_screen_shape_is_shown(display: Display) -> None:
     for screen in SCREENS:
         display.show(screen)
         display.show(screen)  # the same screen again: nothing to do, no error
+        assert getattr(display, "last_screen", screen) == screen
 
 
 async def test_a_countdown_runs_down(display: Display) -> None:
     for seconds in range(65, 50, -1):
-        display.show(Screen("qr", "PAY", "1.00 RUB", (), SCREENS[2].qr, seconds))
+        screen = Screen("qr", "PAY", "1.00 RUB", (), SCREENS[2].qr, seconds)
+        display.show(screen)
+        assert getattr(display, "last_screen", screen) == screen
 
 
 async def test_close_is_idempotent_and_then_show_raises(display: Display) -> None:
