@@ -230,6 +230,23 @@ class Journal:
         rows = self._all(f"read {order_id}", f"{_SELECT} WHERE order_id = ?", (order_id,))
         return rows[0] if rows else None
 
+    def find(self, reference: str) -> Payment | None:
+        """Return the payment a slip's ``reference`` names, or None.
+
+        ``reference`` is what a refund scans or types from the slip: the provider's order
+        number (the barcode), the terminal's order id, or the through-number ("000123").
+        Where a provider reused a number, the newest payment wins.
+        """
+        action = f"look up {reference!r}"
+        rows = self._all(
+            action, f"{_SELECT} WHERE provider_ref = ? ORDER BY seq DESC LIMIT 1", (reference,)
+        )
+        if not rows:
+            rows = self._all(action, f"{_SELECT} WHERE order_id = ?", (reference,))
+        if not rows and reference.isdigit() and len(reference) <= 18:
+            rows = self._all(action, f"{_SELECT} WHERE seq = ?", (int(reference),))
+        return rows[0] if rows else None
+
     def history(self, order_id: str) -> list[HistoryEntry]:
         """Return every recorded step of ``order_id``, oldest first (empty if unknown)."""
         rows = self._rows(

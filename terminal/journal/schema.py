@@ -14,6 +14,7 @@ Layout, chosen so that a payment costs few page writes on an SD card:
   snapshot of its changing fields at that record (its fixed fields are in
   ``payments``). ``meta.outbox_sent_through`` is a watermark (all ids up to it are
   sent), so pending items are found without a scan.
+- ``provider_ref`` has a partial index (rows that have one), for refunds by the slip.
 - ``shifts`` has one row per shift, written when the shift's first payment is
   recorded and when it is closed.
 
@@ -89,9 +90,15 @@ _V1 = (
     "INSERT INTO meta (key, value) VALUES ('outbox_sent_through', '0')",
 )
 
+#: Refund by the slip looks a payment up by the provider's order number printed on it.
+_V2 = (
+    "CREATE INDEX payments_by_provider_ref ON payments (provider_ref) "
+    "WHERE provider_ref IS NOT NULL",
+)
+
 #: Migration ``i`` (0-based) takes the schema from version ``i`` to ``i + 1``.
 #: Append new steps; never edit a step that has shipped.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 
 #: The schema version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)

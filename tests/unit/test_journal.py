@@ -131,7 +131,7 @@ def test_a_later_migration_step_runs_once_and_keeps_data(
             assert j.get(p.order_id) == p
     conn = sqlite3.connect(path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(schema.MIGRATIONS)
         assert conn.execute("SELECT x FROM extra").fetchall() == [(7,)]
     finally:
         conn.close()
@@ -149,7 +149,7 @@ def test_a_failing_migration_step_leaves_the_previous_version(
     assert isinstance(info.value.__cause__, sqlite3.Error)
     conn = sqlite3.connect(path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(schema.MIGRATIONS) - 1
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
         assert "extra" not in names
     finally:
@@ -556,3 +556,54 @@ def test_status_and_repr_name_the_journal(journal: Journal) -> None:
     assert str(journal.path) in repr(journal)
     journal.close()
     assert journal.status()["open"] is False
+
+
+# --- looking a payment up by what its slip shows (refund by the slip) ---------------------
+
+
+def test_find_by_provider_order_order_id_or_through_number(path: Path) -> None:
+    with Journal.open(path, terminal_id="T0001") as j:
+        first = pay(j)
+        second = pay(j)
+        assert j.find(f"ref-{second.seq}") == second
+        assert j.find(first.order_id) == first
+        assert j.find(f"{first.seq:06d}") == first
+        assert j.find(str(second.seq)) == second
+
+
+def test_find_answers_none_for_what_no_payment_carries(path: Path) -> None:
+    with Journal.open(path, terminal_id="T0001") as j:
+        pay(j)
+        assert j.find("ref-999") is None
+        assert j.find("999") is None
+        assert j.find("9" * 40) is None  # too long for a through-number: never an overflow
+        assert j.find("") is None
+
+
+def test_find_prefers_the_newest_payment_when_a_provider_reused_its_number(path: Path) -> None:
+    with Journal.open(path, terminal_id="T0001") as j:
+        pay(j)
+        newer = rec(j, make(j).with_state(S.PAID, provider_ref="ref-1"), "final")
+        assert j.find("ref-1") == newer
+
+
+def test_a_journal_made_before_the_provider_order_index_gains_it(path: Path) -> None:
+    conn = sqlite3.connect(path.parent.mkdir(parents=True) or path, isolation_level=None)
+    try:
+        conn.execute(f"PRAGMA page_size = {schema.PAGE_SIZE}")
+        schema._apply(conn, schema.MIGRATIONS[0], 1)
+    finally:
+        conn.close()
+    with Journal.open(path, terminal_id="T0001") as j:
+        p = pay(j)
+        assert j.find(f"ref-{p.seq}") == p
+    conn = sqlite3.connect(path)
+    try:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        assert "payments_by_provider_ref" in names
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT seq FROM payments WHERE provider_ref = 'x'"
+        ).fetchall()
+        assert "payments_by_provider_ref" in str(plan)
+    finally:
+        conn.close()
