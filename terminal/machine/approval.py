@@ -1,4 +1,4 @@
-"""Force with approval: a supervisor's PIN or badge completes a payment the terminal cannot see."""
+"""A supervisor's approval by PIN or badge: to force a payment, or to refund one by its slip."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from terminal.machine.events import (
     ProviderAnswered,
     ProviderFailed,
 )
+from terminal.machine.results import send_void
 from terminal.machine.states import Now, Phase, State
 from terminal.machine.waiting import enter_waiting, waiting_answered
 from terminal.payment import PaymentState
@@ -43,15 +44,23 @@ def approval_key(state: State, event: KeyPressed, now: Now) -> Step:
     if key != "enter":
         return reject(state, event)
     if any(hmac.compare_digest(state.pin, pin) for pin in state.settings.supervisor_pins):
-        return _finish_forced(state, "force approved by supervisor PIN")
+        return _approved(state, "supervisor PIN")
     return _approval_refused(state)
 
 
 def approval_badge(state: State, event: BadgeTapped, now: Now) -> Step:
-    """A badge tapped: a supervisor's badge forces the payment."""
+    """A badge tapped: a supervisor's badge approves."""
     if _known_badge(event.uid, state.settings.supervisor_badges):
-        return _finish_forced(state, "force approved by supervisor badge")
+        return _approved(state, "supervisor badge")
     return _approval_refused(state)
+
+
+def _approved(state: State, by: str) -> Step:
+    """Carry out what the supervisor approved: the refund in hand, or forcing the payment."""
+    if state.refunding:
+        assert state.payment is not None
+        return send_void(state.evolve(pin="", pin_attempts=0), state.payment)
+    return _finish_forced(state, f"force approved by {by}")
 
 
 def _known_badge(uid: str, badges: frozenset[str]) -> bool:
@@ -69,7 +78,7 @@ def _known_badge(uid: str, badges: frozenset[str]) -> bool:
 
 def approval_answered(state: State, event: ProviderAnswered, now: Now) -> Step:
     """A poll sent before Force was pressed came back: a final answer ends the approval."""
-    if state.payment is None or event.order_id != state.payment.order_id:
+    if state.refunding or state.payment is None or event.order_id != state.payment.order_id:
         return reject(state, event)
     if event.answer.status is PaymentStatus.PENDING:
         return Step(state.evolve(payment=absorb(state.payment, event.answer), tech_errors=0))
@@ -78,7 +87,7 @@ def approval_answered(state: State, event: ProviderAnswered, now: Now) -> Step:
 
 def approval_failed(state: State, event: ProviderFailed, now: Now) -> Step:
     """A poll sent before Force was pressed failed: the supervisor decides; nothing to do."""
-    if state.payment is None or event.order_id != state.payment.order_id:
+    if state.refunding or state.payment is None or event.order_id != state.payment.order_id:
         return reject(state, event)
     return Step(state.evolve(tech_errors=state.tech_errors + 1))
 
@@ -98,6 +107,10 @@ def _approval_refused(state: State) -> Step:
 
 
 def _leave_approval(state: State) -> Step:
+    if state.refunding:
+        # Back to scanning: the cashier may scan another slip or press Cancel.
+        back = state.evolve(phase=Phase.REFUND_SCAN, payment=None, pin="", pin_attempts=0)
+        return Step(back)
     back = state.evolve(phase=state.return_phase, pin="", pin_attempts=0)
     if state.return_phase is Phase.WAITING and state.payment is not None:
         return enter_waiting(back, state.payment, first=False)

@@ -17,6 +17,7 @@ __all__ = [
     "CancelTimer",
     "PrintSlip",
     "Alert",
+    "FindPayment",
     "Effect",
 ]
 
@@ -73,4 +74,14 @@ class Alert:
     order_id: str = ""
 
 
-Effect = RecordPayment | CallProvider | StartTimer | CancelTimer | PrintSlip | Alert
+@dataclass(frozen=True, slots=True)
+class FindPayment:
+    """Look ``reference`` up in the journal (provider order, order id or through-number).
+
+    The answer comes back as a ``PaymentLookedUp`` event.
+    """
+
+    reference: str
+
+
+Effect = RecordPayment | CallProvider | StartTimer | CancelTimer | PrintSlip | Alert | FindPayment

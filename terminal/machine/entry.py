@@ -128,6 +128,7 @@ def _begin(state: State, payment: Payment, op: Op, phase: Phase, code: str, wall
         pin_attempts=0,
         notice_printed=False,
         resumed=False,
+        refunding=False,
         calls_out=0,
     )
     effects: tuple[Effect, ...] = (

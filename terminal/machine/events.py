@@ -21,6 +21,8 @@ __all__ = [
     "InDoubtFound",
     "ReconcileAnswered",
     "JournalFailed",
+    "RefundRequested",
+    "PaymentLookedUp",
     "PrinterReported",
     "PartReported",
     "Event",
@@ -118,6 +120,19 @@ class PartReported:
 
 
 @dataclass(frozen=True, slots=True)
+class RefundRequested:
+    """The cashier pressed the operator key that refunds a paid payment by its slip."""
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentLookedUp:
+    """The journal was searched for ``reference``: the payment found, or None."""
+
+    reference: str
+    payment: Payment | None
+
+
+@dataclass(frozen=True, slots=True)
 class JournalFailed:
     """The journal could not be written: the terminal must stop taking payments."""
 
@@ -136,5 +151,7 @@ Event = (
     | ReconcileAnswered
     | PrinterReported
     | PartReported
+    | RefundRequested
+    | PaymentLookedUp
     | JournalFailed
 )

@@ -4,8 +4,8 @@ No I/O, no clock reads: time comes in as ``now``, results of provider calls come
 events, and everything the terminal must do goes out as effects. The transition table
 ``TABLE`` maps (phase, event type) to the handler that decides; an event it does not
 list is rejected with "Can't {event} when in {phase}". The handlers live in one module
-per area: ``entry``, ``waiting``, ``cancel``, ``dialog``, ``approval``, ``results`` and
-``recovery``, with what they share in ``common``.
+per area: ``entry``, ``waiting``, ``cancel``, ``dialog``, ``approval``, ``results``,
+``refund`` and ``recovery``, with what they share in ``common``.
 """
 
 from __future__ import annotations
@@ -43,13 +43,23 @@ from terminal.machine.events import (
     JournalFailed,
     KeyPressed,
     PartReported,
+    PaymentLookedUp,
     PrinterReported,
     ProviderAnswered,
     ProviderFailed,
     ReconcileAnswered,
+    RefundRequested,
     TimerFired,
 )
 from terminal.machine.recovery import enter_fault, queue_in_doubt, reconcile
+from terminal.machine.refund import (
+    REFUND_FROM,
+    begin_refund,
+    refund_button,
+    refund_found,
+    refund_key,
+    refund_scan,
+)
 from terminal.machine.results import (
     done_button,
     done_key,
@@ -150,4 +160,9 @@ TABLE: dict[tuple[Phase, type], Handler] = {
     (Phase.VOID_CONFIRM, ButtonPressed): void_button,
     (Phase.VOIDING, ProviderAnswered): void_answered,
     (Phase.VOIDING, ProviderFailed): void_error,
+    **{(phase, RefundRequested): begin_refund for phase in REFUND_FROM},
+    (Phase.REFUND_SCAN, CodeScanned): refund_scan,
+    (Phase.REFUND_SCAN, KeyPressed): refund_key,
+    (Phase.REFUND_SCAN, ButtonPressed): refund_button,
+    (Phase.REFUND_SCAN, PaymentLookedUp): refund_found,
 }

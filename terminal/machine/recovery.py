@@ -52,6 +52,7 @@ def resolve_next(state: State) -> Step:
         message="",
         notice_printed=False,
         resumed=True,
+        refunding=False,
         calls_out=0,
     )
     query = CallProvider("query", payment.provider, order_of(payment))

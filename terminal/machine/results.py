@@ -21,6 +21,7 @@ from terminal.machine.events import (
     TimerFired,
 )
 from terminal.machine.recovery import resolve_next
+from terminal.machine.refund import leave_refund
 from terminal.machine.states import Now, Phase, State
 from terminal.payment import Payment, PaymentState
 from terminal.providers.base import PaymentStatus
@@ -41,7 +42,9 @@ def done_key(state: State, event: KeyPressed, now: Now) -> Step:
     if state.queue:
         return _to_idle(state)
     if event.key in DIGITS:
-        fresh = state.evolve(phase=Phase.IDLE, payment=None, paid_at=None, message="")
+        fresh = state.evolve(
+            phase=Phase.IDLE, payment=None, paid_at=None, message="", refunding=False
+        )
         started = idle_key(fresh, event, now)
         return Step(started.state, (CancelTimer("result"), *started.effects), started.rejected)
     if event.key in ("enter", "clear"):
@@ -54,15 +57,17 @@ def done_button(state: State, event: ButtonPressed, now: Now) -> Step:
     payment = state.payment
     if payment is None:
         return reject(state, event)
-    if event.button == "retry" and state.message == "void_failed":
-        return _send_void(state, payment)
+    if event.button == "retry" and state.message in ("void_failed", "refund_failed"):
+        return send_void(state, payment)
     if event.button == "cancel" and _voidable(state, payment):
         return Step(state.evolve(phase=Phase.VOID_CONFIRM, message=""), (CancelTimer("result"),))
     return reject(state, event)
 
 
 def _to_idle(state: State, *effects: Effect) -> Step:
-    idle = state.evolve(phase=Phase.IDLE, entry="", payment=None, message="", paid_at=None)
+    idle = state.evolve(
+        phase=Phase.IDLE, entry="", payment=None, message="", paid_at=None, refunding=False
+    )
     if idle.queue:
         return resolve_next(idle)
     return Step(idle, (*effects, CancelTimer("result")))
@@ -82,7 +87,7 @@ def _voidable(state: State, payment: Payment) -> bool:
 def void_key(state: State, event: KeyPressed, now: Now) -> Step:
     """Enter confirms the void; Clear keeps the payment."""
     if event.key == "enter" and state.payment is not None:
-        return _send_void(state, state.payment)
+        return send_void(state, state.payment)
     if event.key == "clear":
         return _void_abandoned(state)
     return reject(state, event)
@@ -105,15 +110,19 @@ def void_answered(state: State, event: ProviderAnswered, now: Now) -> Step:
         # back cash twice). It stays VOIDING; Retry asks again with the same refund id and
         # reconciliation settles it if the cashier moves on.
         return _void_done(
-            state.evolve(payment=absorb(payment, event.answer), message="void_failed")
+            state.evolve(payment=absorb(payment, event.answer), message=_notice(state, "failed"))
         )
     if event.answer.status is not PaymentStatus.REFUNDED:
         # The provider refused: the money stays with the merchant, the payment stays paid.
         paid = absorb(payment, event.answer).with_state(PaymentState.PAID)
-        refused = state.evolve(payment=paid, message="void_refused")
-        return Step(refused.evolve(phase=Phase.DONE), (record(paid, "void refused"),
+        refused = state.evolve(payment=paid, message=_notice(state, "refused"))
+        note = "refund refused" if state.refunding else "void refused"
+        return Step(refused.evolve(phase=Phase.DONE), (record(paid, note),
                     StartTimer("result", state.settings.result_screen_s)))  # fmt: skip
     voided = absorb(payment, event.answer).with_state(PaymentState.VOIDED)
+    if state.refunding:
+        effects = (record(voided, "refunded"), PrintSlip(SlipKind.REFUND, voided))
+        return show_result(state.evolve(paid_at=None), voided, effects, message="refunded")
     effects = (record(voided, "voided"), PrintSlip(SlipKind.VOID, voided))
     return show_result(state.evolve(paid_at=None), voided, effects, message="voided")
 
@@ -122,18 +131,31 @@ def void_error(state: State, event: ProviderFailed, now: Now) -> Step:
     """The refund call failed: back to the result, where Retry sends it again."""
     if state.payment is None or event.order_id != state.payment.order_id:
         return reject(state, event)
-    return _void_done(state.evolve(message="void_failed"))
+    return _void_done(state.evolve(message=_notice(state, "failed")))
+
+
+def _notice(state: State, outcome: str) -> str:
+    """The notice for a void or refund that ``outcome`` ("failed" or "refused")."""
+    if outcome == "failed":
+        return "refund_failed" if state.refunding else "void_failed"
+    return "refund_refused" if state.refunding else "void_refused"
 
 
 def _void_abandoned(state: State) -> Step:
+    if state.refunding:
+        return leave_refund(state)
     back = state.evolve(phase=Phase.DONE, message="")
     return Step(back, (StartTimer("result", state.settings.result_screen_s),))
 
 
-def _send_void(state: State, payment: Payment) -> Step:
-    """Journal the void, then send the refund: money going back is written ahead too."""
+def send_void(state: State, payment: Payment) -> Step:
+    """Journal the void (or refund), then send it: money going back is written ahead too.
+
+    A payment has one refund key, ``<order id>-void``, whether it is voided at once or
+    refunded later by its slip: a provider that sees the key twice refunds once.
+    """
     voiding = payment.with_state(PaymentState.VOIDING)
-    note = record(voiding, "void requested")
+    note = record(voiding, "refund requested" if state.refunding else "void requested")
     call = CallProvider(
         "refund",
         payment.provider,

@@ -17,7 +17,6 @@ __all__ = [
     "Now",
     "Settings",
     "State",
-    "PinPurpose",
 ]
 
 
@@ -35,6 +34,7 @@ class Phase(enum.Enum):
     APPROVAL = "approval"  # a supervisor must approve (PIN or badge)
     VOID_CONFIRM = "void_confirm"  # "void this payment?"
     VOIDING = "voiding"  # refund of a just-paid payment in flight
+    REFUND_SCAN = "refund_scan"  # refund: scan (or type) the slip's provider order
     RESOLVING = "resolving"  # after a restart: asking about a payment in doubt
     DONE = "done"  # a result is shown: paid, declined, cancelled…
     FAULT = "fault"  # latched: the journal cannot be written
@@ -46,8 +46,6 @@ WAITING_FOR_PROVIDER = frozenset(
 )
 #: Phases that show a finished payment.
 RESULT_PHASES = frozenset({Phase.DONE})
-
-PinPurpose = Literal["force", ""]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +72,7 @@ class Settings:
     supervisor_pins: frozenset[str] = frozenset()
     supervisor_badges: frozenset[str] = frozenset()
     force_requires_approval: bool = True
+    refund_requires_approval: bool = True
     pin_length: int = 4
     max_pin_attempts: int = 3
     result_screen_s: float = 15.0
@@ -125,6 +124,7 @@ class State:
     part_problem: str = ""  # the latest problem a scanner or keypad reported, "" when none
     resumed: bool = False  # the payment in hand was found in doubt after a restart
     notice_printed: bool = False  # the "not confirmed" slip is out for the payment in hand
+    refunding: bool = False  # the payment in hand is refunded by its slip, not voided
     fault: str = ""
 
     def evolve(self, **changes: object) -> State:

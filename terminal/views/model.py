@@ -38,7 +38,8 @@ class SlipKind(enum.Enum):
     CANCEL_FAILED = "cancel_failed"  # cancel could not be sent: administrator needed
     FORCED = "forced"  # completed by a supervisor, awaiting the provider's word
     QR = "qr"  # mode 0: the QR to pay, printed
-    VOID = "void"  # paid then refunded
+    VOID = "void"  # paid then refunded at once
+    REFUND = "refund"  # refunded later, by scanning the payment's slip
     MISMATCH = "mismatch"  # a reconcile disagreed with what the terminal did
     RECOVERED = "recovered"  # a payment in doubt resolved after a restart
     X_REPORT = "x_report"  # the shift so far, without closing it

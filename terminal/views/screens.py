@@ -129,7 +129,16 @@ def _cancelling(state: State, lang: Language) -> Screen:
 def _approval(state: State, lang: Language) -> Screen:
     pin = "*" * len(state.pin)
     lines = (t("enter_pin", lang), pin) if pin else (t("enter_pin", lang),)
+    if state.refunding and state.payment is not None:
+        what = f"{t('refund', lang)} #{state.payment.seq:06d}"
+        return Screen("approval_refund", t("approval", lang), _amount(state), (what, *lines),
+                      tone="warn")  # fmt: skip
     return Screen("approval", t("approval", lang), _amount(state), lines, tone="warn")
+
+
+def _refund_scan(state: State, lang: Language) -> Screen:
+    typed = state.entry or t("refund_or_type", lang)
+    return Screen("refund_scan", t("refund", lang), "", (t("refund_scan", lang), typed))
 
 
 def _void_confirm(state: State, lang: Language) -> Screen:
@@ -137,6 +146,8 @@ def _void_confirm(state: State, lang: Language) -> Screen:
 
 
 def _voiding(state: State, lang: Language) -> Screen:
+    if state.refunding:
+        return Screen("refunding", t("refunding", lang), _amount(state), (t("please_wait", lang),))
     return Screen("voiding", t("voiding", lang), _amount(state), (t("please_wait", lang),))
 
 
@@ -144,8 +155,10 @@ def _done(state: State, lang: Language) -> Screen:
     payment = state.payment
     assert payment is not None
     word, tone = RESULT_WORDS.get(payment.state, ("failed", "error"))
+    if state.refunding and payment.state is PaymentState.VOIDED:
+        word = "refunded"
     lines: list[str] = []
-    if state.message:
+    if state.message and state.message != word:
         lines.append(t(state.message, lang))
     if payment.needs_admin:
         lines.append(t("call_admin", lang))
@@ -171,6 +184,7 @@ _BUILDERS = {
     Phase.APPROVAL: _approval,
     Phase.VOID_CONFIRM: _void_confirm,
     Phase.VOIDING: _voiding,
+    Phase.REFUND_SCAN: _refund_scan,
     Phase.DONE: _done,
     Phase.FAULT: _fault,
 }

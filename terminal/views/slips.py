@@ -20,6 +20,7 @@ _HEADINGS: dict[SlipKind, str] = {
     SlipKind.FORCED: "forced",
     SlipKind.QR: "slip_scan_to_pay",
     SlipKind.VOID: "voided",
+    SlipKind.REFUND: "slip_refund",
     SlipKind.MISMATCH: "slip_mismatch",
     SlipKind.RECOVERED: "slip_recovered",
     SlipKind.X_REPORT: "report_x",
@@ -85,7 +86,9 @@ def build_slip(
     return Slip(kind, payment.order_id, fitted, qr=qr, barcode=barcode, copies=copies)
 
 
-_WITH_BARCODE = frozenset({SlipKind.PAYMENT, SlipKind.RECOVERED, SlipKind.FORCED, SlipKind.VOID})
+_WITH_BARCODE = frozenset(
+    {SlipKind.PAYMENT, SlipKind.RECOVERED, SlipKind.FORCED, SlipKind.VOID, SlipKind.REFUND}
+)
 
 
 def _status_word(payment: Payment, lang: Language) -> str:
@@ -98,6 +101,9 @@ def _body(kind: SlipKind, payment: Payment, lang: Language, columns: int) -> lis
     reason = pair_line(t("slip_reason", lang), payment.message, columns) if payment.message else []
     if kind in (SlipKind.PAYMENT, SlipKind.VOID):
         return [status, SlipLine(t("slip_signature", lang), align="center")]
+    if kind is SlipKind.REFUND:
+        refunded = SlipLine(t("refunded", lang), align="center", bold=True)
+        return [refunded, SlipLine(t("slip_refund_note", lang), align="center")]
     if kind is SlipKind.FAILURE:
         return [status, *reason]
     if kind is SlipKind.RECOVERED:

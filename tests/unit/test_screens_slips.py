@@ -26,7 +26,14 @@ from machine_script import (
 )
 
 import terminal.machine.machine as machine_module
-from terminal.machine import JournalFailed, Phase, PrinterReported, Settings, State
+from terminal.machine import (
+    JournalFailed,
+    Phase,
+    PrinterReported,
+    RefundRequested,
+    Settings,
+    State,
+)
 from terminal.money import Money
 from terminal.payment import Payment, PaymentState
 from terminal.providers.base import PaymentStatus
@@ -71,6 +78,7 @@ TO_PHASE: dict[Phase, list[Row]] = {
     Phase.VOIDING: [*PAID, (5, press("cancel"), Expect()), (6, key("enter"),
                                                            Expect(phase=Phase.VOIDING))],
     Phase.RESOLVING: [(0, in_doubt(7), Expect(phase=Phase.RESOLVING))],
+    Phase.REFUND_SCAN: [(0, RefundRequested(), Expect(phase=Phase.REFUND_SCAN))],
     Phase.DONE: PAID,
     Phase.FAULT: [(0, JournalFailed("disk full"), Expect(phase=Phase.FAULT))],
 }  # fmt: skip
@@ -244,8 +252,9 @@ def test_every_notice_the_machine_sets_has_words() -> None:
     package = Path(machine_module.__file__).parent
     source = "".join(f.read_text(encoding="utf-8") for f in sorted(package.glob("*.py")))
     notices = set(re.findall(r'message="(\w+)"', source))
+    notices |= set(re.findall(r'(?:return |else )"((?:void|refund)_\w+)"', source))
     notices |= {f"code_{problem}" for problem in ("empty", "too_long", "unreadable", "unknown")}
-    assert {"too_large", "not_paid_in_time", "void_failed"} <= notices
+    assert {"too_large", "not_paid_in_time", "void_failed", "refund_not_found"} <= notices
     for notice in notices:
         assert notice in TEXT, notice
         assert all(TEXT[notice]), notice
@@ -302,6 +311,7 @@ def _heading(kind: SlipKind) -> str:
         SlipKind.NOT_CONFIRMED: "slip_not_confirmed",
         SlipKind.CANCEL_FAILED: "cancel_failed",
         SlipKind.FORCED: "forced",
+        SlipKind.REFUND: "slip_refund",
         SlipKind.QR: "slip_scan_to_pay",
         SlipKind.VOID: "voided",
         SlipKind.MISMATCH: "slip_mismatch",
@@ -401,3 +411,45 @@ def test_long_provider_order_is_printed_whole(columns: int) -> None:
     )
     assert any(line.text.endswith(ref) for line in slip.lines)
     assert all(len(line.text) <= columns for line in slip.lines)
+
+
+# --- refund by the slip -----------------------------------------------------------------------
+
+
+def _refunding(phase: Phase, payment_state: PaymentState, **changes: object) -> State:
+    paid = replace(PAYMENT, state=payment_state)
+    return replace(State(SETTINGS, phase=phase, payment=paid, refunding=True), **changes)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_refund_screens_say_refund_not_void(lang: Language) -> None:
+    """The approval names the slip's number; the wait and the result say "refund"."""
+    approval = screen_for(_refunding(Phase.APPROVAL, PaymentState.PAID, pin="24"), lang)
+    assert approval.name == "approval_refund"
+    assert approval.lines == (f"{TEXT['refund'][LANGUAGES.index(lang)]} #000123",
+                              TEXT["enter_pin"][LANGUAGES.index(lang)], "**")  # fmt: skip
+    assert approval.amount == str(PAYMENT.amount)
+    assert screen_for(_refunding(Phase.VOIDING, PaymentState.VOIDING), lang).name == "refunding"
+    done = screen_for(_refunding(Phase.DONE, PaymentState.VOIDED, message="refunded"), lang)
+    assert (done.name, done.lines) == ("refunded", ())
+    voided = screen_for(replace(_refunding(Phase.DONE, PaymentState.VOIDED), refunding=False), lang)
+    assert voided.name == "voided"
+
+
+def test_refund_scan_screen_shows_the_typed_number() -> None:
+    """While the cashier types the slip's number it is shown instead of the hint."""
+    blank = screen_for(State(SETTINGS, phase=Phase.REFUND_SCAN, refunding=True), "en")
+    assert blank.lines == ("Scan the slip's barcode", "or type its No., ENTER")
+    typed_in = screen_for(State(SETTINGS, phase=Phase.REFUND_SCAN, entry="0042"), "en")
+    assert typed_in.lines == ("Scan the slip's barcode", "0042")
+
+
+def test_refund_slip_says_refunded_and_carries_the_barcode() -> None:
+    """The refund slip names the provider order (text and barcode) and says the money went back."""
+    slip = build_slip(SlipKind.REFUND, replace(PAYMENT, state=PaymentState.VOIDED),
+                      terminal_id="T0042", language="en")  # fmt: skip
+    texts = [line.text for line in slip.lines]
+    assert texts[0] == "REFUND"
+    assert "REFUNDED" in texts
+    assert "Money returned to the wallet" in texts
+    assert slip.barcode == PAYMENT.provider_ref
