@@ -286,6 +286,13 @@ class EmulatedDevice(ClosesAsync):
         """The last :data:`PRINTED_KEPT` pieces of paper printed, oldest first."""
         return self.escpos.printed
 
+    def slip_barcode(self) -> str | None:
+        """The barcode on the newest printed piece that has one, as a scanner reads it."""
+        for piece in reversed(self.printed):
+            if piece.parsed.barcodes:
+                return piece.parsed.barcodes[0]
+        return None
+
     @property
     def is_closed(self) -> bool:
         """True once ``aclose()`` ran."""

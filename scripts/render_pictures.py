@@ -120,6 +120,14 @@ def scenes() -> dict[str, State]:
         "cancel_failed": _done(PaymentState.CANCEL_FAILED, needs_admin=True),
         "forced": _done(PaymentState.FORCED),
         "voided": _done(PaymentState.VOIDED),
+        "refund_scan": State(SETTINGS, phase=Phase.REFUND_SCAN, refunding=True),
+        "approval_refund": State(
+            SETTINGS, phase=Phase.APPROVAL, payment=_payment(PaymentState.PAID), refunding=True
+        ),
+        "refunding": State(
+            SETTINGS, phase=Phase.VOIDING, payment=_payment(PaymentState.VOIDING), refunding=True
+        ),
+        "refunded": replace(_done(PaymentState.VOIDED), refunding=True, message="refunded"),
         "fault": State(SETTINGS, phase=Phase.FAULT, fault="journal: disk full"),
         "notice_paper": State(SETTINGS, printer_problem="paper"),
         "notice_unknown_code": replace(entry, phase=Phase.READY, message="code_unknown"),
@@ -171,6 +179,7 @@ def slips(lang: Language) -> dict[str, object]:
         SlipKind.FORCED: _payment(PaymentState.FORCED, forced=True),
         SlipKind.QR: _payment(PaymentState.PENDING, qr_payload=DYNAMIC_SBP),
         SlipKind.VOID: _payment(PaymentState.VOIDED),
+        SlipKind.REFUND: _payment(PaymentState.VOIDED),
         SlipKind.MISMATCH: _payment(PaymentState.DECLINED, forced=True, mismatch=True),
         SlipKind.RECOVERED: _payment(PaymentState.PAID),
     }

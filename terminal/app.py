@@ -65,6 +65,7 @@ def settings_from(
         supervisor_pins=frozenset(config.secrets.supervisor_pins),
         supervisor_badges=frozenset(b.lower() for b in config.secrets.supervisor_badges),
         force_requires_approval=config.payment.force_requires_approval,
+        refund_requires_approval=config.payment.refund_requires_approval,
         pin_length=config.supervisor.pin_length,
         max_pin_attempts=config.supervisor.max_pin_attempts,
         result_screen_s=config.terminal.result_screen_s,

@@ -16,9 +16,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, cast, get_args, get_origin, get_type_hints
 
+from hw.base import OPERATOR_KEYS
 from terminal.config_model import (
+    OPERATOR_FUNCTIONS,
     Config,
     DisplayConfig,
+    KeypadConfig,
     PrinterConfig,
     ProviderConfig,
     RouteConfig,
@@ -223,6 +226,8 @@ def _build(cls: Any, value: object, key: str, *, skip: frozenset[str] = frozense
     built = cls(**kwargs)
     if isinstance(built, DisplayConfig):
         _check_display(built, key)
+    if isinstance(built, KeypadConfig):
+        _check_operator_keys(built, key)
     return built
 
 
@@ -419,6 +424,19 @@ def _check_display(display: DisplayConfig, key: str) -> None:
     choices = " or ".join(f"{name} = {value}" for value in dict.fromkeys(fix))
     got = f"{display.width}x{display.height}"
     raise _Problem(_join(key, name), f"the display must be {sizes}, got {got}; set {choices}")
+
+
+def _check_operator_keys(keypad: KeypadConfig, key: str) -> None:
+    """Operator keys are the keypad's four; each does one of the known functions."""
+    keys = sorted(OPERATOR_KEYS.values())
+    for name, function in keypad.operator_keys.items():
+        where = _join(_join(key, "operator_keys"), name)
+        if name not in keys:
+            raise _Problem(where, _unknown(name, keys))
+        if function not in OPERATOR_FUNCTIONS:
+            choices = ", ".join(f'"{f}"' for f in OPERATOR_FUNCTIONS)
+            hint = _did_you_mean(function, list(OPERATOR_FUNCTIONS))
+            raise _Problem(where, f"no function {function!r}{hint}; choose one of {choices}")
 
 
 def _check_references(config: Config, data: Mapping[str, object]) -> None:

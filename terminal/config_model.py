@@ -16,6 +16,7 @@ __all__ = [
     "PrinterConfig",
     "ScannerConfig",
     "KeypadConfig",
+    "OPERATOR_FUNCTIONS",
     "ButtonsConfig",
     "NfcConfig",
     "Secrets",
@@ -44,6 +45,7 @@ class PaymentConfig:
     mpm_provider: str = "sandbox"  # which provider makes the QR the terminal shows
     qr_mode: Literal[0, 1, 2] = 1  # 0 print the QR, 1 show it, 2 static sticker / NFC plate
     force_requires_approval: bool = True
+    refund_requires_approval: bool = True  # refund by the slip needs a supervisor's PIN/badge
     void_window_s: float = 120.0  # how long after "paid" a void is offered
 
 
@@ -137,15 +139,25 @@ class ScannerConfig:
     grab: bool = True  # scans never leak to a console
 
 
+#: What an operator key can do: cancel the payment or amount, reprint the last slip, print
+#: an X report, refund a paid payment by scanning its slip.
+OPERATOR_FUNCTIONS = ("cancel", "reprint", "x_report", "refund")
+
+
 @dataclass(frozen=True, slots=True)
 class KeypadConfig:
     """``[keypad]``: the cashier's USB numeric keypad (evdev)."""
 
     device: str = "/dev/payterm/keypad"  # a path, "name:<device name>" or "usb:<vid>:<pid>"
-    # The operator keys and what they do: cancel, reprint, x_report (keys: slash,
-    # asterisk, minus, plus).
+    # The operator keys and what they do (see OPERATOR_FUNCTIONS); keys: slash, asterisk,
+    # minus, plus.
     operator_keys: dict[str, str] = field(
-        default_factory=lambda: {"slash": "cancel", "asterisk": "reprint", "minus": "x_report"}
+        default_factory=lambda: {
+            "slash": "cancel",
+            "asterisk": "reprint",
+            "minus": "x_report",
+            "plus": "refund",
+        }
     )
 
 

@@ -35,11 +35,13 @@ from terminal.machine import (
     CodeScanned,
     Effect,
     Event,
+    FindPayment,
     InDoubtFound,
     JournalFailed,
     KeyPressed,
     Now,
     PartReported,
+    PaymentLookedUp,
     Phase,
     PrinterReported,
     PrintSlip,
@@ -47,6 +49,7 @@ from terminal.machine import (
     ProviderFailed,
     ReconcileAnswered,
     RecordPayment,
+    RefundRequested,
     StartTimer,
     State,
     TimerFired,
@@ -248,6 +251,20 @@ class Runtime:
             elif isinstance(effect, Alert):
                 log.error("alert %s: %s", effect.code, effect.message)
                 self._emit("terminal:alert", code=effect.code, message=effect.message)
+            elif isinstance(effect, FindPayment):
+                self._find(effect.reference)
+
+    def _find(self, reference: str) -> None:
+        try:
+            payment = self._journal.find(reference)
+        except JournalError as exc:
+            log.critical("journal read failed: %s", exc)
+            self.feed(JournalFailed(str(exc)))
+            return
+        self._emit(
+            "journal:found", reference=reference, order_id=payment.order_id if payment else None
+        )
+        self.feed(PaymentLookedUp(reference, payment))
 
     def _record(self, effect: RecordPayment) -> bool:
         try:
@@ -405,10 +422,12 @@ class Runtime:
                 self.operate(function)
 
     def operate(self, function: str) -> None:
-        """Carry out an operator key's function: cancel, reprint (the last slip), x_report."""
+        """Carry out an operator key's function: cancel, reprint, x_report or refund."""
         self._emit("keypad:operator", function=function)
         if function == "cancel":
             self.feed(ButtonPressed("cancel"))
+        elif function == "refund":
+            self.feed(RefundRequested())
         elif function == "reprint" and self._last_slip is not None:
             self._spawn(self._print_slip(self._last_slip))
         elif function == "x_report":

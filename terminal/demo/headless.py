@@ -21,6 +21,7 @@ __all__ = ["HeadlessSession", "COMMANDS", "run_headless"]
 COMMANDS = {
     "key": "key <0-9|00|enter|backspace|clear|f1-f4>  press a keypad key",
     "scan": "scan <text>  the scanner reads a code",
+    "scan-slip": "scan-slip  the scanner reads the barcode on the newest slip that has one",
     "press": "press <retry|cancel|force>  press a button",
     "nfc": "nfc <uid>  tap an NFC badge",
     "net": "net <down|up>  cut or restore the path to the providers",
@@ -47,6 +48,7 @@ class HeadlessSession:
         self._handlers: dict[str, Callable[[list[str]], Awaitable[None]]] = {
             "key": self._key,
             "scan": self._scan,
+            "scan-slip": self._scan_slip,
             "press": self._press,
             "nfc": self._nfc,
             "net": self._net,
@@ -100,6 +102,12 @@ class HeadlessSession:
         if "\\" in text:  # scripts write control characters as \xNN escapes
             text = codecs.decode(text, "unicode_escape")
         self._device.scanner.scan(text)
+
+    async def _scan_slip(self, args: list[str]) -> None:
+        barcode = self._device.slip_barcode()
+        if barcode is None:
+            raise ValueError("no printed slip carries a barcode yet")
+        self._device.scanner.scan(barcode)
 
     async def _press(self, args: list[str]) -> None:
         button = _one(args, "button")

@@ -21,9 +21,9 @@ __all__ = ["run_interactive", "HELP", "DEMO_CODES"]
 DEMO_CODES = {"a": "286648397128431234", "w": "134567890123456789"}
 
 HELP = """\
-keypad: 0-9  Enter  Backspace  Esc=clear  / cancel  * reprint  - X report
+keypad: 0-9  Enter  Backspace  Esc=clear  / cancel  * reprint  - X report  + refund
 buttons: r=Retry c=Cancel f=Force
-scanner: a=Alipay code  w=WeChat code  s=type a code  NFC: t=supervisor badge
+scanner: a=Alipay code  w=WeChat code  s=type a code  b=slip's barcode  NFC: t=badge
 customer: p=pays  d=declines  e=lets it expire      network: n=cut/restore   q=quit"""
 
 _KEYS = {
@@ -134,6 +134,12 @@ async def _handle_key(terminal: Terminal, screen: _Screen, key: str) -> None:
         device.scanner.scan(DEMO_CODES[key])
     elif key == "s":
         screen.typing = ""
+    elif key == "b":
+        barcode = device.slip_barcode()
+        if barcode is None:
+            screen.events.append("no printed slip carries a barcode yet")
+        else:
+            device.scanner.scan(barcode)
     elif key == "t":
         device.nfc.tap(DEMO_BADGE)
     elif key == "n":

@@ -16,6 +16,7 @@ A scenario is a text file of headless demo commands (see README) mixed with chec
     expect title <text>               the screen's title now
     expect slip-line <text>           a printed slip had that line
     disk full                         the journal's database can no longer grow
+    journal lost                      the journal can no longer be read or written
 """
 
 from __future__ import annotations
@@ -102,6 +103,9 @@ async def run_scenario(path: Path, data_dir: Path, driver: str = "sandbox") -> O
                     continue
                 if words[:2] == ["disk", "full"]:
                     _fill_disk(terminal)
+                    continue
+                if words[:2] == ["journal", "lost"]:
+                    terminal.journal.close()  # every later read or write fails
                     continue
                 if words[0] == "expect":
                     _check(terminal, outcome, words[1:], f"{path.name}:{number}: {line}")
