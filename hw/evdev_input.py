@@ -147,7 +147,11 @@ def open_input_device(selector: Selector, *, input_dir: str = "/dev/input") -> I
     if selector.kind == "path":
         device = InputDevice(selector.text)
     else:
-        device = _find(selector, list_devices(input_dir, writable=False), input_dir)
+        try:
+            paths = list_devices(input_dir, writable=False)
+        except TypeError:  # evdev < 1.7 (Debian 12's python3-evdev) lists read-write nodes
+            paths = list_devices(input_dir)
+        device = _find(selector, paths, input_dir)
     _stamp_monotonic(device)
     return device
 

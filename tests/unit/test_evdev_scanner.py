@@ -285,6 +285,24 @@ def test_open_by_name_among_no_devices(tmp_path: os.PathLike[str]) -> None:
         open_input_device(Selector.parse("name:Scanner"), input_dir=str(tmp_path))
 
 
+def test_open_by_name_with_an_evdev_older_than_1_7(
+    tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Debian 12's python3-evdev (1.6) has no ``writable`` argument: plain listing is used."""
+    import evdev
+
+    asked: list[str] = []
+
+    def list_devices_1_6(input_device_dir: str = "/dev/input") -> list[str]:
+        asked.append(input_device_dir)
+        return []
+
+    monkeypatch.setattr(evdev, "list_devices", list_devices_1_6)
+    with pytest.raises(FileNotFoundError, match="no input device named 'Scanner'"):
+        open_input_device(Selector.parse("name:Scanner"), input_dir=str(tmp_path))
+    assert asked == [str(tmp_path)]
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [
