@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from hw.absent import AbsentButtons, AbsentDisplay, NoNfc
 from hw.base import (
     Buttons,
     ClosesAsync,
@@ -19,31 +18,12 @@ from hw.base import (
     Scanner,
     Signals,
 )
+from hw.errors import HardwareError
 from terminal.config_model import Config
 
 __all__ = ["PiDevice", "NoNfc", "open_device", "open_pi_device"]
 
 log = logging.getLogger(__name__)
-
-
-class NoNfc(ClosesAsync):
-    """The NFC reader of a terminal that has none: no badge is ever tapped."""
-
-    async def taps(self) -> AsyncIterator[str]:
-        """Never yields; ends when closed."""
-        self._closed = asyncio.Event()
-        await self._closed.wait()
-        return
-        yield  # pragma: no cover - makes this an async generator
-
-    async def aclose(self) -> None:
-        """Idempotent."""
-        closed = getattr(self, "_closed", None)
-        if closed is not None:
-            closed.set()
-
-    def __repr__(self) -> str:
-        return "<NoNfc>"
 
 
 @dataclass
@@ -74,19 +54,20 @@ class PiDevice(ClosesAsync):
 
 
 async def open_pi_device(config: Config) -> PiDevice:
-    """The real parts ``config`` describes; a missing scanner, keypad or printer is no error.
+    """The real parts ``config`` describes; a part that is missing or broken is no error.
 
-    Those are reported as problems and picked up when they appear. A display or buttons
-    that cannot be opened raise the part's ``HardwareError`` with the fix in words.
+    A missing scanner, keypad or printer is reported as a problem and picked up when it
+    appears. A display or buttons that cannot be opened are logged with the fix in words and
+    replaced by stand-ins (:mod:`hw.absent`) that report the problem, so a terminal with a
+    broken OLED still starts (and a service does not restart over and over); so is an LED or
+    buzzer, which is left out. Settings that cannot work still raise ``ConfigError``.
     """
     from hw.escpos_printer import open_escpos_printer
     from hw.evdev_input import open_evdev_keypad, open_evdev_scanner
-    from hw.gpiozero_buttons import open_gpiozero_buttons
-    from hw.luma_display import open_luma_display
 
     opened: list[Any] = []
     try:
-        display = open_luma_display(config.display)
+        display = _open_display(config)
         opened.append(display)
         cache = config.terminal.data_dir / "cache" / "escpos"
         printer = open_escpos_printer(config.printer, cache_dir=cache)
@@ -95,17 +76,39 @@ async def open_pi_device(config: Config) -> PiDevice:
         opened.append(scanner)
         keypad = open_evdev_keypad(config.keypad)
         opened.append(keypad)
-        buttons = open_gpiozero_buttons(config.buttons)
+        buttons = _open_buttons(config)
         opened.append(buttons)
+        nfc = _open_nfc(config)
+        opened.append(nfc)
         return PiDevice(
             display=display, printer=printer, scanner=scanner, keypad=keypad, buttons=buttons,
-            nfc=_open_nfc(config), signals=_open_signals(config),
+            nfc=nfc, signals=_open_signals(config),
         )  # fmt: skip
     except BaseException:
         for part in reversed(opened):
             with contextlib.suppress(Exception):
                 await part.aclose()
         raise
+
+
+def _open_display(config: Config) -> Display:
+    from hw.luma_display import open_luma_display
+
+    try:
+        return open_luma_display(config.display)
+    except HardwareError as exc:
+        log.error("display cannot be opened; running without it: %s", exc)
+        return AbsentDisplay(exc, (config.display.width, config.display.height))
+
+
+def _open_buttons(config: Config) -> Buttons:
+    from hw.gpiozero_buttons import open_gpiozero_buttons
+
+    try:
+        return open_gpiozero_buttons(config.buttons)
+    except HardwareError as exc:
+        log.error("buttons cannot be opened; running without Retry/Cancel/Force: %s", exc)
+        return AbsentButtons(exc)
 
 
 def _open_nfc(config: Config) -> NfcReader:
@@ -119,7 +122,11 @@ def _open_nfc(config: Config) -> NfcReader:
 def _open_signals(config: Config) -> Signals | None:
     from hw.gpiozero_signals import open_gpiozero_signals
 
-    return open_gpiozero_signals(config.buttons)
+    try:
+        return open_gpiozero_signals(config.buttons)
+    except HardwareError as exc:
+        log.error("LED/buzzer cannot be opened; running without them: %s", exc)
+        return None
 
 
 async def open_device(config: Config) -> Any:

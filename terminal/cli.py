@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -16,6 +15,7 @@ from terminal.clock import Clock, FakeClock, SystemClock
 from terminal.config import demo_config, load_config
 from terminal.config_model import Config
 from terminal.errors import ConfigError, TerminalError
+from terminal.logs import configure_logging
 
 __all__ = ["main", "build_parser", "DEFAULT_CONFIG", "default_demo_dir"]
 
@@ -83,17 +83,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check-config", help="validate a config file and its secrets")
     check.add_argument("config", type=Path)
+
+    journal = sub.add_parser("journal", help="print the last payments of the journal (read-only)")
+    journal.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    journal.add_argument("--last", type=_positive, default=10, help="how many (default 10)")
+    journal.add_argument("--json", action="store_true", help="one JSON list instead of a table")
     return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``payterm`` console script."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(args.verbose)
     try:
         if args.command == "check-config":
             config = load_config(args.config)
@@ -108,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _nfc_write_link(args)
         if args.command == "sendy-activate":
             return asyncio.run(_sendy_activate(args))
+        if args.command == "journal":
+            return _print_journal(args)
         config = _demo_config(args) if args.command == "demo" else load_config(args.config)
         clock = _clock(args)
         if args.command == "demo":
@@ -156,10 +166,20 @@ async def _demo(config: Config, clock: Clock, *, headless: bool) -> int:
 
 
 async def _run(config: Config, clock: Clock) -> int:
-    from terminal.app import Terminal
+    from terminal.sdnotify import Notifier
+    from terminal.service import serve
 
-    async with Terminal(config, clock) as terminal:
-        await terminal.runtime.run()
+    return await serve(config, clock, Notifier())
+
+
+def _print_journal(args: argparse.Namespace) -> int:
+    from terminal.app import JOURNAL_FILE
+    from terminal.journal_listing import payments_json, payments_table, read_last_payments
+
+    config = load_config(args.config)
+    path = config.terminal.data_dir / JOURNAL_FILE
+    payments = read_last_payments(path, terminal_id=config.terminal.id, last=args.last)
+    print(payments_json(payments) if args.json else payments_table(payments))
     return 0
 
 

@@ -64,12 +64,15 @@ from terminal.views.screens import screen_for
 from terminal.views.slips import build_slip
 from terminal.views.text import Language
 
-__all__ = ["Devices", "Runtime", "Observer", "RECONCILE_INTERVAL_S"]
+__all__ = ["Devices", "Runtime", "Observer", "RECONCILE_INTERVAL_S", "DRAIN_TIMEOUT_S"]
 
 log = logging.getLogger("payterm.runtime")
 
 #: How often forced and cancel-failed payments are asked about again.
 RECONCILE_INTERVAL_S = 60.0
+
+#: How long stopping waits for provider calls and slips under way (their results are journaled).
+DRAIN_TIMEOUT_S = 15.0
 
 #: Unresolved payments the background reconciliation asks about (NEW and PENDING ones are
 #: resolved in the machine itself at start).
@@ -128,6 +131,10 @@ class Runtime:
         self._operator_keys = dict(operator_keys or {})  # key name (slash, …) -> function
         self._last_slip: Slip | None = None
         self._reconcile_failures = 0
+        self._part_problems: dict[str, str] = {}  # part -> its problem, in the order reported
+        self._stopping = False
+        self._inputs: list[asyncio.Task[None]] = []  # input pumps and reconciliation
+        self._processor: asyncio.Task[None] | None = None
 
     # --- public ------------------------------------------------------------------------
 
@@ -146,15 +153,23 @@ class Runtime:
         return self._screen
 
     def status(self) -> dict[str, Any]:
-        """A summary for the self-check, systemd and integrators."""
+        """A summary for the self-check, systemd and integrators.
+
+        ``printer_problem`` is "paper", "offline" or "error" since a slip failed ("" once
+        one printed); ``part_problems`` maps each part with a problem to it.
+        """
         payment = self.state.payment
         return {
             "phase": self.state.phase.value,
             "order_id": payment.order_id if payment else None,
+            "seq": payment.seq if payment else None,
             "payment_state": payment.state.value if payment else None,
             "next_seq": self.state.next_seq,
             "printer": _printer_status(self._devices.printer),
+            "printer_problem": self.state.printer_problem,
+            "part_problems": dict(self._part_problems),
             "fault": self.state.fault,
+            "stopping": self._stopping,
         }
 
     async def wait_idle(self) -> None:
@@ -164,29 +179,64 @@ class Runtime:
             await asyncio.sleep(0.002)
             calm = calm + 1 if self._busy == 0 else 0
 
-    async def run(self) -> None:
-        """Start: resolve payments in doubt, listen to the hardware, process events forever."""
+    async def run(self, on_started: Callable[[], None] | None = None) -> None:
+        """Start: resolve payments in doubt, listen to the hardware, process events.
+
+        ``on_started`` is called once the payments in doubt are queued and every input is
+        listened to. Runs until :meth:`stop` (then returns) or until cancelled.
+        """
         self._begin()
         pumps = [
             self._pump_keypad(),
+            self._pump_problems("display", self._devices.display),
             self._pump_problems("scanner", self._devices.scanner),
             self._pump_problems("keypad", self._devices.keypad),
+            self._pump_problems("buttons", self._devices.buttons),
             self._pump(self._devices.scanner.codes(), CodeScanned),
             self._pump(self._devices.buttons.presses(), ButtonPressed),
             self._pump(self._devices.nfc.taps(), BadgeTapped),
+            self._reconcile_forever(),
         ]
         async with asyncio.TaskGroup() as group:
-            for pump in pumps:
-                group.create_task(pump)
-            group.create_task(self._reconcile_forever())
-            group.create_task(self._process_forever())
+            self._inputs = [group.create_task(pump) for pump in pumps]
+            self._processor = group.create_task(self._process_forever())
+            if on_started is not None:
+                on_started()
+
+    async def stop(self, timeout_s: float = DRAIN_TIMEOUT_S) -> None:
+        """Stop taking input and end :meth:`run` once the calls under way are answered.
+
+        Input and reconciliation stop and no timer fires any more (no new poll starts);
+        provider calls and slips under way get up to ``timeout_s`` to finish while their
+        results still go through the machine, so they are journaled. A payment left
+        unfinished stays NEW or PENDING in the journal and is resolved at the next start.
+        """
+        self._stopping = True
+        for task in self._inputs:
+            task.cancel()
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while self._busy > 0 and self._processor is not None and not self._processor.done():
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                log.warning(
+                    "stopping with %d provider call(s) or slip(s) unfinished", len(self._tasks)
+                )
+                break
+            if self._tasks:
+                await asyncio.wait(set(self._tasks), timeout=left)
+            await asyncio.sleep(0.01)  # let the machine take the results in
+        if self._processor is not None:
+            self._processor.cancel()
 
     async def aclose(self) -> None:
         """Stop timers and wait for calls under way to finish (their results are journaled)."""
         for timer in self._timers.values():
             timer.cancel()
         if self._tasks:
-            await asyncio.wait(self._tasks, timeout=15.0)
+            await asyncio.wait(self._tasks, timeout=DRAIN_TIMEOUT_S)
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -280,6 +330,11 @@ class Runtime:
             self._handle(JournalFailed(str(exc)))
             return False
         payment = effect.payment
+        # One line per journaled step, for `journalctl -u payterm`: the order id and state.
+        log.info(
+            "payment %s %s %s via %s: %s", payment.order_id, payment.state.value,
+            payment.amount, payment.provider, effect.note,
+        )  # fmt: skip
         self._emit(
             "journal:record", order_id=payment.order_id, state=payment.state.value, note=effect.note
         )
@@ -356,6 +411,8 @@ class Runtime:
 
     def _start_timer(self, effect: StartTimer) -> None:
         self._cancel_timer(effect.name)
+        if self._stopping:
+            return  # nothing new starts while stopping; the journal keeps the payment
         self._timers[effect.name] = asyncio.ensure_future(self._timer(effect))
 
     def _cancel_timer(self, name: str) -> None:
@@ -411,7 +468,12 @@ class Runtime:
             return
         async for problem in problems():
             self._emit("hardware:problem", part=part, problem=problem)
-            self.feed(PartReported(part, problem))
+            self._part_problems.pop(part, None)
+            if problem:
+                self._part_problems[part] = problem
+            # The screen has one line for parts: a fixed part shows another's that remains.
+            remaining = problem or next(reversed(self._part_problems.values()), "")
+            self.feed(PartReported(part, remaining))
 
     async def _pump_keypad(self) -> None:
         async for key in self._devices.keypad.keys():
