@@ -27,11 +27,22 @@ from terminal.config_model import (
     RouteConfig,
     Secrets,
     SupervisorConfig,
+    SystemConfig,
     TerminalConfig,
 )
 from terminal.errors import ConfigError
 
-__all__ = ["load_config", "parse_config", "load_secrets", "demo_config", "DEMO_PIN", "DEMO_BADGE"]
+__all__ = [
+    "load_config",
+    "parse_config",
+    "load_secrets",
+    "parse_secrets",
+    "check_secrets",
+    "decode_toml",
+    "demo_config",
+    "DEMO_PIN",
+    "DEMO_BADGE",
+]
 
 #: The supervisor PIN and NFC badge of the demo configuration.
 DEMO_PIN = "1234"
@@ -54,7 +65,7 @@ def load_config(path: Path) -> Config:
             path=source,
         )
     secrets = load_secrets(terminal.secrets_file)
-    _check_secrets(config, secrets, source=str(terminal.secrets_file))
+    check_secrets(config, secrets, source=str(terminal.secrets_file))
     return dataclasses.replace(config, secrets=secrets)
 
 
@@ -79,10 +90,15 @@ def load_secrets(path: Path) -> Secrets:
                     f"run: chmod 600 {shlex.quote(source)}",
                     path=source,
                 )
-            data = _decode_toml(file.read(), source=source)
+            raw = file.read()
     except OSError as exc:
         raise _file_error(exc, source, "secrets file") from exc
-    parsed = _parse(_SecretsFile, data, source=source)
+    return parse_secrets(raw, source=source)
+
+
+def parse_secrets(raw: bytes, *, source: str = "<memory>") -> Secrets:
+    """Validate the bytes of a secrets file and return its Secrets (no check of file modes)."""
+    parsed = _parse(_SecretsFile, decode_toml(raw, source=source), source=source)
     return Secrets(
         supervisor_pins=parsed.supervisor.pins,
         supervisor_badges=tuple(badge.lower() for badge in parsed.supervisor.badges),
@@ -90,6 +106,7 @@ def load_secrets(path: Path) -> Secrets:
             name: table["api_key"] for name, table in parsed.providers.items() if "api_key" in table
         },
         provider_secrets={name: dict(table) for name, table in parsed.providers.items()},
+        wifi_psk=parsed.wifi.psk,
     )
 
 
@@ -98,7 +115,7 @@ def demo_config(data_dir: Path) -> Config:
     terminal = {"hardware": "emulated", "data_dir": str(data_dir)}
     config = parse_config({"terminal": terminal}, source="<demo>")
     secrets = Secrets(supervisor_pins=(DEMO_PIN,), supervisor_badges=(DEMO_BADGE,))
-    _check_secrets(config, secrets, source="<demo>")
+    check_secrets(config, secrets, source="<demo>")
     return dataclasses.replace(config, secrets=secrets)
 
 
@@ -112,8 +129,14 @@ class _SupervisorSecrets:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class _WifiSecrets:
+    psk: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class _SecretsFile:
     supervisor: _SupervisorSecrets = dataclasses.field(default_factory=_SupervisorSecrets)
+    wifi: _WifiSecrets = dataclasses.field(default_factory=_WifiSecrets)
     # Each provider's secrets by name (api_key, app_secret, token, pfx_password, …).
     providers: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
 
@@ -124,7 +147,7 @@ _T = TypeVar("_T")
 _Rule = Callable[[Any], str | None]
 _NAME = r"[A-Za-z0-9_-]+"
 _NOT_IN_FILE = frozenset({"secrets", "source"})
-_SECRET_NAMES = frozenset({"pins", "badges", "api_key"})
+_SECRET_NAMES = frozenset({"pins", "badges", "api_key", "psk"})
 _DISPLAY_SIZES = ((128, 64), (128, 128))
 
 
@@ -149,6 +172,24 @@ def _matches(pattern: str, what: str, *, show: bool = True) -> _Rule:
     return rule
 
 
+def _is_wifi_ssid(value: str) -> str | None:
+    if len(value.encode("utf-8")) > 32:
+        return f"must be at most 32 bytes long (UTF-8), got {len(value.encode('utf-8'))}"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return "must not contain control characters (line breaks, tabs)"
+    return None
+
+
+def _is_wifi_psk(value: str) -> str | None:
+    if value == "" or re.fullmatch(r"[ -~]{8,63}|[0-9A-Fa-f]{64}", value):
+        return None
+    return (
+        "must be the Wi-Fi passphrase, 8 to 63 printable ASCII characters (letters, digits, "
+        f"spaces, punctuation), or 64 hex digits; this one has {len(value)} characters"
+        + ("" if value.isascii() else ", some of them not ASCII")
+    )
+
+
 def _is_url(value: str) -> str | None:
     if value == "embedded" or value.startswith(("http://", "https://")):
         return None
@@ -169,6 +210,15 @@ _RULES: dict[tuple[type, str], _Rule] = {
     (RouteConfig, "lengths"): _between(1, 64),
     (PrinterConfig, "columns"): _one_of(32, 42, 48),
     (PrinterConfig, "copies"): _at_least(1),
+    (SystemConfig, "hostname"): _matches(
+        r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)?",
+        '"" or 1 to 63 letters, digits and "-", neither first nor last "-", such as "shop1-till2"',
+    ),
+    (SystemConfig, "wifi_country"): _matches(
+        r"(?:[A-Z]{2})?", '"" or an ISO 3166 country code of 2 upper-case letters such as "RU"'
+    ),
+    (SystemConfig, "wifi_ssid"): _is_wifi_ssid,
+    (_WifiSecrets, "psk"): _is_wifi_psk,
     (_SupervisorSecrets, "pins"): _matches(r"[0-9]+", "digits only", show=False),
     (_SupervisorSecrets, "badges"): _matches(
         r"(?:[0-9A-Fa-f]{2})+", 'an even number of hex digits such as "04a1b2c3"', show=False
@@ -186,6 +236,10 @@ _EXAMPLES: dict[str, object] = {
     "pins": ("1234",),
     "badges": ("04a1b2c3",),
     "api_key": "...",
+    "hostname": "shop1-till2",
+    "wifi_country": "RU",
+    "wifi_ssid": "ShopWiFi",
+    "psk": "...",
 }
 
 
@@ -228,6 +282,8 @@ def _build(cls: Any, value: object, key: str, *, skip: frozenset[str] = frozense
         _check_display(built, key)
     if isinstance(built, KeypadConfig):
         _check_operator_keys(built, key)
+    if isinstance(built, SystemConfig):
+        _check_system(built, key)
     return built
 
 
@@ -439,6 +495,16 @@ def _check_operator_keys(keypad: KeypadConfig, key: str) -> None:
             raise _Problem(where, f"no function {function!r}{hint}; choose one of {choices}")
 
 
+def _check_system(system: SystemConfig, key: str) -> None:
+    """Wi-Fi needs the country: the radio may use only the channels allowed there."""
+    if system.wifi_ssid and not system.wifi_country:
+        message = (
+            "is required when wifi_ssid is set (the radio may use only the channels allowed "
+            'in the country); add wifi_country = "RU" with your country\'s code'
+        )
+        raise _Problem(_join(key, "wifi_country"), message)
+
+
 def _check_references(config: Config, data: Mapping[str, object]) -> None:
     """Every provider named in [payment] and [[routes]] must be configured."""
     if not config.providers:
@@ -476,8 +542,11 @@ def _check_provider(config: Config, name: str, key: str, default_fix: str | None
     raise _Problem(key, message)
 
 
-def _check_secrets(config: Config, secrets: Secrets, *, source: str) -> None:
-    """PINs must have the configured length; provider keys must be for configured providers."""
+def check_secrets(config: Config, secrets: Secrets, *, source: str) -> None:
+    """Check ``secrets`` against ``config``; raise ConfigError naming the key if they disagree.
+
+    PINs must have the configured length; provider keys must be for configured providers.
+    """
     length = config.supervisor.pin_length
     for index, pin in enumerate(secrets.supervisor_pins):
         if len(pin) != length:
@@ -513,10 +582,11 @@ def _read_toml(path: Path, *, source: str) -> dict[str, Any]:
         raw = path.read_bytes()
     except OSError as exc:
         raise _file_error(exc, source, "configuration file") from exc
-    return _decode_toml(raw, source=source)
+    return decode_toml(raw, source=source)
 
 
-def _decode_toml(raw: bytes, *, source: str) -> dict[str, Any]:
+def decode_toml(raw: bytes, *, source: str = "<memory>") -> dict[str, Any]:
+    """Decode the bytes of a TOML file (UTF-8, a BOM allowed); a ConfigError says what is wrong."""
     try:
         return tomllib.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:

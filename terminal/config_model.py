@@ -19,6 +19,7 @@ __all__ = [
     "OPERATOR_FUNCTIONS",
     "ButtonsConfig",
     "NfcConfig",
+    "SystemConfig",
     "Secrets",
     "Config",
 ]
@@ -183,6 +184,19 @@ class NfcConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class SystemConfig:
+    """``[system]``: the terminal's host name and Wi-Fi.
+
+    The running terminal ignores this table: the boot-partition import
+    (``terminal/provision.py``) writes it into the operating system when it installs the file.
+    """
+
+    hostname: str = ""  # an RFC 1123 label; "" keeps the host name the terminal has ("payterm")
+    wifi_country: str = ""  # ISO 3166 alpha-2 such as "RU"; required with wifi_ssid
+    wifi_ssid: str = ""  # "" = no Wi-Fi; the passphrase is the secrets file's [wifi] psk
+
+
+@dataclass(frozen=True, slots=True)
 class Secrets:
     """The secrets file: supervisor PINs, badge UIDs and provider keys; never logged."""
 
@@ -191,11 +205,13 @@ class Secrets:
     provider_keys: dict[str, str] = field(default_factory=dict)  # [providers.<name>] api_key
     #: Every secret of ``[providers.<name>]`` (api_key, app_secret, pfx_password, …).
     provider_secrets: dict[str, dict[str, str]] = field(default_factory=dict)
+    wifi_psk: str = ""  # [wifi] psk: the Wi-Fi passphrase (or its 64 hex digits); "" = none
 
     def __repr__(self) -> str:
         return (
             f"<Secrets pins={len(self.supervisor_pins)} badges={len(self.supervisor_badges)} "
-            f"providers={sorted(self.provider_secrets or self.provider_keys)}>"
+            f"providers={sorted(self.provider_secrets or self.provider_keys)} "
+            f"wifi_psk={'set' if self.wifi_psk else 'none'}>"
         )
 
 
@@ -212,6 +228,7 @@ class Config:
     keypad: KeypadConfig = field(default_factory=KeypadConfig)
     buttons: ButtonsConfig = field(default_factory=ButtonsConfig)
     nfc: NfcConfig = field(default_factory=NfcConfig)
+    system: SystemConfig = field(default_factory=SystemConfig)
     providers: dict[str, ProviderConfig] = field(
         default_factory=lambda: {"sandbox": ProviderConfig()}
     )

@@ -17,6 +17,7 @@ from terminal.config import (
     load_config,
     load_secrets,
     parse_config,
+    parse_secrets,
 )
 from terminal.config_model import (
     Config,
@@ -27,6 +28,7 @@ from terminal.config_model import (
     RouteConfig,
     Secrets,
     SupervisorConfig,
+    SystemConfig,
     TerminalConfig,
 )
 from terminal.errors import ConfigError
@@ -66,7 +68,7 @@ def test_example_config_loads_as_the_defaults() -> None:
 def test_example_config_documents_every_key() -> None:
     text = EXAMPLE.read_text(encoding="utf-8")
     tables = [TerminalConfig, PaymentConfig, SupervisorConfig, DisplayConfig, PrinterConfig]
-    for table in [*tables, ProviderConfig, RouteConfig]:
+    for table in [*tables, SystemConfig, ProviderConfig, RouteConfig]:
         for field in dataclasses.fields(table):
             pattern = rf"^((# )?{field.name} = |\[.*\.{field.name}\]$)"
             assert re.search(pattern, text, re.MULTILINE), field.name
@@ -240,10 +242,36 @@ def test_required_route_key_is_named() -> None:
         ({"supervisor": {"pin_length": 2}}, "supervisor.pin_length", "from 4 to 12"),
         ({"terminal": {"data_dir": ""}}, "terminal.data_dir", "must not be empty"),
         ({"terminal": {"id": "T 1"}}, "terminal.id", "letters, digits"),
+        ({"system": {"hostname": "till_1"}}, "system.hostname", "letters, digits and"),
+        ({"system": {"hostname": "till-"}}, "system.hostname", 'nor last "-"'),
+        ({"system": {"hostname": "t" * 64}}, "system.hostname", "1 to 63"),
+        ({"system": {"wifi_country": "Russia"}}, "system.wifi_country", "ISO 3166"),
+        ({"system": {"wifi_ssid": "x" * 33, "wifi_country": "RU"}}, "system.wifi_ssid", "32"),
+        ({"system": {"wifi_ssid": "a\nb", "wifi_country": "RU"}}, "system.wifi_ssid", "control"),
+        ({"system": {"wifi_ssid": "Shop"}}, "system.wifi_country", "required when wifi_ssid"),
     ],
 )
 def test_semantic_rules(data: dict[str, Any], key: str, fragment: str) -> None:
     assert fragment in rejected(data, key)
+
+
+def test_system_table_is_accepted() -> None:
+    system = {"hostname": "shop1-till2", "wifi_country": "RU", "wifi_ssid": "Кафе 5G"}
+    assert parse_config({"system": system}).system == SystemConfig(**system)
+
+
+@pytest.mark.parametrize("psk", ["12345678", "~" * 63, "a b c d e", "0123abcdEF" * 6 + "abcd"])
+def test_wifi_passphrases_that_wpa_accepts(psk: str) -> None:
+    assert parse_secrets(f'[wifi]\npsk = "{psk}"\n'.encode()).wifi_psk == psk
+
+
+@pytest.mark.parametrize("psk", ["1234567", "x" * 64, "x" * 65, "пароль123", "tab\\there"])
+def test_wifi_passphrases_refused_without_showing_them(psk: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_secrets(f'[wifi]\npsk = "{psk}"\n'.encode(), source="s.toml")
+    assert caught.value.key == "wifi.psk"
+    assert "8 to 63 printable ASCII" in str(caught.value)
+    assert psk not in str(caught.value)
 
 
 def test_route_prefix_must_be_digits_or_letters() -> None:
