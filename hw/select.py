@@ -19,9 +19,10 @@ from hw.base import (
     Signals,
 )
 from hw.errors import HardwareError
-from terminal.config_model import Config
+from terminal.config_model import Config, DisplayConfig
+from terminal.views.model import Screen
 
-__all__ = ["PiDevice", "NoNfc", "open_device", "open_pi_device"]
+__all__ = ["PiDevice", "NoNfc", "open_device", "open_pi_device", "show_on_default_display"]
 
 log = logging.getLogger(__name__)
 
@@ -139,3 +140,21 @@ async def open_device(config: Config) -> Any:
             columns=config.printer.columns,
         )
     return await open_pi_device(config)
+
+
+def show_on_default_display(screen: Screen) -> Display | None:
+    """Show ``screen`` on the display a terminal has when nothing says otherwise.
+
+    For a terminal with no valid configuration: the [display] defaults (an SSD1306 at
+    0x3C on I²C bus 1) are tried, and the open display is returned for the caller to
+    close; None when no such display answers or its library is missing.
+    """
+    try:
+        from hw.luma_display import open_luma_display
+
+        display = open_luma_display(DisplayConfig())
+        display.show(screen)
+    except Exception as exc:  # noqa: BLE001 - best effort: the log says it all anyway
+        log.info("no display to show the configuration error on: %s", exc)
+        return None
+    return display

@@ -36,6 +36,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the terminal (as the service does)")
     run.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    run.add_argument(
+        "--wait-on-error",
+        action="store_true",
+        help="with no usable config, show why on the display and wait instead of exiting "
+        "(the service does this, so systemd does not restart it in a loop)",
+    )
+
+    sub.add_parser(
+        "import-config",
+        add_help=False,
+        help="install payterm.toml from the SD card's boot partition (the boot does this); "
+        "--help for its options",
+    )
 
     demo = sub.add_parser("demo", help="run the terminal on the emulated device")
     demo.add_argument("--config", type=Path, help="a config file (default: built-in demo)")
@@ -100,7 +113,12 @@ def _positive(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``payterm`` console script."""
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["import-config"]:
+        from terminal.provision import main as import_config
+
+        return import_config(arguments[1:])
+    args = build_parser().parse_args(arguments)
     configure_logging(args.verbose)
     try:
         if args.command == "check-config":
@@ -118,6 +136,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_sendy_activate(args))
         if args.command == "journal":
             return _print_journal(args)
+        if args.command == "run" and args.wait_on_error:
+            try:
+                load_config(args.config)
+            except ConfigError as exc:
+                return asyncio.run(_hold(str(exc)))
         config = _demo_config(args) if args.command == "demo" else load_config(args.config)
         clock = _clock(args)
         if args.command == "demo":
@@ -170,6 +193,13 @@ async def _run(config: Config, clock: Clock) -> int:
     from terminal.service import serve
 
     return await serve(config, clock, Notifier())
+
+
+async def _hold(problem: str) -> int:
+    from terminal.sdnotify import Notifier
+    from terminal.service import hold
+
+    return await hold(problem, Notifier())
 
 
 def _print_journal(args: argparse.Namespace) -> int:

@@ -38,6 +38,7 @@ from typing import Any, NamedTuple
 from terminal.config import check_secrets, decode_toml, load_secrets, parse_config, parse_secrets
 from terminal.config_model import Config, Secrets
 from terminal.errors import ConfigError
+from terminal.logs import configure_logging
 from terminal.provision_files import (
     Change,
     NewFile,
@@ -554,16 +555,6 @@ def _toml_value(value: object) -> str:
 # --- The command. ---
 
 
-class _JournalFormatter(logging.Formatter):
-    """Prefix each line with its syslog priority, which journald turns into the entry's level."""
-
-    _PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3}
-
-    def format(self, record: logging.LogRecord) -> str:
-        priority = self._PRIORITY.get(record.levelno, 2)
-        return f"<{priority}>{super().format(record)}"
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The arguments of ``python -m terminal.provision`` (``payterm import-config``)."""
     parser = argparse.ArgumentParser(
@@ -588,12 +579,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one import; exit 0 when imported or nothing to do, 1 otherwise."""
     args = build_parser().parse_args(argv)
-    handler = logging.StreamHandler(sys.stderr)
-    if os.environ.get("JOURNAL_STREAM"):
-        handler.setFormatter(_JournalFormatter("%(message)s"))
-    else:
-        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
-    logging.basicConfig(level=logging.INFO, handlers=[handler])
+    configure_logging()
     try:
         result = import_config(args.root, args.boot, dry_run=args.dry_run)
     except Exception:  # noqa: BLE001 - the terminal must still start; the log has the trace

@@ -467,13 +467,17 @@ class Runtime:
         if problems is None:
             return
         async for problem in problems():
-            self._emit("hardware:problem", part=part, problem=problem)
-            self._part_problems.pop(part, None)
-            if problem:
-                self._part_problems[part] = problem
-            # The screen has one line for parts: a fixed part shows another's that remains.
-            remaining = problem or next(reversed(self._part_problems.values()), "")
-            self.feed(PartReported(part, remaining))
+            self.report_problem(part, problem)
+
+    def report_problem(self, part: str, problem: str) -> None:
+        """Say that ``part`` has ``problem`` ("" once fixed): on the screen and the status."""
+        self._emit("hardware:problem", part=part, problem=problem)
+        self._part_problems.pop(part, None)
+        if problem:
+            self._part_problems[part] = problem
+        # The screen has one line for parts: a fixed part shows another's that remains.
+        remaining = problem or next(reversed(self._part_problems.values()), "")
+        self.feed(PartReported(part, remaining))
 
     async def _pump_keypad(self) -> None:
         async for key in self._devices.keypad.keys():

@@ -16,29 +16,63 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 from terminal.app import Terminal
 from terminal.clock import Clock
 from terminal.config_model import Config
 from terminal.machine import PrinterReported
+from terminal.provision import RUN_ERROR
 from terminal.sdnotify import Notifier, watchdog_interval_s
 from terminal.service_status import StatusReporter
+from terminal.views.model import Screen
+from terminal.views.screens import config_error_screen
 
-__all__ = ["serve", "serve_terminal", "watchdog_pings", "STOP_SIGNALS"]
+__all__ = [
+    "serve",
+    "serve_terminal",
+    "hold",
+    "watchdog_pings",
+    "read_config_error",
+    "STOP_SIGNALS",
+    "CONFIG_ERROR_FILE",
+]
 
 log = logging.getLogger("payterm.service")
 
 #: The signals that stop the service cleanly.
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+#: Where the boot-partition import leaves its refusal for the terminal to show.
+CONFIG_ERROR_FILE = Path(str(RUN_ERROR))
+
+
+def read_config_error(path: Path = CONFIG_ERROR_FILE) -> str:
+    """The import's refusal of a new configuration, or "" when there is none."""
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        log.warning("cannot read %s: %s", path, exc)
+        return ""
 
 
 async def serve(
-    config: Config, clock: Clock, notifier: Notifier, *, watchdog_s: float | None = None
+    config: Config,
+    clock: Clock,
+    notifier: Notifier,
+    *,
+    watchdog_s: float | None = None,
+    config_error_file: Path = CONFIG_ERROR_FILE,
 ) -> int:
     """Run the terminal for ``config`` until SIGTERM or SIGINT; return the exit code (0).
 
-    ``watchdog_s`` is systemd's watchdog timeout (default: from ``$WATCHDOG_USEC``).
+    ``watchdog_s`` is systemd's watchdog timeout (default: from ``$WATCHDOG_USEC``). A
+    refusal left in ``config_error_file`` by the boot-partition import is logged and shown
+    as a problem of the "config" part (screen and status line): the terminal runs on with
+    its previous configuration.
     """
     interval = watchdog_s if watchdog_s is not None else watchdog_interval_s(os.environ)
     stop = asyncio.Event()
@@ -49,7 +83,7 @@ async def serve(
                 if stop.is_set():
                     log.info("stopped while starting")
                     return 0
-                await serve_terminal(terminal, notifier, stop)
+                await serve_terminal(terminal, notifier, stop, config_error_file=config_error_file)
             log.info("stopped")
     finally:
         if pinger is not None:
@@ -58,9 +92,19 @@ async def serve(
     return 0
 
 
-async def serve_terminal(terminal: Terminal, notifier: Notifier, stop: asyncio.Event) -> None:
+async def serve_terminal(
+    terminal: Terminal,
+    notifier: Notifier,
+    stop: asyncio.Event,
+    *,
+    config_error_file: Path = CONFIG_ERROR_FILE,
+) -> None:
     """Run an opened :class:`~terminal.app.Terminal` until ``stop`` is set, then drain it."""
     runtime = terminal.runtime
+    refused = read_config_error(config_error_file)
+    if refused:
+        log.error("new configuration refused, the previous one runs: %s", refused)
+        runtime.report_problem("config", f"config refused: {refused}")
     reporter = StatusReporter(runtime, terminal.journal, notifier)
 
     def started() -> None:
@@ -86,6 +130,49 @@ async def serve_terminal(terminal: Terminal, notifier: Notifier, stop: asyncio.E
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await checking
+
+
+async def hold(
+    problem: str,
+    notifier: Notifier,
+    *,
+    watchdog_s: float | None = None,
+    show: Callable[[Screen], Any] | None = None,
+    config_error_file: Path = CONFIG_ERROR_FILE,
+) -> int:
+    """No usable configuration: say so on the display, to systemd and in the log, and wait.
+
+    Waiting (rather than exiting) keeps the message on the screen and stops systemd from
+    restarting the service in a loop; SIGTERM or SIGINT ends it (exit code 0). ``show``
+    puts a screen on a display and returns it, to close at the end (default: the display
+    a terminal has when nothing says otherwise). The boot-partition import's refusal, when
+    there is one, says more than "no configuration" and is shown instead.
+    """
+    message = read_config_error(config_error_file) or problem
+    interval = watchdog_s if watchdog_s is not None else watchdog_interval_s(os.environ)
+    stop = asyncio.Event()
+    pinger = asyncio.create_task(watchdog_pings(notifier, interval)) if interval else None
+    display: Any = None
+    try:
+        with _stop_signals(stop):
+            log.error("no usable configuration, not taking payments: %s", message)
+            if show is None:
+                from hw.select import show_on_default_display
+
+                show = show_on_default_display
+            display = await asyncio.to_thread(show, config_error_screen())
+            notifier.ready(f"no usable configuration: {message}")
+            await stop.wait()
+            notifier.stopping("stopping")
+    finally:
+        if pinger is not None:
+            pinger.cancel()
+        close = getattr(display, "aclose", None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                await close()
+        notifier.close()
+    return 0
 
 
 async def watchdog_pings(notifier: Notifier, timeout_s: float) -> None:

@@ -10,7 +10,7 @@ from terminal.payment import PaymentState
 from terminal.views.model import Screen, Tone
 from terminal.views.text import Language, t
 
-__all__ = ["screen_for", "RESULT_WORDS"]
+__all__ = ["screen_for", "config_error_screen", "RESULT_WORDS"]
 
 #: The state word and tone of a finished payment.
 RESULT_WORDS: dict[PaymentState, tuple[str, Tone]] = {
@@ -49,6 +49,12 @@ def screen_for(state: State, language: Language) -> Screen:
             screen.countdown_s, screen.tone,
         )  # fmt: skip
     return screen
+
+
+def config_error_screen() -> Screen:
+    """What a terminal without a usable configuration shows (its language is not known)."""
+    lines = (t("config_see_card", "en"), t("config_error", "ru"), t("config_see_card", "ru"))
+    return Screen("config_error", t("config_error", "en"), "", lines, tone="error")
 
 
 _PRINTER_NOTICES = {"paper": "printer_paper", "offline": "printer_offline"}

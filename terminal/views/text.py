@@ -52,6 +52,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "refund_or_type": ("or type its No., ENTER", "или номер чека, ВВОД"),
     "refunding": ("Refunding…", "Возврат…"),
     "out_of_service": ("OUT OF SERVICE", "НЕ РАБОТАЕТ"),
+    "config_error": ("CONFIG ERROR", "ОШИБКА НАСТРОЙКИ"),
+    "config_see_card": ("See the SD card", "Смотрите SD-карту"),
     "call_admin": ("Call an administrator", "Обратитесь к администратору"),
     "void_hint_done": ("Cancel = void", "Отмена = возврат"),
     "next_customer": ("Type the next amount", "Введите следующую сумму"),

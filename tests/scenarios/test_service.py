@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -17,7 +19,8 @@ from terminal.journal import Journal
 from terminal.money import Money
 from terminal.payment import Payment, PaymentState
 from terminal.sdnotify import Notifier
-from terminal.service import serve_terminal, watchdog_pings
+from terminal.service import hold, serve_terminal, watchdog_pings
+from terminal.views.model import Screen
 
 
 class RecordingNotifier(Notifier):
@@ -201,3 +204,76 @@ async def test_watchdog_pings_come_from_the_loop_and_stop_while_it_is_stalled() 
         pinger.cancel()
     assert {m for _, m in notifier.sent_at} == {"WATCHDOG=1"}
     assert not [t for t, _ in notifier.sent_at if stalled_from < t < stalled_to]
+
+
+async def test_a_refused_new_config_is_shown_while_the_previous_one_runs(tmp_path: Path) -> None:
+    refusal = tmp_path / "config-error"
+    refusal.write_text("payterm.toml: display.address: must be 60 or 61, got 99\n")
+    seen: list[str] = []
+    notifier = RecordingNotifier(seen)
+    stop = asyncio.Event()
+    async with Terminal(demo_config(tmp_path / "data"), FakeClock()) as terminal:
+        service = asyncio.create_task(
+            serve_terminal(terminal, notifier, stop, config_error_file=refusal)
+        )
+        await until(lambda: any("display.address" in s for s in notifier.statuses()), "refusal")
+        screen = terminal.runtime.screen
+        assert screen is not None
+        assert screen.lines[-1].startswith("config refused: payterm.toml: display.address")
+        stop.set()
+        await service
+    assert "ready; config refused: payterm.toml: display.address: must be 60 or 61, got 99" in (
+        notifier.statuses()
+    )
+
+
+async def test_without_a_usable_config_it_shows_why_and_waits(tmp_path: Path) -> None:
+    shown: list[Screen] = []
+    seen: list[str] = []
+    notifier = RecordingNotifier(seen)
+
+    def show(screen: Screen) -> None:
+        shown.append(screen)
+
+    holding = asyncio.create_task(
+        hold(
+            "/etc/payterm/payterm.toml: no such file",
+            notifier,
+            watchdog_s=0.2,
+            show=show,
+            config_error_file=tmp_path / "none",
+        )  # fmt: skip
+    )
+    await until(lambda: any("READY=1" in m.splitlines() for m in seen), "READY=1")
+    assert notifier.statuses() == [
+        "no usable configuration: /etc/payterm/payterm.toml: no such file"
+    ]
+    assert [(s.name, s.title) for s in shown] == [("config_error", "CONFIG ERROR")]
+    assert shown[0].lines[0] == "See the SD card"
+    await until(lambda: seen.count("WATCHDOG=1") >= 3, "watchdog pings while waiting")
+    assert not holding.done()
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert await holding == 0
+    assert "STOPPING=1" in "\n".join(seen)
+
+
+async def test_the_imports_refusal_says_more_than_no_config(tmp_path: Path) -> None:
+    refusal = tmp_path / "config-error"
+    refusal.write_text("payterm.toml: terminal.id: 1 to 32 letters, digits, - or _\n")
+    seen: list[str] = []
+    notifier = RecordingNotifier(seen)
+    holding = asyncio.create_task(
+        hold(
+            "no such file",
+            notifier,
+            watchdog_s=0,
+            show=lambda screen: None,
+            config_error_file=refusal,
+        )  # fmt: skip
+    )
+    await until(lambda: bool(notifier.statuses()), "a status")
+    assert notifier.statuses() == [
+        "no usable configuration: payterm.toml: terminal.id: 1 to 32 letters, digits, - or _"
+    ]
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert await holding == 0

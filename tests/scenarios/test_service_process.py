@@ -31,7 +31,7 @@ class FakeSystemd:
         self.stderr_path = folder / "stderr"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, config: Path, **extra_env: str) -> None:
+    def start(self, config: Path, *options: str, **extra_env: str) -> None:
         """Start `payterm run` as systemd would: notify socket, watchdog, journald stream."""
         with open(self.stderr_path, "wb") as stderr:
             stat = os.fstat(stderr.fileno())
@@ -41,7 +41,7 @@ class FakeSystemd:
             }  # fmt: skip
             env.pop("WATCHDOG_PID", None)
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "terminal", "run", "--config", str(config)],
+                [sys.executable, "-m", "terminal", "run", *options, "--config", str(config)],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, env=env,
             )  # fmt: skip
 
@@ -192,3 +192,19 @@ def test_payterm_journal_reads_the_journal_of_the_running_service(
     assert systemd.proc is not None
     systemd.proc.send_signal(signal.SIGTERM)
     assert systemd.proc.wait(timeout=60) == 0
+
+
+def test_with_wait_on_error_a_bad_config_is_reported_and_the_service_waits(
+    tmp_path: Path, systemd: FakeSystemd
+) -> None:
+    config = _config(tmp_path, "[display]\nadress = 60\n")
+    systemd.start(config, "--wait-on-error")
+    messages = systemd.wait_for("READY=1")
+    status = next(m for m in messages if "READY=1" in m.splitlines())
+    assert "STATUS=no usable configuration: " in status
+    assert "display.adress" in status
+    assert systemd.proc is not None
+    assert systemd.proc.poll() is None  # waiting, so systemd does not restart it in a loop
+    systemd.proc.send_signal(signal.SIGTERM)
+    assert systemd.proc.wait(timeout=60) == 0
+    assert "<3>payterm.service: no usable configuration" in systemd.stderr()

@@ -55,7 +55,7 @@ def test_type_notify_with_watchdog_and_restart(unit: dict[str, list[tuple[str, s
     assert one(service, "Type") == "notify"
     assert one(service, "NotifyAccess") == "main"
     assert one(service, "ExecStart") == (
-        "/opt/payterm/venv/bin/payterm run --config /etc/payterm/payterm.toml"
+        "/opt/payterm/venv/bin/payterm run --wait-on-error --config /etc/payterm/payterm.toml"
     )
     assert one(service, "WatchdogSec") == "30"
     assert one(service, "Restart") == "always"
