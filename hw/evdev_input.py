@@ -414,7 +414,9 @@ class EvdevPart(ClosesAsync):
                 "group or install the udev rule (docs/hardware/scanner-keypad.md)"
             )
         if exc.errno == errno.EBUSY:
-            return f"another program has grabbed it{at}: stop it, or set {part}.grab = false"
+            # Only the scanner can do without grabbing; the keypad is always grabbed.
+            other = ", or set scanner.grab = false" if part == "scanner" else ""
+            return f"another program has grabbed it{at}: stop it{other}"
         if exc.errno in (errno.ENOTTY, errno.EINVAL):
             return f"not an input event device{at}: set {part}.device to the {part}'s udev symlink"
         if exc.errno in _GONE or isinstance(exc, FileNotFoundError):

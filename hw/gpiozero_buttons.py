@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import sys
+import tempfile
 import time
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -23,6 +25,7 @@ __all__ = [
     "FORCE_HOLD_S",
     "GpiozeroButtons",
     "Sleep",
+    "ensure_lgpio_workdir",
     "gpio_device",
     "open_gpiozero_buttons",
 ]
@@ -246,6 +249,7 @@ def gpio_device(make: Callable[[], _D], *, role: str, pin: int) -> _D:
     """
     from gpiozero import GPIOZeroError
 
+    ensure_lgpio_workdir()
     # Not thread-safe, like every use of catch_warnings: devices are made at start-up only.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -257,6 +261,20 @@ def gpio_device(make: Callable[[], _D], *, role: str, pin: int) -> _D:
     for warning in caught:
         log.warning("gpio:%s on GPIO%d: %s", role, pin, warning.message)
     return made
+
+
+def ensure_lgpio_workdir(environ: MutableMapping[str, str] = os.environ) -> None:
+    """Give lgpio a writable folder for its notification pipes when none is set.
+
+    lgpio makes them in ``$LG_WD``, else in the working folder, which on the terminal's
+    read-only root (``payterm doctor`` run from /root) cannot be written. The service sets
+    ``LG_WD`` itself; anything else gets the temporary folder (a tmpfs on the terminal).
+    """
+    if environ.get("LG_WD"):
+        return
+    here = os.getcwd()
+    if not os.access(here, os.W_OK):
+        environ["LG_WD"] = tempfile.gettempdir()
 
 
 @dataclass(slots=True)

@@ -189,11 +189,16 @@ async def diagnose(
     results.append(await _guard("secrets file", _run_sync(checks.check_secrets_file, config)))
     results.append(await _guard("clock", checks.check_clock(probes)))
     results.append(await _guard("disk", _run_sync(checks.check_disk, config, probes)))
-    results.append(await _guard("journal", checks.check_journal(config)))
+    journal = await _guard("journal", checks.check_journal(config))
+    results.append(journal)
     for name, provider in config.providers.items():
         results += await _guard_many(
             f"provider {name}", checks.check_provider(name, provider, probes)
         )
+    if config.terminal.hardware == "pi" and checks.terminal_is_running(journal):
+        # The service holds the real parts (input grabbed, GPIO lines and USB claimed):
+        # opening them would fail or disturb a payment. Say so rather than FAIL.
+        return results + checks.held_parts()
     parts = hardware or default_hardware(config)
     asker = Asker(prompts or sys.stderr, act=parts.act, timeout_s=parts.prompt_timeout_s)
     async with _Session(config, parts, asker) as session:

@@ -49,6 +49,9 @@ __all__ = [
     "check_display",
     "check_printer",
     "check_scanner_scan",
+    "terminal_is_running",
+    "held_parts",
+    "HELD_BY_TERMINAL",
     "check_keypad_key",
     "check_buttons",
     "check_button_press",
@@ -279,9 +282,8 @@ async def check_journal(config: Config) -> CheckResult:
         verdict, status = await asyncio.to_thread(_inspect_journal, path, config.terminal.id)
     except JournalError as exc:
         if _held_by_another(exc):
-            detail = f"{path}: in use by the running terminal, not checked"
-            fix = "to check it, stop the terminal first (systemctl stop payterm)"
-            return CheckResult("journal", Status.SKIP, detail, fix)
+            detail = f"{path}: {HELD_BY_TERMINAL}, not checked"
+            return CheckResult("journal", Status.SKIP, detail, STOP_TERMINAL_FIX)
         return CheckResult("journal", Status.FAIL, str(exc), _JOURNAL_FIX)
     if verdict != "ok":
         return CheckResult("journal", Status.FAIL, f"{path}: {verdict}", _JOURNAL_FIX)
@@ -290,6 +292,23 @@ async def check_journal(config: Config) -> CheckResult:
         f"{status.get('unresolved')} unresolved, {status.get('outbox_pending')} to sync"
     )
     return CheckResult("journal", Status.PASS, detail)
+
+
+#: What the journal check says when the terminal is running (it holds the journal).
+HELD_BY_TERMINAL = "in use by the running terminal"
+STOP_TERMINAL_FIX = "to check it, stop the terminal first (systemctl stop payterm)"
+
+
+def terminal_is_running(journal: CheckResult) -> bool:
+    """True when the journal check found the journal held by the running terminal."""
+    return journal.status is Status.SKIP and HELD_BY_TERMINAL in journal.detail
+
+
+def held_parts() -> list[CheckResult]:
+    """The parts a running terminal holds (grabbed, claimed), as SKIP rows: not opened."""
+    parts = ("display", "printer", "scanner", "keypad", "buttons", "nfc reader")
+    detail = f"{HELD_BY_TERMINAL}, not opened"
+    return [CheckResult(part, Status.SKIP, detail, STOP_TERMINAL_FIX) for part in parts]
 
 
 _JOURNAL_FIX = (

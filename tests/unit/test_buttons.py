@@ -367,3 +367,30 @@ def test_edges_before_any_loop_are_dropped(factory: MockFactory) -> None:
         return name
 
     assert asyncio.run(first_after_loop()) == "retry"
+
+
+# --- lgpio's working folder -------------------------------------------------------------------
+
+
+def test_lgpio_gets_the_temporary_folder_when_the_working_folder_is_read_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import tempfile
+
+    import hw.gpiozero_buttons as buttons_module
+
+    monkeypatch.setattr(buttons_module.os, "access", lambda path, mode: False)
+    environ: dict[str, str] = {}
+    buttons_module.ensure_lgpio_workdir(environ)
+    assert environ == {"LG_WD": tempfile.gettempdir()}
+
+
+def test_lgpio_keeps_a_set_or_writable_working_folder() -> None:
+    import hw.gpiozero_buttons as buttons_module
+
+    environ = {"LG_WD": "/run/payterm"}
+    buttons_module.ensure_lgpio_workdir(environ)
+    assert environ == {"LG_WD": "/run/payterm"}
+    writable: dict[str, str] = {}
+    buttons_module.ensure_lgpio_workdir(writable)  # the tests' own folder can be written
+    assert writable == {}

@@ -344,6 +344,31 @@ async def test_journal_in_use_by_the_terminal_is_skipped_not_failed(tmp_path: Pa
     assert "systemctl stop payterm" in result.fix
 
 
+async def test_parts_the_running_terminal_holds_are_skipped_not_opened(
+    tmp_path: Path, probes: SystemProbes
+) -> None:
+    config = _config(tmp_path, hardware="pi")
+    opened: list[str] = []
+
+    def opener(part: str) -> Any:
+        def open_part(_cfg: Any) -> Any:
+            opened.append(part)
+            raise HardwareError("busy", device=part)
+
+        return open_part
+
+    hardware = _hardware(**{part: opener(part) for part in ("display", "scanner", "keypad")})
+    with Journal.open(config.terminal.data_dir / "journal.sqlite3", terminal_id="T0001"):
+        results = _by_name(await diagnose(config, hardware=hardware, system=probes))
+
+    assert opened == []
+    for part in ("display", "printer", "scanner", "keypad", "buttons", "nfc reader"):
+        assert results[part].status is Status.SKIP, results[part]
+        assert "in use by the running terminal" in results[part].detail
+        assert "systemctl stop payterm" in results[part].fix
+    assert not any(r.status is Status.FAIL for r in results.values())
+
+
 async def test_damaged_journal_fails(tmp_path: Path) -> None:
     config = _config(tmp_path)
     path = config.terminal.data_dir / "journal.sqlite3"

@@ -209,3 +209,18 @@ async def test_aclose_ends_keys_while_waiting(rig: Rig) -> None:
 def test_keypad_constructor_needs_no_loop() -> None:
     keypad = EvdevKeypad("name:USB Keypad")
     assert repr(keypad) == "<EvdevKeypad name:USB Keypad disconnected>"
+
+
+async def test_keypad_grabbed_elsewhere_is_told_to_stop_the_other_program() -> None:
+    pipe = EventPipe(name="USB Keypad")
+
+    def refuse() -> None:
+        raise OSError(errno.EBUSY, "Device or resource busy")
+
+    pipe.device.grab = refuse
+    keypad = EvdevKeypad("/dev/payterm/keypad", input_device=pipe.device, clock=FakeClock())
+    assert not keypad.try_connect()
+    detail = str(keypad.status()["detail"])
+    assert "another program has grabbed it: stop it" in detail
+    assert "grab = false" not in detail  # the keypad has no such setting
+    await keypad.aclose()
