@@ -11,6 +11,7 @@ import errno
 import os
 import socket
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -429,7 +430,10 @@ def read_link_like_a_phone(path: str, brty: str) -> tuple[str, Any]:
     """Poll until the emulated tag answers, activate it, read its NDEF: (url, tag)."""
     clf = nfc.ContactlessFrontend(path)
     try:
-        for _ in range(10):  # a poll that falls between two listen windows is retried
+        # A poll that falls between two listen windows is retried; on a busy machine the
+        # windows drift, so the phone keeps trying for WAIT_S rather than a number of times.
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline:
             target = clf.sense(nfc.clf.RemoteTarget(brty), iterations=1)
             tag = nfc.tag.activate(clf, target) if target is not None else None
             if tag is not None and tag.ndef is not None:
@@ -475,10 +479,10 @@ def test_emulated_type4_tag_answers_presence_checks_and_refuses_writes(udp_path:
     with emulating(udp_path, 4):
         clf = nfc.ContactlessFrontend(udp_path)
         try:
-            for _ in range(10):
+            deadline = time.monotonic() + WAIT_S
+            target = None
+            while target is None and time.monotonic() < deadline:
                 target = clf.sense(nfc.clf.RemoteTarget("106A"), iterations=1)
-                if target is not None:
-                    break
             tag = nfc.tag.activate(clf, target)
             assert tag.is_present  # ISO-DEP presence check: R(NAK) answered
             reply = tag.send_apdu(0x00, 0xA4, 0x04, 0x00, bytes.fromhex("d2760000850101"))
