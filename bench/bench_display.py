@@ -14,7 +14,6 @@ status is 0 whatever the figures say.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -25,7 +24,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make ``bench`` and the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.report import Figure, figures_to_json, format_table  # noqa: E402
+from bench.report import Figure, print_figures  # noqa: E402
 from hw.luma_display import LumaDisplay, open_luma_display  # noqa: E402
 from hw.render import countdown_box, redraw_countdown, render_screen  # noqa: E402
 from terminal.config_model import DisplayConfig  # noqa: E402
@@ -76,10 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     args = parser.parse_args(argv)
     figures = measure(max(10, args.frames))
-    if args.json:
-        print(json.dumps({"frames": args.frames, "figures": figures_to_json(figures)}, indent=1))
-    else:
-        print(format_table(figures))
+    print_figures(figures, as_json=args.json, frames=args.frames)
     return 0
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import threading
 import time
@@ -31,7 +30,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make ``bench`` and the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.report import Figure, figures_to_json, format_table  # noqa: E402
+from bench.report import Figure, print_figures  # noqa: E402
 
 __all__ = ["main", "decode_throughput", "pipe_throughput", "SHAPES"]
 
@@ -131,10 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="200 codes instead of 2000")
     args = parser.parse_args(argv)
     figures = measure(200 if args.quick else 2000)
-    if args.json:
-        print(json.dumps({"figures": figures_to_json(figures)}, indent=2))
-    else:
-        print(format_table(figures))
+    print_figures(figures, as_json=args.json)
     return 0
 
 

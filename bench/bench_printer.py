@@ -24,7 +24,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.report import Figure, figures_to_json, format_table
+from bench.report import Figure, print_figures
 from terminal.money import Money
 from terminal.payment import Payment, PaymentState
 from terminal.views.model import Slip, SlipKind
@@ -173,10 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     args = parser.parse_args(argv)
     figures = [*byte_figures(), loopback_figure(), *load_figures()]
-    if args.json:
-        print(json.dumps({"figures": figures_to_json(figures)}, indent=2))
-    else:
-        print(format_table(figures))
+    print_figures(figures, as_json=args.json)
     return 0
 
 

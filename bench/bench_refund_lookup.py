@@ -14,7 +14,6 @@ Always exits 0.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import tempfile
@@ -25,7 +24,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make ``bench`` and the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.report import Figure, figures_to_json, format_table  # noqa: E402
+from bench.report import Figure, print_figures  # noqa: E402
 from terminal.journal import Journal  # noqa: E402
 from terminal.money import Money  # noqa: E402
 from terminal.payment import Payment, PaymentState  # noqa: E402
@@ -90,10 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="1 000 payments instead of 20 000")
     args = parser.parse_args(argv)
     figures = measure(1000 if args.quick else 20_000)
-    if args.json:
-        print(json.dumps({"figures": figures_to_json(figures)}, indent=2))
-    else:
-        print(format_table(figures))
+    print_figures(figures, as_json=args.json)
     return 0
 
 

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["Figure", "error_figures", "format_table", "figures_to_json", "figures_from_json"]
+__all__ = [
+    "Figure",
+    "error_figures",
+    "format_table",
+    "figures_to_json",
+    "figures_from_json",
+    "print_figures",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +72,14 @@ def figures_from_json(rows: Iterable[dict[str, Any]]) -> list[Figure]:
     """Figures back from :func:`figures_to_json` rows (extra keys are ignored)."""
     names = Figure.__dataclass_fields__
     return [Figure(**{k: v for k, v in row.items() if k in names}) for row in rows]
+
+
+def print_figures(figures: Sequence[Figure], *, as_json: bool, **extra: Any) -> None:
+    """Print ``figures`` as the table, or as one JSON document (with ``extra`` fields)."""
+    if as_json:
+        print(json.dumps({**extra, "figures": figures_to_json(figures)}, indent=2))  # noqa: T201
+    else:
+        print(format_table(figures))  # noqa: T201
 
 
 def format_table(figures: Sequence[Figure]) -> str:
