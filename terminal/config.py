@@ -31,6 +31,7 @@ from terminal.config_model import (
     TerminalConfig,
 )
 from terminal.errors import ConfigError
+from terminal.toml_writer import toml_value
 
 __all__ = [
     "load_config",
@@ -433,16 +434,11 @@ def _got(value: object, key: str) -> str:
 
 
 def _toml(value: object) -> str:
-    """Write ``value`` as it would appear in a TOML file."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str | Path):
-        return json.dumps(str(value), ensure_ascii=False)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml(item) for item in value) + "]"
-    if isinstance(value, Mapping):
-        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
-    return repr(value)
+    """``value`` as a TOML file writes it, for messages (``repr`` where TOML has no form)."""
+    try:
+        return toml_value(value)
+    except TypeError:
+        return repr(value)
 
 
 def _unknown(name: str, known: list[str]) -> str:

@@ -22,16 +22,12 @@ import argparse
 import contextlib
 import copy
 import dataclasses
-import datetime
 import enum
-import json
 import logging
-import math
 import os
-import re
 import sys
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
@@ -57,6 +53,7 @@ from terminal.provision_system import (
     wlan_network,
     wpa_supplicant_conf,
 )
+from terminal.toml_writer import toml_document
 
 __all__ = [
     "BOOT_CONFIG",
@@ -307,7 +304,7 @@ def _installed_text(
     text = (
         "# Installed by the configuration import, which set terminal.secrets_file. The file\n"
         "# as written, with its comments, is kept on the boot partition as "
-        f"{BOOT_CONFIG}.imported.\n\n" + _toml_document(rewritten)
+        f"{BOOT_CONFIG}.imported.\n\n" + toml_document(rewritten)
     )
     if tomllib.loads(text) != rewritten:  # the writer below must round-trip exactly
         raise ConfigError("could not be rewritten faithfully; report this", path=config.source)
@@ -490,66 +487,6 @@ def _apply_live(plan: _Plan, host: Host) -> None:
         host.set_hostname(plan.hostname)
     if plan.wifi is not None:
         host.wifi_changed(plan.wifi)
-
-
-# --- A TOML writer for the parsed tables (tomllib reads only). ---
-
-
-def _toml_document(data: Mapping[str, Any]) -> str:
-    lines: list[str] = []
-    _toml_table(lines, (), data)
-    return "\n".join(lines).strip("\n") + "\n"
-
-
-def _toml_table(lines: list[str], path: tuple[str, ...], table: Mapping[str, Any]) -> None:
-    nested = {k: v for k, v in table.items() if _is_table(v) or _is_table_array(v)}
-    for key, value in table.items():
-        if key not in nested:
-            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
-    for key, value in nested.items():
-        sub = (*path, key)
-        if _is_table(value):
-            lines += ["", f"[{'.'.join(map(_toml_key, sub))}]"]
-            _toml_table(lines, sub, value)
-        else:
-            for item in value:
-                lines += ["", f"[[{'.'.join(map(_toml_key, sub))}]]"]
-                _toml_table(lines, sub, item)
-
-
-def _is_table(value: object) -> bool:
-    return isinstance(value, Mapping)
-
-
-def _is_table_array(value: object) -> bool:
-    return isinstance(value, list) and bool(value) and all(isinstance(v, Mapping) for v in value)
-
-
-def _toml_key(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_string(key)
-
-
-def _toml_string(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
-
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return _toml_string(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, datetime.date | datetime.time):
-        return value.isoformat()
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
-    if isinstance(value, Mapping):
-        items = (f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
-        return "{ " + ", ".join(items) + " }"
-    raise TypeError(f"no TOML for {type(value).__name__}")
 
 
 # --- The command. ---
