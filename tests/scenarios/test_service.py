@@ -158,8 +158,12 @@ async def test_the_printer_is_asked_at_start(tmp_path: Path) -> None:
         terminal.device.escpos.online = False
         service = asyncio.create_task(serve_terminal(terminal, notifier, stop))
         await until(lambda: "ready; printer offline" in notifier.statuses(), "printer offline")
+        assert terminal.runtime.state.printer_problem == "offline"
+        assert terminal.runtime.screen is not None
+        assert terminal.runtime.screen.lines[-1] == "Printer offline"
         stop.set()
         await service
+    assert notifier.statuses()[0] == "ready"  # READY first, then the printer's answer
 
 
 async def test_stopping_lets_the_call_under_way_finish_and_journals_its_answer(

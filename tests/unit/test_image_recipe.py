@@ -48,7 +48,10 @@ def test_shell_scripts_pass_shellcheck(script: Path) -> None:
 
 def test_the_python_scripts_compile(tmp_path: Path) -> None:
     for script in (IMAGE / "vm-test", IMAGE / "vm" / "guest.py"):
-        py_compile.compile(str(script), doraise=True, cfile=str(tmp_path / "out.pyc"))
+        compiled = tmp_path / f"{script.name}.pyc"
+        written = py_compile.compile(str(script), doraise=True, cfile=str(compiled))
+        assert written == str(compiled)
+        assert compiled.stat().st_size > 0
 
 
 def test_package_list_has_each_package_once_and_the_kernel() -> None:

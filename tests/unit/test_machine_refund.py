@@ -33,6 +33,7 @@ from terminal.machine import (
     FindPayment,
     PaymentLookedUp,
     Phase,
+    RecordPayment,
     RefundRequested,
     State,
 )
@@ -42,6 +43,7 @@ from terminal.payment import PaymentState as P
 from terminal.providers.base import Capabilities
 from terminal.providers.base import PaymentStatus as S
 from terminal.views.model import SlipKind
+from terminal.views.screens import screen_for
 
 #: A payment paid an hour ago through PayMaster: attempt 5, its slip shows PM-7705.
 SLIP_REF = "PM-7705"
@@ -108,10 +110,13 @@ def test_refund_by_the_slip_is_journaled_then_sent_then_printed() -> None:
 
 
 def test_a_supervisor_badge_approves_the_refund() -> None:
-    run(State(SETTINGS), [
+    script = run(State(SETTINGS), [
         *TO_APPROVAL,
         (3602, BadgeTapped("04a1b2c3"), Expect(phase=Phase.VOIDING, calls=("refund",))),
     ])  # fmt: skip
+    assert script.last_payment().state is P.VOIDING
+    [call] = effects_of(script.steps, CallProvider)
+    assert (call.op, call.refund_id) == ("refund", f"{PAID.order_id}-void")
 
 
 @pytest.mark.parametrize(
@@ -160,7 +165,7 @@ def test_a_garbled_scan_is_refused_without_a_lookup(code: str, notice: str) -> N
 
 
 def test_the_slip_number_can_be_typed_and_edited() -> None:
-    run(State(SETTINGS), [
+    script = run(State(SETTINGS), [
         *TO_APPROVAL[:1],
         (3601, key("enter"), Expect(phase=Phase.REFUND_SCAN, rejected=True)),
         *[(3601, key(d), Expect(phase=Phase.REFUND_SCAN, calls=())) for d in "0059"],
@@ -170,6 +175,9 @@ def test_the_slip_number_can_be_typed_and_edited() -> None:
         (3602, key("enter"), finds("000005")),
         (3602, found(reference="000005"), Expect(phase=Phase.APPROVAL)),
     ])  # fmt: skip
+    lookups = [effect.reference for effect in effects_of(script.steps, FindPayment)]
+    assert lookups == ["000005"]  # only the number Enter was pressed for
+    assert script.state.payment == PAID
 
 
 def test_a_typed_number_stops_at_twelve_digits() -> None:
@@ -224,7 +232,7 @@ def test_a_failed_refund_is_retried_with_the_same_key() -> None:
 
 
 def test_a_refund_the_provider_refuses_leaves_the_payment_paid() -> None:
-    run(State(SETTINGS), [
+    script = run(State(SETTINGS), [
         *TO_APPROVAL,
         (3602, BadgeTapped("04a1b2c3"), Expect(phase=Phase.VOIDING)),
         (3603, answer("refund", S.DECLINED, 5), Expect(
@@ -232,11 +240,15 @@ def test_a_refund_the_provider_refuses_leaves_the_payment_paid() -> None:
             message="refund_refused",
         )),
     ])  # fmt: skip
+    assert [p.state for p in (r.payment for r in effects_of(script.steps, RecordPayment))] == [
+        P.VOIDING, P.PAID,
+    ]  # fmt: skip
+    assert screen_for(script.state, "en").lines == ("Refund refused by provider",)
 
 
 def test_without_approval_the_cashier_confirms_the_refund() -> None:
     settings = replace(SETTINGS, refund_requires_approval=False)
-    run(State(settings), [
+    script = run(State(settings), [
         *TO_APPROVAL[:2],
         (3601, found(), Expect(phase=Phase.VOID_CONFIRM, calls=())),
         (3602, press("cancel"), Expect(phase=Phase.IDLE, state={"payment": None})),
@@ -244,6 +256,9 @@ def test_without_approval_the_cashier_confirms_the_refund() -> None:
         (3603, found(), Expect(phase=Phase.VOID_CONFIRM)),
         (3603, key("enter"), Expect(phase=Phase.VOIDING, calls=("refund",))),
     ])  # fmt: skip
+    assert len(effects_of(script.steps, CallProvider)) == 1  # the first time was cancelled
+    assert Phase.APPROVAL not in {step.state.phase for step in script.steps}
+    assert script.last_payment().state is P.VOIDING
 
 
 def test_the_refund_key_drops_an_amount_being_typed() -> None:
