@@ -136,16 +136,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_sendy_activate(args))
         if args.command == "journal":
             return _print_journal(args)
-        if args.command == "run" and args.wait_on_error:
-            try:
-                load_config(args.config)
-            except ConfigError as exc:
-                return asyncio.run(_hold(str(exc)))
-        config = _demo_config(args) if args.command == "demo" else load_config(args.config)
-        clock = _clock(args)
         if args.command == "demo":
-            return asyncio.run(_demo(config, clock, headless=args.headless))
-        return asyncio.run(_run(config, clock))
+            return asyncio.run(_demo(_demo_config(args), _clock(args), headless=args.headless))
+        try:
+            config = load_config(args.config)
+        except ConfigError as exc:
+            if not args.wait_on_error:
+                raise
+            return asyncio.run(_hold(str(exc)))
+        return asyncio.run(_run(config, _clock(args)))
     except (TerminalError, HardwareError) as exc:
         print(f"payterm: {exc}", file=sys.stderr)
         return 2

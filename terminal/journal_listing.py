@@ -53,7 +53,7 @@ def _copy_snapshot(path: Path, folder: Path) -> Path:
                     raise
         if _signature(path) == before:
             return copy
-    return copy  # busy all along: read the last copy; SQLite rejects a torn one
+    return copy  # busy all along: read the last copy (its newest payments may be missing)
 
 
 def read_last_payments(path: Path, *, terminal_id: str, last: int) -> list[Payment]:

@@ -120,7 +120,7 @@ class StatusReporter:
 
     def _count_outbox(self) -> None:
         try:
-            self._outbox = len(self._journal.outbox_pending(limit=OUTBOX_COUNT_LIMIT))
+            self._outbox = self._journal.outbox_count(limit=OUTBOX_COUNT_LIMIT)
         except JournalError as exc:
             log.debug("outbox not counted: %s", exc)  # the fault itself is reported elsewhere
 

@@ -307,6 +307,16 @@ class Journal:
         )
         return [self._outbox_item(row) for row in rows]
 
+    def outbox_count(self, limit: int = 100) -> int:
+        """How many outbox items wait to be sent, counted up to ``limit`` (no rows read)."""
+        row = self._one(
+            "count the outbox",
+            "SELECT COUNT(*) FROM (SELECT 1 FROM outbox "
+            "WHERE id > ? AND sent_wall IS NULL LIMIT ?)",
+            (self._sent_through(), limit),
+        )
+        return int(row[0]) if row is not None else 0
+
     def mark_sent(self, ids: Sequence[int], *, wall: datetime) -> None:
         """Mark outbox items as delivered upstream (unknown or already sent ids are ignored)."""
         if not ids:
@@ -336,7 +346,7 @@ class Journal:
             "schema_version": schema.SCHEMA_VERSION,
             "current_shift": self.current_shift(),
             "unresolved": len(self.unresolved()),
-            "outbox_pending": len(self.outbox_pending()),
+            "outbox_pending": self.outbox_count(),
         }
 
     def close(self) -> None:

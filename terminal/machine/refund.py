@@ -61,8 +61,8 @@ def refund_scan(state: State, event: CodeScanned, now: Now) -> Step:
     reference = event.code.strip()
     problem = check_code(reference)
     if problem is not None:
-        return Step(state.evolve(message="code_too_long" if problem == "too_long" else
-                                 "code_unreadable"))  # fmt: skip
+        notice = "code_too_long" if problem == "too_long" else "code_unreadable"
+        return Step(state.evolve(message=notice))
     return Step(state.evolve(entry="", message="refund_looking"), (FindPayment(reference),))
 
 

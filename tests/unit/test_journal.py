@@ -453,6 +453,19 @@ def test_mark_sent_removes_items_in_any_order(journal: Journal) -> None:
     assert new[0].id > ids[3]
 
 
+def test_outbox_count_agrees_with_the_items_and_stops_at_its_limit(journal: Journal) -> None:
+    assert journal.outbox_count() == 0
+    for _ in range(4):
+        pay(journal, S.PAID)
+    pay(journal, S.PENDING)  # not final: not in the outbox
+    ids = [i.id for i in journal.outbox_pending()]
+    assert journal.outbox_count() == len(ids) == 4
+    assert journal.outbox_count(limit=3) == 3
+    journal.mark_sent([ids[1]], wall=WALL)
+    assert journal.outbox_count() == 3
+    assert journal.status()["outbox_pending"] == 3
+
+
 def test_outbox_survives_reopening(path: Path) -> None:
     with Journal.open(path, terminal_id="T0001") as j:
         for _ in range(3):
