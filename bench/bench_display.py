@@ -4,7 +4,7 @@
     .venv/bin/python -m bench.bench_display --frames 200
     .venv/bin/python -m bench.bench_display --json
 
-Frames go through :class:`hw.luma_display.LumaDisplay` onto luma's ``dummy`` device (the
+Frames go through :class:`hw.display.luma_display.LumaDisplay` onto luma's ``dummy`` device (the
 target: render + push ≤ 15 ms per QR frame), and onto the real driver classes (ssd1306 for
 128×64, sh1107 for 128×128) over a serial interface that only counts the bytes it is given,
 so their bit packing is timed and the bytes that would cross the bus are known. The exit
@@ -25,9 +25,9 @@ if __package__ in (None, ""):  # run as a script: make ``bench`` and the repo im
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.report import Figure, print_figures  # noqa: E402
-from hw.luma_display import LumaDisplay, open_luma_display  # noqa: E402
-from hw.render import countdown_box, redraw_countdown, render_screen  # noqa: E402
-from terminal.config_model import DisplayConfig  # noqa: E402
+from hw.display.luma_display import LumaDisplay, open_luma_display  # noqa: E402
+from hw.display.render import countdown_box, redraw_countdown, render_screen  # noqa: E402
+from terminal.config.model import DisplayConfig  # noqa: E402
 from terminal.views.model import Screen  # noqa: E402
 
 __all__ = ["main", "measure"]

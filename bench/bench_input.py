@@ -6,7 +6,7 @@
 
 Two figures for each code shape (an 18-digit wallet code, a 104-character SBP link):
 
-- **decoder**: ``hw.keymaps.ScanDecoder`` fed ``evdev.InputEvent`` objects made beforehand
+- **decoder**: ``hw.input.keymaps.ScanDecoder`` fed ``evdev.InputEvent`` objects made beforehand
   (what the decoder costs, no I/O);
 - **through the pipe**: ``EvdevScanner.codes()`` reading an ``EventPipe`` with evdev's own
   asyncio reader, the kernel's ``input_event`` structs written by a second thread (what the
@@ -51,7 +51,7 @@ def _stream(text: str, count: int) -> list[Any]:
     """``count`` scans of ``text``, each a second after the one before, as evdev events."""
     from evdev import InputEvent
 
-    from hw.keymaps import typed_events
+    from hw.input.keymaps import typed_events
 
     out: list[Any] = []
     for i in range(count):
@@ -62,7 +62,7 @@ def _stream(text: str, count: int) -> list[Any]:
 
 def decode_throughput(text: str, count: int) -> float:
     """Codes per second ``ScanDecoder`` turns out from a prepared event stream."""
-    from hw.keymaps import ScanDecoder
+    from hw.input.keymaps import ScanDecoder
 
     events = _stream(text, count)
     decoder = ScanDecoder(max_length=256)
@@ -80,7 +80,7 @@ def pipe_throughput(text: str, count: int) -> float:
 
 
 async def _pipe_run(text: str, count: int) -> float:
-    from hw.evdev_input import EvdevScanner, EventPipe, pack_events
+    from hw.input.evdev_input import EvdevScanner, EventPipe, pack_events
     from terminal.clock import FakeClock
 
     data = pack_events(_stream(text, count))

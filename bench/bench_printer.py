@@ -4,7 +4,7 @@ loading python-escpos costs with and without its capabilities cache.
 
 Run from the repository root: ``.venv/bin/python -m bench.bench_printer [--json]``.
 The slip is the real "scan to pay" slip of a dynamic SBP link, built by the terminal's
-slip builder, printed through :class:`hw.escpos_printer.EscposPrinter` on python-escpos's
+slip builder, printed through :class:`hw.printer.escpos_printer.EscposPrinter` on python-escpos's
 ``Dummy``. Nothing leaves 127.0.0.1.
 """
 
@@ -64,7 +64,7 @@ def slip_bytes(columns: int, *, native_qr: bool) -> int:
     """Bytes python-escpos sends for the QR slip."""
     from escpos.printer import Dummy
 
-    from hw.escpos_printer import EscposPrinter
+    from hw.printer.escpos_printer import EscposPrinter
 
     dummy = Dummy(profile=PROFILES[columns])
     printer = EscposPrinter(printer=dummy, columns=columns, native_qr=native_qr, check_status=False)
@@ -91,8 +91,8 @@ def byte_figures() -> list[Figure]:
 
 def loopback_figure() -> Figure:
     """Median wall time of one QR slip over a loopback TCP printer, status requests included."""
-    from hw.escpos_printer import open_escpos_printer
-    from terminal.config_model import PrinterConfig
+    from hw.printer.escpos_printer import open_escpos_printer
+    from terminal.config.model import PrinterConfig
     from tests.contract.test_printer_contract import LoopbackPrinter
 
     async def run(fake: LoopbackPrinter) -> list[float]:
@@ -116,7 +116,7 @@ _CHILD = """
 import json, sys, time
 from pathlib import Path
 started = time.perf_counter()
-from hw.escpos_printer import load_escpos
+from hw.printer.escpos_printer import load_escpos
 cache = Path(sys.argv[1]) if sys.argv[1] else None
 ms = load_escpos(cache)
 print(json.dumps({"ms": ms}))

@@ -19,8 +19,8 @@ from typing import Any
 
 from terminal.app import Terminal
 from terminal.clock import Clock, FakeClock
-from terminal.config import demo_config
-from terminal.config_model import Config
+from terminal.config.loader import demo_config
+from terminal.config.model import Config
 from terminal.machine import ButtonPressed, CodeScanned, KeyPressed
 from terminal.providers.loopback_http import LoopbackHTTPServer, Request, Response
 from terminal.providers.sandbox.app import SandboxApp

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from hw.base import KEY_NAMES, ButtonName, ClosesAsync, KeyName
-from hw.escpos_printer import EscposPrinter
-from hw.escpos_text import ParsedSlip, parse_escpos
-from hw.gpiozero_buttons import GpiozeroButtons
-from hw.luma_display import LumaDisplay
-from hw.render import render_screen
-from hw.terminal_view import image_to_text
+from hw.buttons.gpiozero_buttons import GpiozeroButtons
+from hw.display.luma_display import LumaDisplay
+from hw.display.render import render_screen
+from hw.display.terminal_view import image_to_text
+from hw.printer.escpos_printer import EscposPrinter
+from hw.printer.escpos_text import ParsedSlip, parse_escpos
 from terminal.views.model import Screen
 
 __all__ = [

@@ -19,7 +19,7 @@ from hw.base import (
     Signals,
 )
 from hw.errors import HardwareError
-from terminal.config_model import Config, DisplayConfig
+from terminal.config.model import Config, DisplayConfig
 from terminal.views.model import Screen
 
 __all__ = ["PiDevice", "NoNfc", "open_device", "open_pi_device", "show_on_default_display"]
@@ -63,8 +63,8 @@ async def open_pi_device(config: Config) -> PiDevice:
     broken OLED still starts (and a service does not restart over and over); so is an LED or
     buzzer, which is left out. Settings that cannot work still raise ``ConfigError``.
     """
-    from hw.escpos_printer import open_escpos_printer
-    from hw.evdev_input import open_evdev_keypad, open_evdev_scanner
+    from hw.input.evdev_input import open_evdev_keypad, open_evdev_scanner
+    from hw.printer.escpos_printer import open_escpos_printer
 
     opened: list[Any] = []
     try:
@@ -93,7 +93,7 @@ async def open_pi_device(config: Config) -> PiDevice:
 
 
 def _open_display(config: Config) -> Display:
-    from hw.luma_display import open_luma_display
+    from hw.display.luma_display import open_luma_display
 
     try:
         return open_luma_display(config.display)
@@ -103,7 +103,7 @@ def _open_display(config: Config) -> Display:
 
 
 def _open_buttons(config: Config) -> Buttons:
-    from hw.gpiozero_buttons import open_gpiozero_buttons
+    from hw.buttons.gpiozero_buttons import open_gpiozero_buttons
 
     try:
         return open_gpiozero_buttons(config.buttons)
@@ -115,13 +115,13 @@ def _open_buttons(config: Config) -> Buttons:
 def _open_nfc(config: Config) -> NfcReader:
     if not config.nfc.path:
         return NoNfc()
-    from hw.nfcpy_reader import open_nfcpy_reader
+    from hw.nfc.nfcpy_reader import open_nfcpy_reader
 
     return open_nfcpy_reader(config.nfc)
 
 
 def _open_signals(config: Config) -> Signals | None:
-    from hw.gpiozero_signals import open_gpiozero_signals
+    from hw.buttons.gpiozero_signals import open_gpiozero_signals
 
     try:
         return open_gpiozero_signals(config.buttons)
@@ -150,7 +150,7 @@ def show_on_default_display(screen: Screen) -> Display | None:
     close; None when no such display answers or its library is missing.
     """
     try:
-        from hw.luma_display import open_luma_display
+        from hw.display.luma_display import open_luma_display
 
         display = open_luma_display(DisplayConfig())
         display.show(screen)

@@ -4,12 +4,12 @@
     .venv/bin/python scripts/render_pictures.py --check   # exit 1 when a picture is stale
 
 Screens: what ``terminal.views.screens.screen_for`` makes of one state per screen kind, in
-English and Russian, shown by :class:`hw.luma_display.LumaDisplay` on luma's ``dummy``
+English and Russian, shown by :class:`hw.display.luma_display.LumaDisplay` on luma's ``dummy``
 device at 128×64 and 128×128, saved three times enlarged (``screen-<kind>-<size>-<lang>``).
 
 Slips: built by ``build_slip`` / ``build_x_report`` at 32 columns (58 mm), printed by the
 emulated printer (python-escpos ``Dummy``); the ESC/POS bytes it sent are parsed back with
-:mod:`hw.escpos_text` and drawn at the printer's 203 dpi, one dot per pixel
+:mod:`hw.printer.escpos_text` and drawn at the printer's 203 dpi, one dot per pixel
 (``slip-<kind>-<lang>``). So a picture shows what the paper shows: code-page substitutions,
 the QR at the module size the printer was told, the barcode, the cut.
 """
@@ -30,7 +30,7 @@ if str(REPO) not in sys.path:  # run as a script from anywhere
 
 from PIL import Image, ImageChops, ImageDraw, ImageFont  # noqa: E402
 
-from hw.escpos_text import ParsedLine, ParsedMark, ParsedSlip  # noqa: E402
+from hw.printer.escpos_text import ParsedLine, ParsedMark, ParsedSlip  # noqa: E402
 from terminal.journal import ShiftSummary  # noqa: E402
 from terminal.machine import Phase, Settings, State  # noqa: E402
 from terminal.money import Money  # noqa: E402
@@ -153,7 +153,7 @@ def screen_pictures() -> dict[str, Image.Image]:
     """Every screen as the display device received it, enlarged."""
     from luma.core.device import dummy
 
-    from hw.luma_display import LumaDisplay
+    from hw.display.luma_display import LumaDisplay
 
     out: dict[str, Image.Image] = {}
     for name, screen, (width, height) in screens():
@@ -245,7 +245,7 @@ def draw_slip(parsed: ParsedSlip, raw: bytes) -> Image.Image:
 
 
 def _font() -> ImageFont.FreeTypeFont:
-    from hw.render import FONT_DIR
+    from hw.display.render import FONT_DIR
 
     return ImageFont.truetype(str(FONT_DIR / "DejaVuSansMono.ttf"), 20)
 

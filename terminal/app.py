@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from terminal.clock import Clock
-from terminal.config_model import Config, ProviderConfig
+from terminal.config.model import Config, ProviderConfig
 from terminal.errors import ConfigError
 from terminal.journal import Journal
 from terminal.machine import Settings, State
@@ -40,7 +40,7 @@ def _demo_credentials(driver: str) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def _legible_qr_chars(config: Config) -> int:
-    from hw.render import legible_qr_chars
+    from hw.display.render import legible_qr_chars
 
     return legible_qr_chars((config.display.width, config.display.height))
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from hw.errors import HardwareError
 from terminal.clock import Clock, FakeClock, SystemClock
-from terminal.config import demo_config, load_config
-from terminal.config_model import Config
+from terminal.config.loader import demo_config, load_config
+from terminal.config.model import Config
 from terminal.errors import ConfigError, TerminalError
-from terminal.logs import configure_logging
+from terminal.system.logs import configure_logging
 
 __all__ = ["main", "build_parser", "DEFAULT_CONFIG", "default_demo_dir"]
 
@@ -115,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``payterm`` console script."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["import-config"]:
-        from terminal.provision import main as import_config
+        from terminal.system.provision import main as import_config
 
         return import_config(arguments[1:])
     args = build_parser().parse_args(arguments)
@@ -188,22 +188,22 @@ async def _demo(config: Config, clock: Clock, *, headless: bool) -> int:
 
 
 async def _run(config: Config, clock: Clock) -> int:
-    from terminal.sdnotify import Notifier
-    from terminal.service import serve
+    from terminal.system.sdnotify import Notifier
+    from terminal.system.service import serve
 
     return await serve(config, clock, Notifier())
 
 
 async def _hold(problem: str) -> int:
-    from terminal.sdnotify import Notifier
-    from terminal.service import hold
+    from terminal.system.sdnotify import Notifier
+    from terminal.system.service import hold
 
     return await hold(problem, Notifier())
 
 
 def _print_journal(args: argparse.Namespace) -> int:
     from terminal.app import JOURNAL_FILE
-    from terminal.journal_listing import payments_json, payments_table, read_last_payments
+    from terminal.journal.listing import payments_json, payments_table, read_last_payments
 
     config = load_config(args.config)
     path = config.terminal.data_dir / JOURNAL_FILE
@@ -214,7 +214,7 @@ def _print_journal(args: argparse.Namespace) -> int:
 
 async def _sendy_activate(args: argparse.Namespace) -> int:
     from terminal.providers.registry import build_client
-    from terminal.providers.sendy import activate
+    from terminal.providers.sendy.driver import activate
 
     config = load_config(args.config)
     pcfg = config.providers.get(args.provider)
@@ -245,7 +245,7 @@ async def _doctor(args: argparse.Namespace) -> int:
 
 
 def _nfc_write_link(args: argparse.Namespace) -> int:
-    from hw.ndef_link import write_link
+    from hw.nfc.ndef_link import write_link
 
     config = load_config(args.config)
     if not config.nfc.path:

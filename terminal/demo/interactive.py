@@ -12,7 +12,7 @@ from collections import deque
 from typing import Any
 
 from terminal.app import Terminal
-from terminal.config import DEMO_BADGE
+from terminal.config.loader import DEMO_BADGE
 from terminal.errors import TerminalError
 
 __all__ = ["run_interactive", "HELP", "DEMO_CODES"]
@@ -63,7 +63,7 @@ class _Screen:
         return [str(line) for line in lines] if lines else []
 
     def draw(self) -> None:
-        from hw.terminal_view import image_to_text
+        from hw.display.terminal_view import image_to_text
 
         image = getattr(self.terminal.device.display, "last_image", None)
         panel = image_to_text(image) if image is not None else ""

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeAlias, TypeVar
 
 from hw.base import ButtonName, Buttons, Display, Keypad, NfcReader, Printer, Scanner
-from terminal.config import DEMO_BADGE, load_config, parse_config
-from terminal.config_model import (
+from terminal.config.loader import DEMO_BADGE, load_config, parse_config
+from terminal.config.model import (
     ButtonsConfig,
     Config,
     DisplayConfig,
@@ -245,12 +245,12 @@ def emulated_hardware(
 def pi_hardware() -> DoctorHardware:
     """The real backends' factories, each imported only when its part is opened."""
     return DoctorHardware(
-        display=backend_opener("display", "hw.luma_display", "open_luma_display"),
-        printer=backend_opener("printer", "hw.escpos_printer", "open_escpos_printer"),
-        scanner=backend_opener("scanner", "hw.evdev_input", "open_evdev_scanner"),
-        keypad=backend_opener("keypad", "hw.evdev_input", "open_evdev_keypad"),
-        buttons=backend_opener("buttons", "hw.gpiozero_buttons", "open_gpiozero_buttons"),
-        nfc=backend_opener("nfc reader", "hw.nfcpy_reader", "open_nfcpy_reader"),
+        display=backend_opener("display", "hw.display.luma_display", "open_luma_display"),
+        printer=backend_opener("printer", "hw.printer.escpos_printer", "open_escpos_printer"),
+        scanner=backend_opener("scanner", "hw.input.evdev_input", "open_evdev_scanner"),
+        keypad=backend_opener("keypad", "hw.input.evdev_input", "open_evdev_keypad"),
+        buttons=backend_opener("buttons", "hw.buttons.gpiozero_buttons", "open_gpiozero_buttons"),
+        nfc=backend_opener("nfc reader", "hw.nfc.nfcpy_reader", "open_nfcpy_reader"),
         name="pi",
         nfc_probe=_describe_nfc_reader,
     )
@@ -432,7 +432,7 @@ def _report(results: list[CheckResult], *, out: TextIO, as_json: bool) -> int:
 async def _describe_nfc_reader(cfg: NfcConfig) -> str:
     """Open the configured NFC reader, name it and close it (nfcpy probes USB or UART)."""
     try:
-        from hw.nfcpy_reader import describe_reader
+        from hw.nfc.frontend import describe_reader
     except ImportError as exc:
         raise BackendMissing("nfc reader", f"no module {exc.name}") from exc
     return await asyncio.to_thread(describe_reader, cfg.path)

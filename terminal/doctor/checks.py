@@ -22,8 +22,8 @@ from urllib.parse import urlsplit
 from hw.base import ButtonName, Buttons, Display, Keypad, NfcReader, Printer, Scanner
 from hw.errors import HardwareError
 from terminal.clock import TIMESYNC_FLAG
-from terminal.config import load_config
-from terminal.config_model import ButtonsConfig, Config, NfcConfig, ProviderConfig
+from terminal.config.loader import load_config
+from terminal.config.model import ButtonsConfig, Config, NfcConfig, ProviderConfig
 from terminal.errors import ConfigError, JournalError
 from terminal.views.model import Screen
 
@@ -581,7 +581,7 @@ def _status_of(part: object) -> dict[str, object]:
 def _is_supervisor_badge(uid: str, badges: tuple[str, ...]) -> bool:
     """Whether ``uid`` is listed in ``badges`` (plain UIDs, or their digests on a reader)."""
     try:
-        from hw.nfcpy_reader import badge_matches
+        from hw.nfc.badges import badge_matches
     except ImportError:
         return uid.lower() in badges
     try:

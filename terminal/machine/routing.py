@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from terminal.config_model import RouteConfig
+from terminal.config.model import RouteConfig
 
 __all__ = ["MAX_CODE_LENGTH", "check_code", "route_code"]
 

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from terminal.config_model import RouteConfig
+from terminal.config.model import RouteConfig
 from terminal.payment import Payment
 from terminal.providers.base import Capabilities
 

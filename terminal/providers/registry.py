@@ -9,7 +9,7 @@ from typing import Protocol, cast
 
 import httpx
 
-from terminal.config_model import ProviderConfig
+from terminal.config.model import ProviderConfig
 from terminal.errors import ConfigError
 from terminal.providers.base import Capabilities, Provider
 
@@ -48,11 +48,11 @@ class DriverFactory(Protocol):
 #: a terminal loads only the drivers its config names.
 DRIVERS: dict[str, str] = {
     "sandbox": "terminal.providers.sandbox.driver:SandboxProvider",
-    "paymaster": "terminal.providers.paymaster:PayMasterProvider",
-    "pockyt": "terminal.providers.pockyt:PockytProvider",
-    "verystar": "terminal.providers.verystar:VerystarProvider",
-    "webmoney": "terminal.providers.webmoney:WebMoneyProvider",
-    "sendy": "terminal.providers.sendy:SendyProvider",
+    "paymaster": "terminal.providers.paymaster.driver:PayMasterProvider",
+    "pockyt": "terminal.providers.pockyt.driver:PockytProvider",
+    "verystar": "terminal.providers.verystar.driver:VerystarProvider",
+    "webmoney": "terminal.providers.webmoney.driver:WebMoneyProvider",
+    "sendy": "terminal.providers.sendy.driver:SendyProvider",
 }
 
 
@@ -72,7 +72,7 @@ class ClientFactory(Protocol):
 
 #: Drivers whose connections need more than timeouts and a proxy -> "module:function".
 CLIENT_FACTORIES: dict[str, str] = {
-    "webmoney": "terminal.providers.webmoney:client_for",
+    "webmoney": "terminal.providers.webmoney.driver:client_for",
 }
 
 

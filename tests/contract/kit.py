@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from terminal.config_model import ProviderConfig
+from terminal.config.model import ProviderConfig
 from terminal.money import Money
 from terminal.providers.base import Order, Provider
 from terminal.providers.registry import DRIVERS as REGISTERED

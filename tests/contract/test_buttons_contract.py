@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from hw.base import ButtonName, Buttons
+from hw.buttons.gpiozero_buttons import GpiozeroButtons, open_gpiozero_buttons
 from hw.emulated import DEFAULT_BUTTON_PINS, EmulatedButtons
-from hw.gpiozero_buttons import GpiozeroButtons, open_gpiozero_buttons
-from terminal.config_model import ButtonsConfig
+from terminal.config.model import ButtonsConfig
 
 NAMES: tuple[ButtonName, ...] = ("retry", "cancel", "force")
 #: Long enough for any working backend; only a broken one ever reaches it (then it fails

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from hw.base import Display
+from hw.display.luma_display import open_luma_display
 from hw.emulated import open_emulated_device
 from hw.errors import DisplayError
-from hw.luma_display import open_luma_display
-from terminal.config_model import DisplayConfig
+from terminal.config.model import DisplayConfig
 from terminal.views.model import Screen
 
 # Read at import: the autouse clean_environ fixture removes PAYTERM_* before each test.
@@ -69,7 +69,7 @@ def _luma_noop(driver: str, height: int) -> Callable[[], Opened]:
 
 
 def _real() -> Opened:
-    from terminal.config import load_config
+    from terminal.config.loader import load_config
 
     display = open_luma_display(load_config(HW_CONFIG).display)
     return display, display.aclose

@@ -22,9 +22,9 @@ import pytest
 
 from hw.base import KEY_NAMES, OPERATOR_KEYS, Keypad, Scanner
 from hw.emulated import EmulatedKeypad, EmulatedScanner
-from hw.keymaps import KEY, RawEvent, typed_events
+from hw.input.keymaps import KEY, RawEvent, typed_events
 from terminal.clock import FakeClock
-from terminal.config_model import KeypadConfig, ScannerConfig
+from terminal.config.model import KeypadConfig, ScannerConfig
 
 pytestmark = pytest.mark.usefixtures("no_asyncio_errors")
 
@@ -104,7 +104,7 @@ def _emulated_scanner() -> ScannerRig:
 
 def _pipe_scanner() -> ScannerRig:
     pytest.importorskip("evdev")
-    from hw.evdev_input import EventPipe, open_evdev_scanner
+    from hw.input.evdev_input import EventPipe, open_evdev_scanner
 
     pipe = EventPipe(name="contract scanner")
     scanner = open_evdev_scanner(ScannerConfig(), device=pipe.device, clock=FakeClock())
@@ -112,7 +112,7 @@ def _pipe_scanner() -> ScannerRig:
 
 
 def _uinput_scanner() -> ScannerRig:
-    from hw.evdev_input import open_evdev_scanner
+    from hw.input.evdev_input import open_evdev_scanner
 
     ui, name = _uinput("scanner")
     scanner = open_evdev_scanner(ScannerConfig(device=f"name:{name}"))
@@ -126,7 +126,7 @@ def _emulated_keypad() -> KeypadRig:
 
 def _pipe_keypad() -> KeypadRig:
     pytest.importorskip("evdev")
-    from hw.evdev_input import EventPipe, open_evdev_keypad
+    from hw.input.evdev_input import EventPipe, open_evdev_keypad
 
     pipe = EventPipe(name="contract keypad")
     keypad = open_evdev_keypad(KeypadConfig(), device=pipe.device, clock=FakeClock())
@@ -134,7 +134,7 @@ def _pipe_keypad() -> KeypadRig:
 
 
 def _uinput_keypad() -> KeypadRig:
-    from hw.evdev_input import open_evdev_keypad
+    from hw.input.evdev_input import open_evdev_keypad
 
     ui, name = _uinput("keypad")
     keypad = open_evdev_keypad(KeypadConfig(device=f"name:{name}"))
@@ -262,7 +262,7 @@ def hw_lock() -> Iterator[None]:
 @pytest.mark.parametrize(("part", "device"), [("scanner", REAL_SCANNER), ("keypad", REAL_KEYPAD)])
 async def test_real_device_is_found_grabbed_and_released(part: str, device: str) -> None:
     pytest.importorskip("evdev")
-    from hw.evdev_input import open_evdev_keypad, open_evdev_scanner
+    from hw.input.evdev_input import open_evdev_keypad, open_evdev_scanner
 
     def open_part() -> Any:
         if part == "scanner":

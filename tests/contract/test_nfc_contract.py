@@ -24,7 +24,8 @@ import pytest
 
 from hw.base import NfcReader
 from hw.emulated import EmulatedNfc
-from hw.nfcpy_reader import NfcpyReader, describe_reader
+from hw.nfc.frontend import describe_reader
+from hw.nfc.nfcpy_reader import NfcpyReader
 
 # Read at import: the autouse clean_environ fixture removes PAYTERM_* before each test.
 HW_TEST = os.environ.get("PAYTERM_HW_TEST") == "1"

@@ -26,9 +26,9 @@ import pytest
 from hw.base import Printer
 from hw.emulated import EmulatedPrinterHw, make_emulated_printer
 from hw.errors import PaperOut, PrinterOffline
-from hw.escpos_printer import EscposPrinter, open_escpos_printer
-from hw.escpos_text import ParsedSlip, parse_escpos
-from terminal.config_model import PrinterConfig
+from hw.printer.escpos_printer import EscposPrinter, open_escpos_printer
+from hw.printer.escpos_text import ParsedSlip, parse_escpos
+from terminal.config.model import PrinterConfig
 from terminal.views.model import Slip, SlipKind, SlipLine
 
 # Read at collection: the autouse clean_environ fixture removes PAYTERM_* before each test.
@@ -193,7 +193,7 @@ async def network_rig() -> AsyncIterator[Rig]:
 
 @asynccontextmanager
 async def real_rig() -> AsyncIterator[Rig]:
-    from terminal.config import load_config
+    from terminal.config.loader import load_config
 
     cfg = load_config(Path(REAL_CONFIG)).printer
 

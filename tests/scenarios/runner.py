@@ -29,8 +29,8 @@ import pytest
 
 from terminal.app import Terminal
 from terminal.clock import FakeClock
-from terminal.config import demo_config
-from terminal.config_model import Config, ProviderConfig, RouteConfig
+from terminal.config.loader import demo_config
+from terminal.config.model import Config, ProviderConfig, RouteConfig
 from terminal.demo.headless import HeadlessSession
 from terminal.errors import JournalFull
 from terminal.money import Money

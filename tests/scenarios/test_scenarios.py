@@ -8,7 +8,7 @@ import pytest
 
 from terminal.app import Terminal
 from terminal.clock import FakeClock
-from terminal.config import demo_config
+from terminal.config.loader import demo_config
 from terminal.demo.headless import HeadlessSession
 from tests.contract.kit import DRIVERS
 from tests.scenarios.runner import run_scenario, scenario_header

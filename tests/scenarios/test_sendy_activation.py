@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from terminal.providers.fakes.sendy import SendyFake
+from terminal.providers.sendy.fake import SendyFake
 from tests.scenarios.test_standalone_sandbox import start_sandbox
 
 

@@ -13,13 +13,13 @@ from typing import Any
 
 from terminal.app import JOURNAL_FILE, Terminal
 from terminal.clock import FakeClock
-from terminal.config import demo_config
+from terminal.config.loader import demo_config
 from terminal.demo.headless import HeadlessSession
 from terminal.journal import Journal
 from terminal.money import Money
 from terminal.payment import Payment, PaymentState
-from terminal.sdnotify import Notifier
-from terminal.service import hold, serve_terminal, watchdog_pings
+from terminal.system.sdnotify import Notifier
+from terminal.system.service import hold, serve_terminal, watchdog_pings
 from terminal.views.model import Screen
 
 

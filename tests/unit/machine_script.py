@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from terminal.config_model import RouteConfig
+from terminal.config.model import RouteConfig
 from terminal.machine import (
     Alert,
     ButtonPressed,

@@ -12,10 +12,10 @@ import pytest
 from gpiozero import Button, DigitalInputDevice
 from gpiozero.pins.mock import MockFactory
 
+from hw.buttons.gpiozero_buttons import GpiozeroButtons, open_gpiozero_buttons
 from hw.errors import HardwareError
-from hw.gpiozero_buttons import GpiozeroButtons, open_gpiozero_buttons
 from terminal.clock import FakeClock
-from terminal.config_model import ButtonsConfig
+from terminal.config.model import ButtonsConfig
 
 PINS: dict[Any, int] = {"retry": 5, "cancel": 6, "force": 13}
 DEBOUNCE_S = 0.05
@@ -377,7 +377,7 @@ def test_lgpio_gets_the_temporary_folder_when_the_working_folder_is_read_only(
 ) -> None:
     import tempfile
 
-    import hw.gpiozero_buttons as buttons_module
+    import hw.buttons.gpiozero_buttons as buttons_module
 
     monkeypatch.setattr(buttons_module.os, "access", lambda path, mode: False)
     environ: dict[str, str] = {}
@@ -386,7 +386,7 @@ def test_lgpio_gets_the_temporary_folder_when_the_working_folder_is_read_only(
 
 
 def test_lgpio_keeps_a_set_or_writable_working_folder() -> None:
-    import hw.gpiozero_buttons as buttons_module
+    import hw.buttons.gpiozero_buttons as buttons_module
 
     environ = {"LG_WD": "/run/payterm"}
     buttons_module.ensure_lgpio_workdir(environ)

@@ -1,4 +1,4 @@
-"""Tests for terminal.config: loading, validation messages, the secrets file, the demo config."""
+"""Tests for terminal.config.loader: loading, validation messages, secrets file, demo config."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from terminal.config import (
+from terminal.config.loader import (
     DEMO_BADGE,
     DEMO_PIN,
     demo_config,
@@ -19,7 +19,7 @@ from terminal.config import (
     parse_config,
     parse_secrets,
 )
-from terminal.config_model import (
+from terminal.config.model import (
     Config,
     DisplayConfig,
     PaymentConfig,

@@ -24,11 +24,11 @@ from cryptography.x509.oid import NameOID
 from gpiozero.pins.mock import MockFactory
 from luma.core.device import dummy
 
+from hw.buttons.gpiozero_buttons import open_gpiozero_buttons
+from hw.display.luma_display import LumaDisplay
 from hw.emulated import open_emulated_device
 from hw.errors import HardwareError
-from hw.gpiozero_buttons import open_gpiozero_buttons
-from hw.luma_display import LumaDisplay
-from terminal.config_model import (
+from terminal.config.model import (
     ButtonsConfig,
     Config,
     NfcConfig,
@@ -561,8 +561,8 @@ def _display_ok(_cfg: Any) -> Any:
 async def test_scanner_over_an_evdev_event_pipe_reads_the_test_scan(
     tmp_path: Path, probes: SystemProbes
 ) -> None:
-    from hw.evdev_input import EventPipe, open_evdev_scanner
-    from hw.keymaps import typed_events
+    from hw.input.evdev_input import EventPipe, open_evdev_scanner
+    from hw.input.keymaps import typed_events
 
     pipe = EventPipe(path="/dev/input/pipe")
     cfg = ScannerConfig(device="/dev/input/pipe")
@@ -604,7 +604,7 @@ def _raise(exc: BaseException) -> Any:
 
 
 async def test_scan_timeout_fails_with_the_device_to_check(tmp_path: Path) -> None:
-    from hw.evdev_input import EventPipe, open_evdev_scanner
+    from hw.input.evdev_input import EventPipe, open_evdev_scanner
 
     pipe = EventPipe(path="/dev/input/pipe")
     scanner = open_evdev_scanner(ScannerConfig(device="/dev/input/pipe"), device=pipe.device)
@@ -624,7 +624,8 @@ async def test_nfc_reader_is_probed_over_nfcpys_udp_driver(
     tmp_path: Path, probes: SystemProbes
 ) -> None:
     pytest.importorskip("nfc", reason="nfcpy is not installed")
-    from hw.nfcpy_reader import describe_reader, open_nfcpy_reader
+    from hw.nfc.frontend import describe_reader
+    from hw.nfc.nfcpy_reader import open_nfcpy_reader
 
     path = f"udp:127.0.0.1:{_free_udp_port()}"
     hardware = _hardware(
@@ -669,7 +670,7 @@ async def test_missing_backend_module_is_named(tmp_path: Path, probes: SystemPro
 
 
 async def test_missing_factory_in_a_module_is_named(tmp_path: Path, probes: SystemProbes) -> None:
-    opener = backend_opener("display", "hw.luma_display", "open_no_such_display")
+    opener = backend_opener("display", "hw.display.luma_display", "open_no_such_display")
     hardware = _hardware(display=opener)
     config = _config(tmp_path, printer=PrinterConfig(connection="none"))
 

@@ -13,10 +13,10 @@ from luma.core.error import DeviceDisplayModeError
 from PIL import ImageChops
 
 import hw
+from hw.display.luma_display import LumaDisplay
+from hw.display.render import render_screen
 from hw.emulated import EmulatedDevice, open_emulated_device
 from hw.errors import DisplayError, PaperOut, PrinterOffline
-from hw.luma_display import LumaDisplay
-from hw.render import render_screen
 from terminal.views.model import Screen, Slip, SlipKind, SlipLine
 
 SCREEN = Screen(name="amount", title="Сумма", amount="1 234,56 ₽", lines=("Enter — оплатить",))
@@ -266,7 +266,8 @@ def test_exports_exist() -> None:
 
 def test_import_hw_loads_no_hardware_library() -> None:
     code = (
-        "import sys, hw, hw.emulated, hw.escpos_printer, hw.luma_display, hw.gpiozero_buttons\n"
+        "import sys, hw, hw.emulated, hw.printer.escpos_printer, hw.display.luma_display\n"
+        "import hw.buttons.gpiozero_buttons\n"
         "print(sorted(m for m in ('escpos', 'luma', 'gpiozero') if m in sys.modules))"
     )
     result = subprocess.run(  # noqa: S603 - fixed command line

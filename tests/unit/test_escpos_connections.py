@@ -18,7 +18,7 @@ from escpos.capabilities import get_profile_class
 from escpos.printer import Dummy, File, Network, Serial, Usb
 
 from hw.errors import PaperOut, PrinterError, PrinterOffline
-from hw.escpos_printer import (
+from hw.printer.escpos_printer import (
     EscposPrinter,
     NoPrinter,
     code128_data,
@@ -26,9 +26,9 @@ from hw.escpos_printer import (
     open_escpos_printer,
     pick_bulk_endpoints,
 )
-from hw.escpos_status import parse_reading, status_byte
-from hw.escpos_text import parse_escpos
-from terminal.config_model import PrinterConfig
+from hw.printer.escpos_status import parse_reading, status_byte
+from hw.printer.escpos_text import parse_escpos
+from terminal.config.model import PrinterConfig
 from terminal.errors import ConfigError
 from terminal.views.model import Slip, SlipKind, SlipLine
 from tests.contract.test_printer_contract import QR, LoopbackPrinter, make_slip
@@ -235,7 +235,7 @@ def test_an_injected_printer_is_used_as_it_is() -> None:
 
 
 def test_too_many_columns_for_the_profile_warns(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="hw.escpos_printer"):
+    with caplog.at_level(logging.WARNING, logger="hw.printer.escpos_printer"):
         open_escpos_printer(PrinterConfig(columns=48), printer=Dummy(profile="POS-5890"))
 
     assert "576 dots but profile 'POS5890 Series' prints 384" in caplog.text
@@ -479,7 +479,7 @@ def test_a_missing_library_is_a_printer_error_not_a_crash() -> None:
 _LOAD = """
 import json, os, sys
 from pathlib import Path
-from hw.escpos_printer import load_escpos
+from hw.printer.escpos_printer import load_escpos
 cache = Path(sys.argv[1]) if sys.argv[1] else None
 ms = load_escpos(cache)
 print(json.dumps({"ms": ms, "env": os.environ.get("ESCPOS_CAPABILITIES_PICKLE_DIR")}))

@@ -17,7 +17,7 @@ from evdev import InputEvent, ecodes  # noqa: E402
 
 from hw.base import Scanner  # noqa: E402
 from hw.errors import ScannerError  # noqa: E402
-from hw.evdev_input import (  # noqa: E402
+from hw.input.evdev_input import (  # noqa: E402
     EVIOCSCLOCKID,
     EvdevScanner,
     EventPipe,
@@ -25,9 +25,9 @@ from hw.evdev_input import (  # noqa: E402
     open_evdev_scanner,
     open_input_device,
 )
-from hw.keymaps import KEY, ScanDecoder, ScanRejected, char_for, typed_events  # noqa: E402
+from hw.input.keymaps import KEY, ScanDecoder, ScanRejected, char_for, typed_events  # noqa: E402
 from terminal.clock import FakeClock  # noqa: E402
-from terminal.config_model import ScannerConfig  # noqa: E402
+from terminal.config.model import ScannerConfig  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("no_asyncio_errors")
 

@@ -17,7 +17,7 @@ from types import ModuleType
 
 import pytest
 
-from terminal.config import load_config
+from terminal.config.loader import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = REPO / "image"

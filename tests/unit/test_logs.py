@@ -11,7 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from terminal.logs import HUMAN_FORMAT, JournalFormatter, configure_logging, is_journal_stream
+from terminal.system.logs import (
+    HUMAN_FORMAT,
+    JournalFormatter,
+    configure_logging,
+    is_journal_stream,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -21,9 +21,8 @@ from luma.core.device import dummy
 from luma.core.interface.serial import noop
 from PIL import Image, ImageChops
 
-from hw.errors import DisplayError
-from hw.luma_display import PANEL_SIZES, GpiozeroPins, LumaDisplay, open_luma_display
-from hw.render import (
+from hw.display.luma_display import PANEL_SIZES, GpiozeroPins, LumaDisplay, open_luma_display
+from hw.display.render import (
     FONT_DIR,
     MIN_LEGIBLE_PX_PER_MODULE,
     can_redraw_countdown,
@@ -31,7 +30,8 @@ from hw.render import (
     qr_legible,
     render_screen,
 )
-from terminal.config_model import DisplayConfig
+from hw.errors import DisplayError
+from terminal.config.model import DisplayConfig
 from terminal.views.model import Screen
 
 SBP_DYNAMIC = (

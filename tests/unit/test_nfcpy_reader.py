@@ -19,18 +19,11 @@ from typing import Any
 import pytest
 
 from hw.errors import NfcError
-from hw.ndef_link import LinkOffered, emulate_link, link_message, write_link
-from hw.nfcpy_reader import (
-    NfcpyReader,
-    badge_digest,
-    badge_matches,
-    describe_reader,
-    nfc_error,
-    normalise_uid,
-    open_frontend,
-    open_nfcpy_reader,
-)
-from terminal.config_model import NfcConfig
+from hw.nfc.badges import badge_digest, badge_matches, normalise_uid
+from hw.nfc.frontend import describe_reader, nfc_error, open_frontend
+from hw.nfc.ndef_link import LinkOffered, emulate_link, link_message, write_link
+from hw.nfc.nfcpy_reader import NfcpyReader, open_nfcpy_reader
+from terminal.config.model import NfcConfig
 
 pytest.importorskip("nfc", reason="nfcpy is not installed (pip install 'payterm[pi]')")
 import ndef  # noqa: E402  (ndeflib comes with nfcpy)

@@ -20,14 +20,14 @@ from typing import Any
 import httpx
 import pytest
 
-from terminal.config_model import ProviderConfig
+from terminal.config.model import ProviderConfig
 from terminal.errors import ConfigError, ProviderProtocolError, ProviderUnavailable
 from terminal.money import Money
-from terminal.providers import paymaster_codec as wire
 from terminal.providers.base import Order, PaymentStatus
-from terminal.providers.fakes.paymaster import DEMO_MERCHANT, PayMasterFake, sbp_link
 from terminal.providers.loopback_http import Request
-from terminal.providers.paymaster import PayMasterProvider
+from terminal.providers.paymaster import codec as wire
+from terminal.providers.paymaster.driver import PayMasterProvider
+from terminal.providers.paymaster.fake import DEMO_MERCHANT, PayMasterFake, sbp_link
 from terminal.providers.registry import build_provider
 from terminal.providers.sandbox.ledger import SandboxLedger
 from terminal.providers.sandbox.server import SandboxServer

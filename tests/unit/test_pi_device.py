@@ -14,14 +14,14 @@ from gpiozero import Button, Device
 from gpiozero.pins.mock import MockFactory
 
 from hw.absent import BUTTONS_PROBLEM, DISPLAY_PROBLEM, AbsentButtons, AbsentDisplay, NoNfc
+from hw.buttons.gpiozero_buttons import GpiozeroButtons
 from hw.emulated import open_emulated_device
 from hw.errors import DisplayError, HardwareError
-from hw.gpiozero_buttons import GpiozeroButtons
 from hw.select import open_pi_device
 from terminal.app import Terminal
 from terminal.clock import FakeClock
-from terminal.config import demo_config
-from terminal.config_model import Config
+from terminal.config.loader import demo_config
+from terminal.config.model import Config
 from terminal.views.model import Screen
 
 

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
-from terminal.config_model import ProviderConfig
+from terminal.config.model import ProviderConfig
 from terminal.errors import (
     ConfigError,
     ProviderProtocolError,
@@ -21,9 +21,7 @@ from terminal.errors import (
 )
 from terminal.money import Money
 from terminal.providers.base import Capabilities, Order, PaymentStatus
-from terminal.providers.fakes.pockyt import PockytFake, deep_link, transaction_no
-from terminal.providers.pockyt import PATHS, PockytProvider
-from terminal.providers.pockyt_codec import (
+from terminal.providers.pockyt.codec import (
     CONTENT_TYPE,
     decode_body,
     md5_hex,
@@ -35,6 +33,8 @@ from terminal.providers.pockyt_codec import (
     verify_ipn,
     verify_sign,
 )
+from terminal.providers.pockyt.driver import PATHS, PockytProvider
+from terminal.providers.pockyt.fake import PockytFake, deep_link, transaction_no
 from terminal.providers.registry import build_provider, capabilities_from
 from terminal.providers.sandbox.server import SandboxServer
 

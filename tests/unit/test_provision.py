@@ -12,10 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from terminal.config import decode_toml, parse_config
-from terminal.provision import ERROR_FILE, ImportResult, Outcome, import_config, main
-from terminal.provision_files import TMP_SUFFIX
-from terminal.provision_system import (
+from terminal.config.loader import decode_toml, parse_config
+from terminal.system.host_settings import (
     Host,
     RunningHost,
     hosts_with,
@@ -24,6 +22,8 @@ from terminal.provision_system import (
     wpa_psk,
     wpa_supplicant_conf,
 )
+from terminal.system.provision import ERROR_FILE, ImportResult, Outcome, import_config, main
+from terminal.system.provision_files import TMP_SUFFIX
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "config" / "payterm.example.toml"
@@ -506,7 +506,7 @@ def test_runs_as_a_module_with_a_separate_boot_folder(tmp_path: Path) -> None:
     boot.mkdir()
     (boot / "payterm.toml").write_text('[terminal]\nid = "MOD1"\n')
     result = subprocess.run(
-        [sys.executable, "-m", "terminal.provision", "--root", str(tmp_path / "root"),
+        [sys.executable, "-m", "terminal.system.provision", "--root", str(tmp_path / "root"),
          "--boot", str(boot)],
         capture_output=True, text=True, timeout=60, cwd=REPO,
     )  # fmt: skip

@@ -1,4 +1,4 @@
-"""Screens drawn by hw.render: every shape at both display sizes, QR codes read back."""
+"""Screens drawn by hw.display.render: every shape at both display sizes, QR codes read back."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 import zxingcpp
 from PIL import Image, ImageChops
 
-from hw import render
-from hw.render import QR_ON_SLIP, format_countdown, qr_fits, render_screen
+from hw.display import render
+from hw.display.render import QR_ON_SLIP, format_countdown, qr_fits, render_screen
 from terminal.views.model import Screen
 
 SIZES = [(128, 64), (128, 128)]
@@ -195,7 +195,7 @@ def fonts_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
 
 @pytest.mark.usefixtures("fonts_missing")
 def test_missing_fonts_fall_back_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="hw.render"):
+    with caplog.at_level(logging.WARNING, logger="hw.display.render"):
         image = render_screen(SHAPES["amount"], (128, 64))
 
     assert _lit_pixels(image) > 50

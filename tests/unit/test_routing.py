@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from terminal.config_model import RouteConfig
+from terminal.config.model import RouteConfig
 from terminal.machine.routing import MAX_CODE_LENGTH, check_code, route_code
 
 #: Verystar-style lists (000): Alipay 16–24 characters from 25–30, WeChat 18 from 10–15.

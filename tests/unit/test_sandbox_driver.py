@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from terminal.config_model import ProviderConfig
+from terminal.config.model import ProviderConfig
 from terminal.errors import (
     ConfigError,
     ProviderProtocolError,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from terminal.sdnotify import Notifier, watchdog_interval_s
+from terminal.system.sdnotify import Notifier, watchdog_interval_s
 
 
 @pytest.fixture

@@ -14,16 +14,16 @@ import pytest
 
 from terminal.errors import ConfigError, ProviderProtocolError, ProviderUnavailable
 from terminal.money import Money
-from terminal.providers import sendy_codec as wire
 from terminal.providers.base import Capabilities, Order, PaymentStatus
-from terminal.providers.fakes.sendy import QR_SHAPES, SendyFake
 from terminal.providers.sandbox.server import SandboxServer
-from terminal.providers.sendy import (
+from terminal.providers.sendy import codec as wire
+from terminal.providers.sendy.driver import (
     MAX_ACTIVATION_ATTEMPTS,
     SendyProvider,
     activate,
     provider_ref,
 )
+from terminal.providers.sendy.fake import QR_SHAPES, SendyFake
 
 pytestmark = pytest.mark.usefixtures("no_asyncio_errors")
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from terminal.service_status import OUTBOX_COUNT_LIMIT, status_line
+from terminal.system.status import OUTBOX_COUNT_LIMIT, status_line
 
 
 def summary(**changes: Any) -> dict[str, Any]:

@@ -10,10 +10,10 @@ import pytest
 from gpiozero import LED
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
+from hw.buttons.gpiozero_signals import BLINK_S, GpiozeroSignals, open_gpiozero_signals
 from hw.errors import HardwareError
-from hw.gpiozero_signals import BLINK_S, GpiozeroSignals, open_gpiozero_signals
 from terminal.clock import FakeClock
-from terminal.config_model import ButtonsConfig
+from terminal.config.model import ButtonsConfig
 
 LED_PIN = 23
 BUZZER_PIN = 18

@@ -1,4 +1,4 @@
-"""hw.terminal_view: display frames as half-block text, and a phone can read the QR off it."""
+"""hw.display.terminal_view: frames as half-block text, and a phone can read the QR off it."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 import zxingcpp
 from PIL import Image, ImageChops
 
-from hw.render import render_screen
-from hw.terminal_view import image_to_text, text_to_image
+from hw.display.render import render_screen
+from hw.display.terminal_view import image_to_text, text_to_image
 from terminal.views.model import Screen
 
 PAYLOAD = "https://pay.sandbox.invalid/p/AB12CD34EF"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from terminal.toml_writer import toml_document, toml_value
+from terminal.config.toml_writer import toml_document, toml_value
 
 DOCUMENT = {
     "terminal": {"id": "T-0001", "data_dir": "/var/lib/payterm", "result_screen_s": 15.0},

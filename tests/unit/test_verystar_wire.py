@@ -13,18 +13,17 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 import pytest
 
-from terminal.config_model import ProviderConfig, RouteConfig
+from terminal.config.model import ProviderConfig, RouteConfig
 from terminal.errors import ConfigError, ProviderProtocolError, ProviderUnavailable
 from terminal.machine.routing import route_code
 from terminal.money import Money
-from terminal.providers import verystar_codec as codec
 from terminal.providers.base import Order, PaymentStatus
-from terminal.providers.fakes.verystar import VerystarFake
 from terminal.providers.loopback_http import Request
 from terminal.providers.registry import build_provider, capabilities_from
 from terminal.providers.sandbox.ledger import SandboxLedger
 from terminal.providers.sandbox.server import SandboxServer
-from terminal.providers.verystar import (
+from terminal.providers.verystar import codec as codec
+from terminal.providers.verystar.driver import (
     VerystarProvider,
     order_id_from_out_sn,
     out_sn_for,
@@ -33,6 +32,7 @@ from terminal.providers.verystar import (
     sign_params,
     signing_string,
 )
+from terminal.providers.verystar.fake import VerystarFake
 
 SECRET = "testsecret"
 OPTIONS = {"app_key": "testkey", "store_sn": "10001", "client_sn": "10001"}

@@ -22,20 +22,20 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from terminal.config_model import ProviderConfig
+from terminal.config.model import ProviderConfig
 from terminal.errors import ConfigError, ProviderProtocolError, ProviderUnavailable
 from terminal.money import Money
-from terminal.providers import webmoney_codec as codec
 from terminal.providers.base import Order, PaymentStatus
-from terminal.providers.fakes.webmoney import WIRE_STATES, WebMoneyFake
 from terminal.providers.loopback_http import LoopbackHTTPServer, Request
 from terminal.providers.registry import build_provider
 from terminal.providers.sandbox.ledger import SandboxLedger
-from terminal.providers.webmoney import (
+from terminal.providers.webmoney import codec as codec
+from terminal.providers.webmoney.driver import (
     WebMoneyProvider,
     client_for,
     client_ssl_context,
 )
+from terminal.providers.webmoney.fake import WIRE_STATES, WebMoneyFake
 
 OPTIONS = dict(WebMoneyFake.DEMO_OPTIONS)
 SECRETS = dict(WebMoneyFake.DEMO_SECRETS)

@@ -1,0 +1,1 @@
+"""The OLED display: screens drawn as pictures (``render``) and pushed to a luma.oled panel."""

@@ -1,0 +1,1 @@
+"""NFC on nfcpy: supervisor badges, and the SBP link written to or offered as a tag."""

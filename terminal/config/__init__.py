@@ -1,0 +1,1 @@
+"""The terminal's configuration: its model (``model``), and loading one TOML file (``loader``)."""

@@ -1,0 +1,251 @@
+"""The shape of the configuration file: one frozen dataclass per TOML table, with defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+__all__ = [
+    "TerminalConfig",
+    "PaymentConfig",
+    "SupervisorConfig",
+    "ProviderConfig",
+    "RouteConfig",
+    "DisplayConfig",
+    "PrinterConfig",
+    "ScannerConfig",
+    "KeypadConfig",
+    "OPERATOR_FUNCTIONS",
+    "ButtonsConfig",
+    "NfcConfig",
+    "SystemConfig",
+    "Secrets",
+    "Config",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalConfig:
+    """``[terminal]``: who this terminal is and where it keeps its records."""
+
+    id: str = "T0001"  # printed on slips, part of every order id
+    language: Literal["en", "ru"] = "en"
+    currency: str = "RUB"  # ISO 4217
+    max_amount_minor: int = 10_000_000  # the largest amount the keypad accepts
+    data_dir: Path = Path("/var/lib/payterm")
+    hardware: Literal["emulated", "pi"] = "emulated"
+    result_screen_s: float = 15.0  # how long "paid"/"declined" stays before the idle screen
+    secrets_file: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentConfig:
+    """``[payment]``: how a payment is taken."""
+
+    mpm_provider: str = "sandbox"  # which provider makes the QR the terminal shows
+    qr_mode: Literal[0, 1, 2] = 1  # 0 print the QR, 1 show it, 2 static sticker / NFC plate
+    force_requires_approval: bool = True
+    refund_requires_approval: bool = True  # refund by the slip needs a supervisor's PIN/badge
+    void_window_s: float = 120.0  # how long after "paid" a void is offered
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorConfig:
+    """``[supervisor]``: who may approve Force and refunds (secrets come from the secrets file)."""
+
+    pin_length: int = 4
+    max_pin_attempts: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderConfig:
+    """``[providers.<name>]``: one configured provider; times in seconds.
+
+    The cadence and budget left unset (None) take the driver's own defaults, the schedule
+    its provider asks for (PayMaster polls every 3 s, WebMoney every 5 s, …).
+    """
+
+    driver: str = "sandbox"
+    url: str = "embedded"  # "embedded" starts the sandbox (or the driver's fake) inside
+    poll_interval_s: float | None = None
+    first_poll_delay_s: float | None = None
+    invoice_lifetime_s: float | None = None
+    confirm_timeout_s: float | None = None
+    no_answer_timeout_s: float | None = None
+    technical_error_budget: int | None = None
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 10.0
+    options: dict[str, str] = field(default_factory=dict)  # driver-specific settings
+
+
+@dataclass(frozen=True, slots=True)
+class RouteConfig:
+    """``[[routes]]``: codes with one of ``prefixes`` and ``lengths`` go to ``provider``.
+
+    An empty list matches anything; the first matching route wins.
+    """
+
+    wallet: str
+    provider: str
+    prefixes: tuple[str, ...] = ()
+    lengths: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DisplayConfig:
+    """``[display]``: the customer display (an OLED driven by luma.oled)."""
+
+    width: int = 128
+    height: int = 64
+    driver: Literal["ssd1306", "sh1106", "ssd1309", "sh1107"] = "ssd1306"
+    interface: Literal["i2c", "spi"] = "i2c"
+    i2c_port: int = 1  # /dev/i2c-1 on a Pi
+    address: int = 0x3C  # 60; some panels answer at 0x3D (61)
+    spi_port: int = 0
+    spi_device: int = 0
+    gpio_dc: int = 24  # SPI only: BCM pin of D/C
+    gpio_rst: int = 25  # SPI only: BCM pin of RESET
+    rotate: Literal[0, 1, 2, 3] = 0  # quarter turns
+    contrast: int = 255  # 0..255
+
+
+@dataclass(frozen=True, slots=True)
+class PrinterConfig:
+    """``[printer]``: the slip printer (ESC/POS, driven by python-escpos)."""
+
+    columns: int = 32  # 32 for 58 mm paper, 48 for 80 mm
+    copies: int = 1
+    connection: Literal["usb", "serial", "network", "file", "none"] = "usb"
+    usb_vendor: str = ""  # hex, e.g. "0416"; empty: the first known printer found
+    usb_product: str = ""  # hex, e.g. "5011"
+    serial_device: str = "/dev/payterm/printer"
+    baudrate: int = 9600
+    host: str = ""  # network printers: address; port 9100
+    port: int = 9100
+    file: str = "/dev/usb/lp0"  # a device file the kernel's usblp driver made
+    profile: str = "default"  # a python-escpos printer profile name
+    native_qr: bool = True  # print QR with the printer's own command (else as an image)
+    code_page: str = "CP866"  # for Cyrillic
+
+
+@dataclass(frozen=True, slots=True)
+class ScannerConfig:
+    """``[scanner]``: the USB HID barcode scanner in keyboard mode (evdev)."""
+
+    device: str = "/dev/payterm/scanner"  # a path, "name:<device name>" or "usb:<vid>:<pid>"
+    layout: Literal["us", "ru"] = "us"
+    inter_key_timeout_s: float = 0.05  # slower typing than this is a person, not a scanner
+    max_length: int = 128
+    grab: bool = True  # scans never leak to a console
+
+
+#: What an operator key can do: cancel the payment or amount, reprint the last slip, print
+#: an X report, refund a paid payment by scanning its slip.
+OPERATOR_FUNCTIONS = ("cancel", "reprint", "x_report", "refund")
+
+
+@dataclass(frozen=True, slots=True)
+class KeypadConfig:
+    """``[keypad]``: the cashier's USB numeric keypad (evdev)."""
+
+    device: str = "/dev/payterm/keypad"  # a path, "name:<device name>" or "usb:<vid>:<pid>"
+    # The operator keys and what they do (see OPERATOR_FUNCTIONS); keys: slash, asterisk,
+    # minus, plus.
+    operator_keys: dict[str, str] = field(
+        default_factory=lambda: {
+            "slash": "cancel",
+            "asterisk": "reprint",
+            "minus": "x_report",
+            "plus": "refund",
+        }
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonsConfig:
+    """``[buttons]``: Retry, Cancel and Force on BCM GPIO pins (gpiozero), LED and buzzer."""
+
+    retry_pin: int = 17
+    cancel_pin: int = 27
+    force_pin: int = 22
+    pull_up: bool = True  # the button connects the pin to ground
+    debounce_s: float = 0.05
+    force_hold_s: float = 1.5  # Force must be held this long: never pressed by accident
+    led_pin: int | None = None
+    buzzer_pin: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NfcConfig:
+    """``[nfc]``: the NFC reader (nfcpy): supervisor badges and the SBP NFC plate."""
+
+    path: str = ""  # nfcpy device path: "usb", "usb:054c:06c3", "tty:AMA0:pn532"; "" = none
+
+
+@dataclass(frozen=True, slots=True)
+class SystemConfig:
+    """``[system]``: the terminal's host name and Wi-Fi.
+
+    The running terminal ignores this table: the boot-partition import
+    (``terminal/system/provision.py``) writes it into the operating system when it installs
+    the file.
+    """
+
+    hostname: str = ""  # an RFC 1123 label; "" keeps the host name the terminal has ("payterm")
+    wifi_country: str = ""  # ISO 3166 alpha-2 such as "RU"; required with wifi_ssid
+    wifi_ssid: str = ""  # "" = no Wi-Fi; the passphrase is the secrets file's [wifi] psk
+
+
+@dataclass(frozen=True, slots=True)
+class Secrets:
+    """The secrets file: supervisor PINs, badge UIDs and provider keys; never logged."""
+
+    supervisor_pins: tuple[str, ...] = ()
+    supervisor_badges: tuple[str, ...] = ()  # lowercase hex UIDs
+    provider_keys: dict[str, str] = field(default_factory=dict)  # [providers.<name>] api_key
+    #: Every secret of ``[providers.<name>]`` (api_key, app_secret, pfx_password, …).
+    provider_secrets: dict[str, dict[str, str]] = field(default_factory=dict)
+    wifi_psk: str = ""  # [wifi] psk: the Wi-Fi passphrase (or its 64 hex digits); "" = none
+
+    def __repr__(self) -> str:
+        return (
+            f"<Secrets pins={len(self.supervisor_pins)} badges={len(self.supervisor_badges)} "
+            f"providers={sorted(self.provider_secrets or self.provider_keys)} "
+            f"wifi_psk={'set' if self.wifi_psk else 'none'}>"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole validated configuration."""
+
+    terminal: TerminalConfig = field(default_factory=TerminalConfig)
+    payment: PaymentConfig = field(default_factory=PaymentConfig)
+    supervisor: SupervisorConfig = field(default_factory=SupervisorConfig)
+    display: DisplayConfig = field(default_factory=DisplayConfig)
+    printer: PrinterConfig = field(default_factory=PrinterConfig)
+    scanner: ScannerConfig = field(default_factory=ScannerConfig)
+    keypad: KeypadConfig = field(default_factory=KeypadConfig)
+    buttons: ButtonsConfig = field(default_factory=ButtonsConfig)
+    nfc: NfcConfig = field(default_factory=NfcConfig)
+    system: SystemConfig = field(default_factory=SystemConfig)
+    providers: dict[str, ProviderConfig] = field(
+        default_factory=lambda: {"sandbox": ProviderConfig()}
+    )
+    routes: tuple[RouteConfig, ...] = (
+        RouteConfig(
+            wallet="alipay",
+            provider="sandbox",
+            prefixes=("25", "26", "27", "28", "29", "30"),
+            lengths=tuple(range(16, 25)),
+        ),
+        RouteConfig(
+            wallet="wechat",
+            provider="sandbox",
+            prefixes=("10", "11", "12", "13", "14", "15"),
+            lengths=(18,),
+        ),
+    )
+    secrets: Secrets = field(default_factory=Secrets)
+    source: str = "<defaults>"  # the file it came from

@@ -1,0 +1,435 @@
+"""A loopback fake of PayMaster's API v2 (SBP payments, stickers, refunds) over the sandbox ledger.
+
+It checks what PayMaster checks as far as the public record tells (Bearer token, the
+merchant, required fields, amounts with at most two decimals), answers with PayMaster's
+field names and status words, and makes qr.nspk.ru links of the real shape. PayMaster's
+answers carry no signature; while :attr:`signatures_valid` is False the fake answers
+about another merchant's order and amount instead, which the driver must refuse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from base64 import b32encode
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import unquote
+
+from terminal.money import Money
+from terminal.providers.fake_app import FakeProviderApp
+from terminal.providers.loopback_http import Request, Response
+from terminal.providers.paymaster import codec as wire
+from terminal.providers.sandbox.ledger import LedgerRecord, LedgerRefusal, SandboxLedger
+
+__all__ = ["PayMasterFake", "DEMO_MERCHANT", "sbp_link"]
+
+log = logging.getLogger(__name__)
+
+#: An obviously fake merchant id in PayMaster's GUID shape.
+DEMO_MERCHANT = "00000000-0000-4000-8000-000000000000"
+#: The SBP member id the fake's links name (a made-up one).
+FAKE_BANK = "100000000000"
+
+#: Ledger status -> PayMaster ``status`` and ``resultCode``.
+_STATUS: dict[str, tuple[str, str]] = {
+    "pending": ("Pending", ""),
+    "paid": ("Settled", ""),
+    "declined": ("Rejected", "CancelledByUser"),
+    "expired": ("Rejected", "PaymentExpired"),
+    "cancelled": ("Cancelled", ""),
+    "refunded": ("Settled", ""),  # a refund is its own object; the payment stays settled
+}
+
+
+class _Refused(Exception):
+    """Answer the request with PayMaster's error body."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.response = _answer({"code": code, "message": message, "errors": [message]}, status)
+
+
+@dataclass
+class _Meta:
+    """What the ledger does not keep about a payment (lost when the fake restarts)."""
+
+    created: datetime
+    test_mode: bool
+    sticker_id: str | None = None
+    expires: str | None = None
+
+
+@dataclass
+class _Sticker:
+    """A registered sticker; any other id of digits is taken for a cash link."""
+
+    cashlink: bool = True
+    purpose: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class PayMasterFake(FakeProviderApp):
+    """PayMaster's ``/api/v2/`` paths over a :class:`SandboxLedger`."""
+
+    DEMO_OPTIONS: Mapping[str, str] = {
+        "merchant_id": DEMO_MERCHANT,
+        "test_mode": "true",
+    }
+    DEMO_SECRETS: Mapping[str, str] = {"token": "demo-paymaster-token-not-for-production"}
+    #: Payments per page of the list (small pages exercise the driver's cursor handling).
+    PAGE_SIZE = 20
+
+    def __init__(
+        self,
+        ledger: SandboxLedger,
+        *,
+        options: Mapping[str, str] | None = None,
+        secrets: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(ledger, options=options, secrets=secrets)
+        self._meta: dict[str, _Meta] = {}
+        self._stickers: dict[str, _Sticker] = {}
+
+    def __repr__(self) -> str:
+        return f"<PayMasterFake {self.ledger.path} merchant={self._merchant}>"
+
+    async def handle(self, request: Request) -> Response:
+        """Answer one ``/api/v2/`` request as PayMaster would."""
+        route = [unquote(part) for part in self._unprefixed(request.path).strip("/").split("/")]
+        if route[:2] != ["api", "v2"]:
+            return _answer({"code": "not_found", "message": "no such endpoint"}, 404)
+        if not self._authorized(request):
+            return _refusal("not_authorized", "the token is missing or not valid", 401)
+        try:
+            return self._route(request, route[2:])
+        except _Refused as exc:
+            return exc.response
+
+    # -- routes --------------------------------------------------------------------------
+
+    def _route(self, request: Request, route: list[str]) -> Response:
+        match (request.method, route):
+            case ("POST", ["payments"]):
+                return self._create(request)
+            case ("GET", ["payments"]):
+                return self._list(request.params())
+            case ("GET", ["payments", payment_id]):
+                return _answer(self._payment_json(self._record(payment_id)))
+            case ("PUT", ["payments", payment_id, "cancel"]):
+                return self._cancel(self._record(payment_id))
+            case ("POST", ["refunds"]):
+                return self._refund(request)
+            case ("POST", ["stickers"]):
+                return self._register_sticker(request)
+            case ("GET", ["stickers", sticker_id]):
+                return _answer(self._sticker_json(sticker_id))
+        return _answer({"code": "not_found", "message": "no such endpoint"}, 404)
+
+    def _create(self, request: Request) -> Response:
+        _idempotency_key(request)
+        body = _body(request)
+        self._check_merchant(body.get("merchantId"))
+        invoice = _object(body, "invoice")
+        order_no = _string(invoice, "orderNo", "Invoice.OrderNo")
+        description = _string(invoice, "description", "Invoice.Description")
+        expires = _expires(invoice.get("expires"))
+        money = _money(body.get("amount"))
+        data = _object(body, "paymentData")
+        method = data.get("paymentMethod")
+        if not isinstance(method, str) or method.casefold() != wire.SBP_METHOD:
+            raise _Refused("validation_error", "this test shop accepts PaymentMethod sbp only")
+        sticker = data.get("stickerId")
+        if sticker is not None:
+            self._sticker(str(sticker))
+        try:
+            record = self.ledger.create(
+                order_no, money.amount_minor, money.currency, description=description
+            )
+        except LedgerRefusal as exc:
+            message = "this order number was already used with other parameters"
+            raise _Refused(wire.CODE_ALREADY_USED, message, 409) from exc
+        if record.order_id not in self._meta:
+            test_mode = body.get("testMode") is True
+            self._meta[order_no] = _Meta(_now(), test_mode, _opt(sticker), expires)
+            log.info("paymaster-fake:payment order=%s %s", order_no, money)
+        return _answer(self._payment_json(record))
+
+    def _list(self, params: Mapping[str, str]) -> Response:
+        self._check_merchant(params.get("merchantId"))
+        start, end = _time(params.get("start"), "Start"), _time(params.get("end"), "End")
+        try:
+            offset = int(params.get("cursor", "0"))
+        except ValueError as exc:
+            raise _Refused("validation_error", "Cursor is not valid") from exc
+        records = [r for r in self.ledger.payments() if self._created_within(r, start, end)]
+        page = records[offset : offset + self.PAGE_SIZE]
+        answer: dict[str, Any] = {"items": [self._payment_json(r) for r in page]}
+        if offset + self.PAGE_SIZE < len(records):
+            answer["cursor"] = str(offset + self.PAGE_SIZE)
+        return _answer(answer)
+
+    def _cancel(self, record: LedgerRecord) -> Response:
+        try:
+            cancelled = self.ledger.cancel(record.order_id)
+        except LedgerRefusal as exc:
+            raise _Refused(wire.CODE_REFUSED, "a settled payment cannot be cancelled") from exc
+        log.info("paymaster-fake:cancel order=%s -> %s", record.order_id, cancelled.status)
+        return _answer(self._payment_json(cancelled))
+
+    def _refund(self, request: Request) -> Response:
+        key = _idempotency_key(request)
+        body = _body(request)
+        payment_id = body.get("paymentId")
+        record = self._record(str(payment_id)) if isinstance(payment_id, str | int) else None
+        if record is None:
+            raise _Refused("validation_error", "Specify required PaymentId value.")
+        money = _money(body.get("amount"))
+        if money.currency != record.currency:
+            raise _Refused("validation_error", "the refund currency differs from the payment's")
+        try:
+            self.ledger.refund(record.order_id, key, money.amount_minor)
+        except LedgerRefusal as exc:
+            if exc.error == "conflict":
+                message = "this Idempotency-Key was used for another refund"
+                raise _Refused(wire.CODE_ALREADY_USED, message, 409) from exc
+            raise _Refused(wire.CODE_REFUSED, f"refund refused: {exc.error}") from exc
+        refund = {
+            "id": _digits(f"refund:{key}"),
+            "created": wire.iso_time(_now()),
+            "paymentId": _payment_id(record),
+            "amount": wire.amount_json(money),
+            "status": "Success",
+        }
+        if not self.signatures_valid:
+            refund["paymentId"] = _digits(f"other:{key}")
+        return _answer(refund)
+
+    def _register_sticker(self, request: Request) -> Response:
+        _idempotency_key(request)
+        body = _body(request)
+        self._check_merchant(body.get("merchantId"))
+        kind = _string(body, "stickerType", "StickerType")
+        purpose = _string(body, "paymentPurpose", "PaymentPurpose")
+        sticker_id = _digits(secrets.token_hex(8))
+        extra = {"stickerType": kind, "description": body.get("description", "")}
+        self._stickers[sticker_id] = _Sticker(body.get("cashlink") is True, purpose, extra)
+        return _answer(self._sticker_json(sticker_id))
+
+    # -- the answers ---------------------------------------------------------------------
+
+    def _payment_json(self, record: LedgerRecord) -> dict[str, Any]:
+        meta = self._meta.get(record.order_id) or _Meta(_now(), self._default_test_mode())
+        status, result_code = _STATUS[record.status]
+        money = Money(record.amount_minor, record.currency)
+        invoice: dict[str, Any] = {"description": record.description, "orderNo": record.order_id}
+        if meta.expires is not None:
+            invoice["expires"] = meta.expires
+        data: dict[str, Any] = {
+            "id": _payment_id(record),
+            "created": wire.iso_time(meta.created),
+            "testMode": meta.test_mode,
+            "status": status,
+            "merchantId": self._merchant,
+            "amount": wire.amount_json(money),
+            "invoice": invoice,
+            "paymentData": {"paymentMethod": "Sbp"},
+        }
+        if result_code:
+            data["resultCode"] = result_code
+        if record.message:
+            data["message"] = record.message
+        if meta.sticker_id is not None:
+            data["paymentData"]["stickerId"] = meta.sticker_id
+        else:
+            data["confirmation"] = {"type": "External", "paymentUrl": sbp_link(record)}
+        return self._tampered(data) if not self.signatures_valid else data
+
+    def _sticker_json(self, sticker_id: str) -> dict[str, Any]:
+        sticker = self._sticker(sticker_id)
+        return {
+            "id": sticker_id if self.signatures_valid else _digits(f"other:{sticker_id}"),
+            "stickerType": "Sbp",
+            **sticker.extra,
+            "cashlink": sticker.cashlink,
+            "paymentPurpose": sticker.purpose or "Payment at the till",
+            "status": "Active",
+            "payload": _static_link(sticker_id),
+        }
+
+    def _tampered(self, data: dict[str, Any]) -> dict[str, Any]:
+        """An answer about someone else's order: PayMaster's analogue of a bad signature."""
+        amount = data["amount"]
+        return {
+            **data,
+            "merchantId": f"{self._merchant}-other",
+            "invoice": {**data["invoice"], "orderNo": f"{data['invoice']['orderNo']}-other"},
+            "amount": {**amount, "value": amount["value"] + Decimal("0.01")},
+        }
+
+    # -- checks --------------------------------------------------------------------------
+
+    @property
+    def _merchant(self) -> str:
+        return self.options.get("merchant_id", DEMO_MERCHANT)
+
+    def _unprefixed(self, path: str) -> str:
+        prefix = self.options.get("path_prefix", "").rstrip("/")
+        return path[len(prefix) :] if prefix and path.startswith(f"{prefix}/") else path
+
+    def _authorized(self, request: Request) -> bool:
+        expected = f"Bearer {self.secrets.get('token', '')}"
+        given = request.headers.get("authorization", "")
+        return hmac.compare_digest(given.encode(), expected.encode())
+
+    def _check_merchant(self, merchant_id: object) -> None:
+        if not merchant_id:
+            raise _Refused("validation_error", "Specify required MerchantId value.")
+        if merchant_id != self._merchant:
+            raise _Refused("not_authorized", "the token is not valid for this merchant", 403)
+
+    def _record(self, payment_id: str) -> LedgerRecord:
+        for record in self.ledger.payments():
+            if _payment_id(record) == payment_id:
+                return record
+        raise _Refused("not_found", f"payment {payment_id} not found", 404)
+
+    def _sticker(self, sticker_id: str) -> _Sticker:
+        if not sticker_id.isdigit():
+            raise _Refused("validation_error", "StickerId is not valid")
+        return self._stickers.get(sticker_id, _Sticker())
+
+    def _created_within(self, record: LedgerRecord, start: datetime, end: datetime) -> bool:
+        meta = self._meta.get(record.order_id)
+        return meta is None or start <= meta.created <= end
+
+    def _default_test_mode(self) -> bool:
+        return self.options.get("test_mode", "").lower() in ("true", "yes", "1", "on")
+
+
+def sbp_link(record: LedgerRecord) -> str:
+    """A dynamic SBP link of the real shape for ``record`` (``type=02``, sum in kopecks)."""
+    qrc_id = f"AD{_code(record.payment_id)}"
+    link = (
+        f"https://qr.nspk.ru/{qrc_id}?type=02&bank={FAKE_BANK}"
+        f"&sum={record.amount_minor}&cur={record.currency}"
+    )
+    return f"{link}&crc={_crc16(link):04X}"
+
+
+def _static_link(sticker_id: str) -> str:
+    """A static (cash-link) SBP link of the real shape for a sticker (``type=01``)."""
+    link = f"https://qr.nspk.ru/AS{_code(sticker_id)}?type=01&bank={FAKE_BANK}"
+    return f"{link}&crc={_crc16(link):04X}"
+
+
+# -- request helpers ------------------------------------------------------------------------
+
+
+def _answer(data: Mapping[str, Any], status: int = 200) -> Response:
+    return Response(status, wire.encode(data))
+
+
+def _refusal(code: str, message: str, status: int) -> Response:
+    return _answer({"code": code, "message": message, "errors": [message]}, status)
+
+
+def _body(request: Request) -> dict[str, Any]:
+    if "application/json" not in request.headers.get("content-type", ""):
+        raise _Refused("validation_error", "Content-Type must be application/json")
+    try:
+        body = wire.decode(request.body)
+    except ValueError as exc:
+        raise _Refused("validation_error", "the body is not JSON") from exc
+    if not isinstance(body, dict):
+        raise _Refused("validation_error", "the body is not a JSON object")
+    return body
+
+
+def _idempotency_key(request: Request) -> str:
+    key = request.headers.get("idempotency-key", "").strip()
+    if not key:  # PayMaster makes it optional; payterm always sends it, so the fake insists
+        raise _Refused("validation_error", "Idempotency-Key header is required by this fake")
+    return key
+
+
+def _object(body: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = body.get(key)
+    if not isinstance(value, dict):
+        raise _Refused("validation_error", f"Specify required {key[0].upper()}{key[1:]} value.")
+    return value
+
+
+def _string(body: Mapping[str, Any], key: str, label: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise _Refused("validation_error", f"Specify required {label} value.")
+    return value
+
+
+def _money(data: object) -> Money:
+    try:
+        money = wire.amount_of(data)
+    except wire.WireError as exc:
+        raise _Refused("validation_error", f"Amount is not valid: {exc}") from exc
+    if money.amount_minor <= 0:
+        raise _Refused("validation_error", "Amount must be greater than zero")
+    if money.currency != "RUB":
+        raise _Refused("validation_error", "SBP accepts RUB only")
+    return money
+
+
+def _time(raw: str | None, label: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat((raw or "").replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise _Refused("validation_error", f"Specify required {label} value.") from exc
+    if moment.tzinfo is None:
+        raise _Refused("validation_error", f"{label} must carry a time zone")
+    return moment
+
+
+def _expires(raw: object) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or _time(raw, "Invoice.Expires") <= _now():
+        raise _Refused("validation_error", "Invoice.Expires must be in the future")
+    return raw
+
+
+def _opt(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _payment_id(record: LedgerRecord) -> str:
+    """PayMaster ids are numbers: the ledger's hex payment id read as one."""
+    return str(int(record.payment_id, 16))
+
+
+def _digits(seed: str) -> str:
+    return str(int(hashlib.sha256(seed.encode()).hexdigest()[:12], 16))
+
+
+def _code(seed: str) -> str:
+    """30 characters of [A-Z2-7] from ``seed``: the rest of a 32-character QRC id."""
+    return b32encode(hashlib.sha256(seed.encode()).digest()).decode()[:30]
+
+
+def _crc16(text: str) -> int:
+    """CRC-16/CCITT-FALSE of ``text``: the four hex digits that end an SBP link."""
+    crc = 0xFFFF
+    for byte in text.encode():
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc

@@ -1,0 +1,492 @@
+"""The Pockyt (ex-Yuansfer) in-store driver: QR invoices, customer codes, query, cancel, refund.
+
+Every request is a signed POST (``verifySign``, see :mod:`terminal.providers.pockyt.codec`);
+every answer is ``{ret_code, ret_msg, result}`` with ``ret_code`` ``000100`` for success.
+The terminal's order id is Pockyt's ``reference``; queries always go by ``reference``, so a
+payment whose answer was lost is found without knowing Pockyt's ``transactionNo``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import httpx
+
+from terminal.errors import (
+    ConfigError,
+    ProviderProtocolError,
+    ProviderTechnicalError,
+    ProviderUnavailable,
+)
+from terminal.money import Money
+from terminal.payment import mask_code
+from terminal.providers.base import Capabilities, Order, PaymentStatus, ProviderAnswer
+from terminal.providers.httpx_errors import (
+    raise_for_unavailable,
+    read_json,
+    translate_httpx_errors,
+)
+from terminal.providers.pockyt.codec import (
+    CONTENT_TYPE,
+    encode_body,
+    format_amount,
+    parse_amount,
+    response_signature_ok,
+    sign,
+    vendor_for_code,
+    verify_ipn,
+)
+
+__all__ = ["PockytProvider", "STATUS_MAP", "PATHS", "RET_CODES", "verify_ipn"]
+
+logger = logging.getLogger(__name__)
+
+#: Pockyt's in-store endpoints, all POST, relative to the base URL.
+PATHS: dict[str, str] = {
+    "add": "/app-instore/v3/add",
+    "prepay": "/app-instore/v3/prepay",
+    "pay": "/app-instore/v3/pay",  # the older name of prepay; used when prepay answers 404
+    "qrcode": "/app-instore/v3/create-trans-qrcode",
+    "query": "/app-data-search/v3/tran-query",
+    "cancel": "/app-data-search/v3/cancel",
+    "refund": "/app-data-search/v3/refund",
+}
+
+#: Pockyt's transaction statuses and what they mean to the engine. ``closed`` means the
+#: customer never completed and Pockyt closed it: EXPIRED when a query finds it, CANCELLED
+#: in the answer to the terminal's own cancel.
+STATUS_MAP: dict[str, PaymentStatus] = {
+    "init": PaymentStatus.PENDING,
+    "dealing": PaymentStatus.PENDING,
+    "pending": PaymentStatus.PENDING,
+    "success": PaymentStatus.PAID,
+    "failed": PaymentStatus.DECLINED,
+    "closed": PaymentStatus.EXPIRED,
+}
+
+SUCCESS = "000100"
+NO_RECORD = "000021"  # "no information for the parameter's number": the reference is unknown
+STATUS_ERROR = "000040"  # the transaction is not in a state that allows the call
+
+#: Pockyt's ``ret_code`` values. 000000 and 000080 are the provider's (or the wallet's)
+#: trouble, retried like a 5xx; the others mean the request was refused.
+RET_CODES: dict[str, str] = {
+    "000000": "system error",
+    "000010": "API version error",
+    "000020": "a parameter is empty",
+    "000021": "no record for the number given",
+    "000022": "parameters do not match",
+    "000023": "a parameter has a wrong value",
+    "000030": "no permission",
+    "000040": "transaction status error",
+    "000080": "wallet (vendor) system error",
+    SUCCESS: "success",
+}
+_UNAVAILABLE_CODES = frozenset({"000000", "000080"})
+_WAITING = frozenset({"init", "dealing", "pending"})
+
+OPTIONS = ("merchant_no", "store_no", "store_admin_no", "settle_currency", "vendor",
+           "wechat_vendor", "path_prefix")  # fmt: skip
+MPM_VENDORS = ("alipay", "wechatpay")
+WECHAT_VENDORS = ("wechatpay", "wechat")
+DEFAULT_SETTLE_CURRENCY = "USD"
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    """One parsed answer: its HTTP status, ``ret_code``, message and ``result`` object."""
+
+    http_status: int
+    code: str
+    message: str
+    result: dict[str, Any]
+
+
+class PockytProvider:
+    """Talks to Pockyt over one injected ``httpx.AsyncClient`` (connections are reused).
+
+    Never retries by itself; the one extra call it makes is a query after a refusal
+    (``000040``), to report the payment's real status. Options: ``merchant_no``,
+    ``store_no`` (required), ``store_admin_no``, ``settle_currency``, ``vendor`` (the MPM
+    wallet), ``wechat_vendor``, ``path_prefix``; secret: ``token``.
+    """
+
+    #: Alipay's guidance (Pockyt publishes none): first query after 5 s, then every 3 s,
+    #: 60 s to confirm a code; a shown QR stays payable 5 minutes.
+    DEFAULT_CAPABILITIES = Capabilities(
+        poll_interval_s=3.0,
+        first_poll_delay_s=5.0,
+        invoice_lifetime_s=300.0,
+        confirm_timeout_s=60.0,
+    )
+
+    def __init__(
+        self,
+        name: str,
+        capabilities: Capabilities,
+        *,
+        client: httpx.AsyncClient,
+        base_url: str,
+        api_key: str | None = None,
+        owns_client: bool = True,
+        options: Mapping[str, str] | None = None,
+        secrets: Mapping[str, str] | None = None,
+    ) -> None:
+        opts = _Options(name, options or {})
+        self.name = name
+        self.capabilities = capabilities
+        self._client = client
+        self._owns_client = owns_client
+        self._merchant_no = opts.required("merchant_no")
+        self._store_no = opts.required("store_no")
+        self._store_admin_no = opts.get("store_admin_no")
+        self._settle_currency = opts.currency("settle_currency", DEFAULT_SETTLE_CURRENCY)
+        self._vendor = opts.choice("vendor", MPM_VENDORS)
+        self._wechat_vendor = opts.choice("wechat_vendor", WECHAT_VENDORS)
+        self._base_url = base_url.rstrip("/") + opts.path_prefix()
+        self._token = _token(name, secrets or {})
+        self._pay_path = PATHS["prepay"]
+        self._qr_owed: set[str] = set()  # invoices whose QR answer never arrived
+
+    def __repr__(self) -> str:
+        state = "closed" if self._client.is_closed else "open"
+        return f"<PockytProvider {self.name} {self._base_url} {state}>"
+
+    async def create_invoice(self, order: Order) -> ProviderAnswer:
+        """MPM: ``create-trans-qrcode``; the QR payload is Pockyt's ``deepLink``."""
+        logger.debug(
+            "pockyt:create_invoice %s order=%s %s", self.name, order.order_id, order.amount
+        )
+        params = {
+            **self._store(admin=True),
+            **self._amount(order.amount),
+            "vendor": self._vendor,
+            "reference": order.order_id,
+            "timeout": str(self._timeout_minutes()),
+        }
+        self._qr_owed.add(order.order_id)
+        result = self._ok(await self._call("qrcode", params, order), order)
+        link = result.get("deepLink")
+        if not isinstance(link, str) or not link:
+            self._fail_protocol(order, "answer lacks the QR's deepLink")
+        if _status_word(result) is None:
+            result = {**result, "status": "pending"}  # a fresh QR: waiting for the customer
+        answer = self._answer(result, order, closed=PaymentStatus.EXPIRED)
+        self._qr_owed.discard(order.order_id)
+        return dataclasses.replace(answer, qr_payload=link)
+
+    async def pay_with_code(self, order: Order, code: str) -> ProviderAnswer:
+        """CPM: ``add`` a transaction, then ``prepay`` it with the customer's code."""
+        vendor = vendor_for_code(code, wechat_vendor=self._wechat_vendor)
+        logger.debug(
+            "pockyt:pay_with_code %s order=%s %s code=%s vendor=%s",
+            self.name, order.order_id, order.amount, mask_code(code), vendor,
+        )  # fmt: skip
+        if vendor is None:
+            message = "not an Alipay, WeChat Pay or UnionPay code"
+            return ProviderAnswer(
+                PaymentStatus.DECLINED, raw_status="unknown_code", message=message
+            )
+        params = {
+            **self._store(admin=True),
+            **self._amount(order.amount),
+            "reference": order.order_id,
+        }
+        added = self._ok(await self._call("add", params, order), order)
+        transaction_no = added.get("transactionNo")
+        if not isinstance(transaction_no, str) or not transaction_no:
+            self._fail_protocol(order, "answer to add lacks transactionNo")
+        if _status_word(added) not in (None, "init"):
+            # Pockyt already took a code for this reference: never send a second one.
+            return self._answer(added, order, closed=PaymentStatus.EXPIRED)
+        pay = {"transactionNo": transaction_no, "paymentBarcode": code, "vendor": vendor}
+        reply = await self._call("pay", {**self._store(admin=True), **pay}, order)
+        if reply.code == STATUS_ERROR:
+            return await self._after_refusal(order, "payment refused", reply.message or reply.code)
+        answer = self._answer(self._ok(reply, order), order, closed=PaymentStatus.EXPIRED)
+        return dataclasses.replace(answer, provider_ref=answer.provider_ref or transaction_no)
+
+    async def query(self, order: Order) -> ProviderAnswer:
+        """``tran-query`` by ``reference`` (the terminal's order id)."""
+        params = {**self._store(), "reference": order.order_id}
+        reply = await self._call("query", params, order)
+        if reply.code == NO_RECORD:
+            return _not_found(reply)
+        answer = self._answer(self._ok(reply, order), order, closed=PaymentStatus.EXPIRED)
+        if order.order_id in self._qr_owed:
+            return await self._recover_qr(order, answer)
+        return answer
+
+    async def cancel(self, order: Order) -> ProviderAnswer:
+        """``cancel``: closes an unpaid transaction; Pockyt refunds one that was paid."""
+        logger.debug("pockyt:cancel %s order=%s", self.name, order.order_id)
+        reply = await self._call("cancel", {**self._store(), "reference": order.order_id}, order)
+        if reply.code == NO_RECORD:
+            return _not_found(reply)
+        if reply.code == STATUS_ERROR:
+            return await self._after_refusal(order, "cancel refused", reply.message or reply.code)
+        return self._answer(self._ok(reply, order), order, closed=PaymentStatus.CANCELLED)
+
+    async def refund(self, order: Order, refund_id: str, amount: Money) -> ProviderAnswer:
+        """``refund`` ``amount``; ``refundReference`` = ``refund_id`` makes a repeat harmless."""
+        logger.debug(
+            "pockyt:refund %s order=%s refund=%s %s", self.name, order.order_id, refund_id, amount
+        )
+        params = {
+            **self._store(),
+            "refundAmount": format_amount(amount),
+            "currency": amount.currency,
+            "settleCurrency": self._settle_currency,
+            "reference": order.order_id,
+            "refundReference": refund_id,
+        }
+        reply = await self._call("refund", params, order)
+        if reply.code == NO_RECORD:
+            return _not_found(reply)
+        if reply.code == STATUS_ERROR:
+            return await self._after_refusal(order, "refund refused", reply.message or reply.code)
+        return await self._refund_answer(self._ok(reply, order), order, refund_id)
+
+    async def aclose(self) -> None:
+        """Close the client if this driver owns it; idempotent."""
+        if self._owns_client and not self._client.is_closed:
+            await self._client.aclose()
+
+    # -- requests ------------------------------------------------------------------------
+
+    def _store(self, *, admin: bool = False) -> dict[str, str]:
+        ids = {"merchantNo": self._merchant_no, "storeNo": self._store_no}
+        if admin and self._store_admin_no:
+            ids["storeAdminNo"] = self._store_admin_no
+        return ids
+
+    def _amount(self, amount: Money) -> dict[str, str]:
+        return {
+            "amount": format_amount(amount),
+            "currency": amount.currency,
+            "settleCurrency": self._settle_currency,
+        }
+
+    def _timeout_minutes(self) -> int:
+        """The QR's lifetime at Pockyt, in whole minutes, never shorter than the terminal's."""
+        return max(1, math.ceil(self.capabilities.invoice_lifetime_s / 60))
+
+    async def _call(self, op: str, params: dict[str, str], order: Order) -> _Reply:
+        """POST one signed request and parse its answer; prepay falls back to pay on 404."""
+        path = self._pay_path if op == "pay" else PATHS[op]
+        response = await self._post(path, params, order)
+        if response.status_code == 404 and path == PATHS["prepay"]:
+            # The path does not exist here, so nothing was processed: the older name is safe.
+            logger.warning("pockyt:%s has no prepay; using %s", self.name, PATHS["pay"])
+            self._pay_path = PATHS["pay"]
+            response = await self._post(self._pay_path, params, order)
+        return self._reply(response, order)
+
+    async def _post(self, path: str, params: dict[str, str], order: Order) -> httpx.Response:
+        body = encode_body(sign(params, self._token))
+        headers = {"Content-Type": CONTENT_TYPE, "Accept": "application/json"}
+        with translate_httpx_errors(self.name, order.order_id):
+            response = await self._client.post(
+                f"{self._base_url}{path}", content=body, headers=headers
+            )
+        raise_for_unavailable(response, provider=self.name, order_id=order.order_id)
+        return response
+
+    # -- answers -------------------------------------------------------------------------
+
+    def _reply(self, response: httpx.Response, order: Order) -> _Reply:
+        if response.status_code == 404:
+            self._fail_protocol(order, "no such path (HTTP 404)")
+        data = read_json(
+            response, provider=self.name, order_id=order.order_id, required={"ret_code": str}
+        )
+        if not response_signature_ok(data, self._token):
+            self._fail_protocol(order, "the answer's verifySign does not match")
+        result = data.get("result")
+        if result is not None and not isinstance(result, dict):
+            self._fail_protocol(order, "the answer's result is not an object")
+        message = data.get("ret_msg", data.get("retMsg"))
+        text = message.strip() if isinstance(message, str) else ""
+        return _Reply(response.status_code, data["ret_code"], text, result or {})
+
+    def _ok(self, reply: _Reply, order: Order) -> dict[str, Any]:
+        """The result of a successful answer; any other answer raises."""
+        if reply.code != SUCCESS:
+            self._fail_code(reply, order)
+        if reply.http_status != 200 or not reply.result:
+            self._fail_protocol(order, f"success without a result (HTTP {reply.http_status})")
+        return reply.result
+
+    def _answer(
+        self, result: dict[str, Any], order: Order, *, closed: PaymentStatus
+    ) -> ProviderAnswer:
+        """Map a transaction ``result`` to an answer, checking it is about ``order``."""
+        self._check_about(result, order)
+        word = _status_word(result)
+        if not isinstance(word, str) or word not in STATUS_MAP:
+            self._fail_protocol(order, f"unknown transaction status {word!r}")
+        status = closed if word == "closed" else STATUS_MAP[word]
+        if word in ("success", "closed") and _fully_refunded(result, order.amount):
+            status = PaymentStatus.REFUNDED
+        return ProviderAnswer(
+            status, raw_status=word, provider_ref=_text(result.get("transactionNo"))
+        )
+
+    async def _refund_answer(
+        self, result: dict[str, Any], order: Order, refund_id: str
+    ) -> ProviderAnswer:
+        self._check_about(result, order, check_amount=False)
+        if result.get("refundReference", refund_id) != refund_id:
+            self._fail_protocol(order, "the answer is about another refundReference")
+        word = result.get("status")
+        ref = _text(result.get("transactionNo"))
+        if word == "success":
+            return ProviderAnswer(PaymentStatus.REFUNDED, raw_status=word, provider_ref=ref)
+        if word in _WAITING:
+            return ProviderAnswer(PaymentStatus.PENDING, raw_status=str(word), provider_ref=ref)
+        if word in ("failed", "closed"):
+            return await self._after_refusal(order, "refund not done", f"refund {word}")
+        self._fail_protocol(order, f"unknown refund status {word!r}")
+
+    async def _recover_qr(self, order: Order, answer: ProviderAnswer) -> ProviderAnswer:
+        """The QR of an invoice whose creation answer was lost, now that a query found it.
+
+        ``tran-query`` carries no ``deepLink``; only ``create-trans-qrcode`` does, so it is
+        asked again for the same ``reference`` (never before a query proved the invoice
+        exists and still waits). Any failure leaves the answer as it was, QR still owed.
+        """
+        if answer.status is not PaymentStatus.PENDING:
+            self._qr_owed.discard(order.order_id)
+            return answer
+        try:
+            again = await self.create_invoice(order)
+        except ProviderTechnicalError as exc:
+            logger.warning(
+                "pockyt:%s QR of order %s still unknown: %s", self.name, order.order_id, exc
+            )
+            return answer
+        return dataclasses.replace(answer, qr_payload=again.qr_payload)
+
+    async def _after_refusal(self, order: Order, what: str, reason: str) -> ProviderAnswer:
+        """A refused call: report the payment's real status, from a query, with the reason."""
+        logger.info("pockyt:%s %s order=%s: %s", self.name, what, order.order_id, reason)
+        answer = await self.query(order)
+        return dataclasses.replace(answer, message=f"{what}: {reason}")
+
+    def _check_about(
+        self, result: dict[str, Any], order: Order, *, check_amount: bool = True
+    ) -> None:
+        """Refuse an answer about another reference or (same currency) another amount."""
+        reference = result.get("reference")
+        if reference is not None and reference != order.order_id:
+            self._fail_protocol(order, f"the answer is about reference {reference!r}")
+        if not check_amount or "amount" not in result:
+            return
+        if result.get("currency", order.amount.currency) != order.amount.currency:
+            return
+        if parse_amount(result["amount"], order.amount.currency) != order.amount:
+            self._fail_protocol(order, f"the answer is about amount {result['amount']!r}")
+
+    def _fail_code(self, reply: _Reply, order: Order) -> NoReturn:
+        meaning = RET_CODES.get(reply.code, "unknown code")
+        what = f"ret_code {reply.code} ({meaning}): {reply.message or 'no message'}"
+        if "verifysign" in reply.message.lower():
+            self._fail_protocol(
+                order, f"Pockyt refused the request's signature; check the token ({what})"
+            )
+        if reply.code in _UNAVAILABLE_CODES:
+            raise ProviderUnavailable(
+                f"{self.name}: order {order.order_id}: {what}",
+                provider=self.name,
+                order_id=order.order_id,
+            )
+        self._fail_protocol(order, what)
+
+    def _fail_protocol(self, order: Order, what: str) -> NoReturn:
+        raise ProviderProtocolError(
+            f"{self.name}: order {order.order_id}: {what}",
+            provider=self.name,
+            order_id=order.order_id,
+        )
+
+
+class _Options:
+    """Reads ``[providers.<name>.options]``; every problem is a ConfigError naming its key."""
+
+    def __init__(self, name: str, options: Mapping[str, str]) -> None:
+        self._name = name
+        self._options = options
+        unknown = sorted(set(options) - set(OPTIONS))
+        if unknown:
+            raise ConfigError(
+                f"unknown option; Pockyt takes {', '.join(OPTIONS)}", key=self._key(unknown[0])
+            )
+
+    def get(self, key: str) -> str:
+        return self._options.get(key, "").strip()
+
+    def required(self, key: str) -> str:
+        value = self.get(key)
+        if not value:
+            raise ConfigError("required by the Pockyt driver; not set", key=self._key(key))
+        return value
+
+    def choice(self, key: str, allowed: tuple[str, ...]) -> str:
+        value = self.get(key) or allowed[0]
+        if value not in allowed:
+            raise ConfigError(f"must be one of {', '.join(allowed)}", key=self._key(key))
+        return value
+
+    def currency(self, key: str, default: str) -> str:
+        value = self.get(key) or default
+        if len(value) != 3 or not value.isascii() or not value.isalpha() or not value.isupper():
+            raise ConfigError("must be a 3-letter ISO 4217 code, such as USD", key=self._key(key))
+        return value
+
+    def path_prefix(self) -> str:
+        value = self.get("path_prefix").rstrip("/")
+        if value and (not value.startswith("/") or any(c in value for c in "?#")):
+            raise ConfigError(
+                'must be a path such as "/v1", or empty', key=self._key("path_prefix")
+            )
+        return value
+
+    def _key(self, key: str) -> str:
+        return f"providers.{self._name}.options.{key}"
+
+
+def _token(name: str, secrets: Mapping[str, str]) -> str:
+    token = secrets.get("token", "").strip()
+    if not token:
+        raise ConfigError(
+            "the Pockyt API token is missing from the secrets file", key=f"providers.{name}.token"
+        )
+    return token
+
+
+def _status_word(result: Mapping[str, Any]) -> object:
+    """The transaction's status: ``status`` in queries, ``transactionStatus`` in add/pay."""
+    status = result.get("status")
+    return status if status is not None else result.get("transactionStatus")
+
+
+def _fully_refunded(result: Mapping[str, Any], amount: Money) -> bool:
+    """True when refunds and voids in ``result`` add up to the whole ``amount``."""
+    back = 0
+    for key in ("refundAmount", "voidAmount"):
+        part = parse_amount(result.get(key), amount.currency)
+        back += part.amount_minor if part is not None else 0
+    return amount.amount_minor > 0 and back >= amount.amount_minor
+
+
+def _not_found(reply: _Reply) -> ProviderAnswer:
+    return ProviderAnswer(PaymentStatus.NOT_FOUND, raw_status=reply.code, message=reply.message)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

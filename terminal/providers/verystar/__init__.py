@@ -1,0 +1,1 @@
+"""Verystar (VeryPay v3, Alipay and WeChat Pay): the driver, its wire format, the fake."""

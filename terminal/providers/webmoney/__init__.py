@@ -1,0 +1,1 @@
+"""WebMoney (SBP, WebMoney, WeChat, Alipay QR): the driver, its assumed wire format, the fake."""

@@ -1,0 +1,536 @@
+"""Import the technician's configuration from the SD card's boot partition and apply it.
+
+At every start, before the terminal, ``payterm-import.service`` runs this. When the boot
+partition holds ``payterm.toml`` (and perhaps ``payterm-secrets.toml``), both are validated
+with the terminal's own loader as if already installed in ``/etc/payterm``:
+
+- valid: they are installed in ``/etc/payterm`` (the old config kept as ``payterm.toml.previous``),
+  the ``[system]`` table's host name and Wi-Fi are written into the system, the card's copy is
+  renamed ``payterm.toml.imported`` and the secrets are wiped from the card;
+- invalid: nothing on the terminal changes, the card's copy is renamed ``payterm.toml.rejected``
+  and ``payterm-config-error.txt`` beside it says what is wrong, naming the key.
+
+The installed config's ``terminal.secrets_file`` is set to ``/etc/payterm/secrets.toml`` when a
+secrets file is in force (imported now or by an earlier import); relative paths are resolved
+against ``/etc/payterm``. Every path is taken under ``root``, so tests and image builds run it
+on a folder. See docs/first-boot.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import dataclasses
+import enum
+import logging
+import os
+import sys
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
+from typing import Any, NamedTuple
+
+from terminal.config.loader import (
+    check_secrets,
+    decode_toml,
+    load_secrets,
+    parse_config,
+    parse_secrets,
+)
+from terminal.config.model import Config, Secrets
+from terminal.config.toml_writer import toml_document
+from terminal.errors import ConfigError
+from terminal.system.host_settings import (
+    WIFI_INTERFACE,
+    WPA_UNIT_TARGET,
+    Host,
+    RunningHost,
+    hosts_with,
+    wlan_network,
+    wpa_supplicant_conf,
+)
+from terminal.system.logs import configure_logging
+from terminal.system.provision_files import (
+    Change,
+    NewFile,
+    NewLink,
+    Removal,
+    fsync_dir,
+    install,
+    make_dirs,
+)
+
+__all__ = [
+    "BOOT_CONFIG",
+    "BOOT_SECRETS",
+    "ERROR_FILE",
+    "INSTALL_DIR",
+    "INSTALLED_SECRETS",
+    "RUN_ERROR",
+    "Outcome",
+    "ImportResult",
+    "Layout",
+    "import_config",
+    "build_parser",
+    "main",
+]
+
+log = logging.getLogger(__name__)
+
+BOOT_CONFIG = "payterm.toml"
+BOOT_SECRETS = "payterm-secrets.toml"
+ERROR_FILE = "payterm-config-error.txt"
+#: Where the terminal reads its configuration (as seen on the terminal, not under ``root``).
+INSTALL_DIR = PurePosixPath("/etc/payterm")
+INSTALLED_SECRETS = INSTALL_DIR / "secrets.toml"
+#: One line, the message, for the terminal to show on its screen; absent when all is well.
+RUN_ERROR = PurePosixPath("/run/payterm/config-error")
+_GROUP = "payterm"
+
+
+class Outcome(enum.StrEnum):
+    """What an import run did."""
+
+    IMPORTED = "imported"  # a new configuration is installed
+    NOTHING = "nothing to do"  # no file on the card; the installed configuration stays
+    REJECTED = "rejected"  # the file on the card is invalid; the previous one stays
+    FAILED = "failed"  # valid, but could not be installed (disk full, read-only); retried later
+    MISSING = "missing"  # no file on the card and none installed: the terminal has no config
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ImportResult:
+    """The outcome of one import run and the message for the log, the screen and the card."""
+
+    outcome: Outcome
+    message: str
+
+    @property
+    def exit_code(self) -> int:
+        """0 when the terminal has a good configuration in force as intended, else 1."""
+        return 0 if self.outcome in (Outcome.IMPORTED, Outcome.NOTHING) else 1
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Layout:
+    """Every file the import reads or writes, under ``root`` (``/`` on the terminal)."""
+
+    root: Path
+    boot: Path
+
+    @classmethod
+    def under(cls, root: Path, boot: Path | None = None) -> Layout:
+        """The layout of ``root``; the boot partition is ``<root>/boot/firmware`` unless given."""
+        return cls(root, boot if boot is not None else root / "boot/firmware")
+
+    def on_terminal(self, path: PurePosixPath | str) -> Path:
+        """The file the terminal knows as the absolute ``path``, under ``root``."""
+        return self.root / PurePosixPath(path).relative_to("/")
+
+    @property
+    def config(self) -> Path:
+        """The installed configuration, ``/etc/payterm/payterm.toml``."""
+        return self.on_terminal(INSTALL_DIR / "payterm.toml")
+
+    @property
+    def secrets(self) -> Path:
+        """The installed secrets file, ``/etc/payterm/secrets.toml``."""
+        return self.on_terminal(INSTALLED_SECRETS)
+
+    @property
+    def run_error(self) -> Path:
+        """The message file the terminal shows, ``/run/payterm/config-error``."""
+        return self.on_terminal(RUN_ERROR)
+
+    @property
+    def wpa_conf(self) -> Path:
+        """wpa_supplicant's configuration for wlan0."""
+        return self.on_terminal(f"/etc/wpa_supplicant/wpa_supplicant-{WIFI_INTERFACE}.conf")
+
+    @property
+    def wlan_network(self) -> Path:
+        """systemd-networkd's file for wlan0."""
+        return self.on_terminal(f"/etc/systemd/network/30-{WIFI_INTERFACE}.network")
+
+    @property
+    def wpa_enabled(self) -> Path:
+        """The link that enables ``wpa_supplicant@wlan0.service`` at start."""
+        wants = "/etc/systemd/system/multi-user.target.wants"
+        return self.on_terminal(f"{wants}/wpa_supplicant@{WIFI_INTERFACE}.service")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Plan:
+    """What a valid import changes: files, and what to tell the running system."""
+
+    changes: tuple[Change, ...]
+    hostname: str | None  # set live when it changed
+    wifi: bool | None  # Wi-Fi files changed: True now on, False now off
+
+
+def import_config(
+    root: Path = Path("/"),
+    boot: Path | None = None,
+    *,
+    dry_run: bool = False,
+    host: Host | None = None,
+) -> ImportResult:
+    """Import and apply the configuration on the boot partition, if any; never raises for it.
+
+    ``host`` carries out the changes to the running system; by default the real one when
+    ``root`` is ``/`` and nothing otherwise. ``dry_run`` validates and logs what would be done.
+    """
+    layout = Layout.under(root, boot)
+    if host is None:
+        host = RunningHost() if root == Path("/") else Host()
+    card_config, card_secrets = layout.boot / BOOT_CONFIG, layout.boot / BOOT_SECRETS
+    if not card_config.exists() and not card_secrets.exists():
+        if layout.config.exists():
+            log.info("no %s on %s: the installed configuration stays", BOOT_CONFIG, layout.boot)
+            return ImportResult(Outcome.NOTHING, "nothing to import")
+        message = f"no configuration: put {BOOT_CONFIG} on the SD card's boot partition and restart"
+        if (layout.boot / f"{BOOT_CONFIG}.txt").exists():
+            message += f" ({BOOT_CONFIG}.txt is there: rename it {BOOT_CONFIG})"
+        log.error("%s", message)
+        if not dry_run:
+            _tell_terminal(layout, message)
+        return ImportResult(Outcome.MISSING, message)
+    imported = BOOT_CONFIG if card_config.exists() else BOOT_SECRETS
+    try:
+        plan = _plan(layout, card_config, card_secrets)
+    except ConfigError as exc:
+        return _reject(layout, str(exc), dry_run=dry_run)
+    except OSError as exc:
+        return _fail(layout, exc, dry_run=dry_run)
+    if dry_run:
+        for change in plan.changes:
+            log.info("would %s %s", _verb(change), change.path)
+        return ImportResult(Outcome.IMPORTED, f"{imported} is valid; nothing written (dry run)")
+    try:
+        with host.writable([layout.config, layout.on_terminal("/etc"), layout.boot]):
+            install(plan.changes)
+            _clear_card(layout, card_config, card_secrets)
+    except OSError as exc:
+        return _fail(layout, exc, dry_run=False)
+    _apply_live(plan, host)
+    with contextlib.suppress(OSError):
+        layout.run_error.unlink(missing_ok=True)
+    message = f"{imported} imported into {INSTALL_DIR}"
+    log.info("%s (%d file(s) changed)", message, len(plan.changes))
+    return ImportResult(Outcome.IMPORTED, message)
+
+
+# --- Validation: everything is read and checked before anything is written. ---
+
+
+def _plan(layout: Layout, card_config: Path, card_secrets: Path) -> _Plan:
+    """Validate the card's files as if installed; return the changes, or raise ConfigError."""
+    if card_config.exists():
+        source, raw = BOOT_CONFIG, _read(card_config, BOOT_CONFIG)
+    elif layout.config.exists():  # secrets alone: they go with the installed configuration
+        source = str(INSTALL_DIR / "payterm.toml")
+        raw = _read(layout.config, source)
+    else:
+        message = f"is imported together with {BOOT_CONFIG}; put {BOOT_CONFIG} next to it"
+        raise ConfigError(message, path=BOOT_SECRETS)
+    data = decode_toml(raw, source=source)
+    config = parse_config(data, source=source)
+    if not config.terminal.data_dir.is_absolute():
+        message = (
+            'must be an absolute path such as "/var/lib/payterm": a relative one would be '
+            f"inside {INSTALL_DIR}, which is read-only"
+        )
+        raise ConfigError(message, key="terminal.data_dir", path=source)
+    secrets = _secrets(layout, config, card_secrets)
+    check_secrets(config, secrets.secrets, source=secrets.source)
+    text = _installed_text(raw, data, config, secrets.path)
+    changes: list[Change] = []
+    if secrets.new is not None:
+        changes.append(_private(layout.secrets, secrets.new))
+    changes.append(_private(layout.config, text.encode("utf-8")))
+    hostname = _hostname_changes(layout, config, changes)
+    wifi = _wifi_changes(layout, config, secrets.secrets, changes)
+    return _Plan(tuple(_only_real(changes)), hostname, wifi)
+
+
+def _read(path: Path, source: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot be read: {exc.strerror or exc}", path=source) from None
+
+
+class _SecretsInForce(NamedTuple):
+    """The secrets after the import, the path the config names them by, and their origin."""
+
+    secrets: Secrets
+    path: PurePosixPath | None  # for terminal.secrets_file; None: no secrets file
+    new: bytes | None  # the card's file, to install; None: nothing to install
+    source: str  # for messages
+
+
+def _secrets(layout: Layout, config: Config, card_secrets: Path) -> _SecretsInForce:
+    """Return the secrets in force after the import.
+
+    The card's secrets file replaces the installed one; without it the installed one stays
+    (and the config is pointed at it), or the file the config names must be on the terminal.
+    """
+    if card_secrets.exists():
+        raw = _read(card_secrets, BOOT_SECRETS)
+        secrets = parse_secrets(raw, source=BOOT_SECRETS)
+        return _SecretsInForce(secrets, INSTALLED_SECRETS, raw, BOOT_SECRETS)
+    named = config.terminal.secrets_file
+    if named is None:
+        if not layout.secrets.exists():
+            return _SecretsInForce(Secrets(), None, None, "<none>")
+        named = Path(INSTALLED_SECRETS)
+    path = INSTALL_DIR / PurePosixPath(named)
+    if not layout.on_terminal(path).is_file():
+        message = (
+            f"names {path}, which is not on the terminal; put {BOOT_SECRETS} next to "
+            f"{BOOT_CONFIG} on the card (it is installed as {INSTALLED_SECRETS})"
+        )
+        raise ConfigError(message, key="terminal.secrets_file", path=config.source)
+    secrets = load_secrets(layout.on_terminal(path))
+    return _SecretsInForce(secrets, path, None, str(path))
+
+
+def _installed_text(
+    raw: bytes, data: dict[str, Any], config: Config, secrets_file: PurePosixPath | None
+) -> str:
+    """The file as written when it already names ``secrets_file``; else rewritten naming it."""
+    named = config.terminal.secrets_file
+    as_written = None if named is None else INSTALL_DIR / PurePosixPath(named)
+    if secrets_file is None or as_written == secrets_file:
+        return raw.decode("utf-8-sig")
+    rewritten = copy.deepcopy(data)
+    rewritten.setdefault("terminal", {})["secrets_file"] = str(secrets_file)
+    log.info("the installed configuration names the secrets file %s", secrets_file)
+    text = (
+        "# Installed by the configuration import, which set terminal.secrets_file. The file\n"
+        "# as written, with its comments, is kept on the boot partition as "
+        f"{BOOT_CONFIG}.imported.\n\n" + toml_document(rewritten)
+    )
+    if tomllib.loads(text) != rewritten:  # the writer below must round-trip exactly
+        raise ConfigError("could not be rewritten faithfully; report this", path=config.source)
+    return text
+
+
+def _private(path: Path, data: bytes) -> NewFile:
+    """A config or secrets file: 0640, group payterm, the replaced one kept as ``.previous``."""
+    old = path.read_bytes() if path.is_file() else None
+    previous = path.with_name(path.name + ".previous") if old not in (None, data) else None
+    return NewFile(path, data, mode=0o640, group=_GROUP, previous=previous)
+
+
+def _hostname_changes(layout: Layout, config: Config, changes: list[Change]) -> str | None:
+    """Add /etc/hostname and /etc/hosts for ``system.hostname``; return it if it changed."""
+    name = config.system.hostname
+    if not name:
+        return None
+    hostname_file, hosts_file = (
+        layout.on_terminal("/etc/hostname"),
+        layout.on_terminal("/etc/hosts"),
+    )
+    hosts = (
+        hosts_file.read_text(encoding="utf-8") if hosts_file.exists() else "127.0.0.1\tlocalhost\n"
+    )
+    changes.append(NewFile(hostname_file, f"{name}\n".encode()))
+    changes.append(NewFile(hosts_file, hosts_with(hosts, name).encode("utf-8")))
+    old = hostname_file.read_text(encoding="utf-8").strip() if hostname_file.exists() else ""
+    return name if old != name else None
+
+
+def _wifi_changes(
+    layout: Layout, config: Config, secrets: Secrets, changes: list[Change]
+) -> bool | None:
+    """Add the Wi-Fi files (or their removal); return the new state if anything changed."""
+    system = config.system
+    if secrets.wifi_psk and not system.wifi_ssid:
+        log.warning("a Wi-Fi passphrase is set but system.wifi_ssid is empty: no Wi-Fi")
+    if system.wifi_ssid:
+        conf = wpa_supplicant_conf(system.wifi_country, system.wifi_ssid, secrets.wifi_psk)
+        wifi: list[Change] = [
+            NewFile(layout.wpa_conf, conf.encode("utf-8"), mode=0o600),
+            NewFile(layout.wlan_network, wlan_network().encode("utf-8")),
+            NewLink(layout.wpa_enabled, WPA_UNIT_TARGET),
+        ]
+    else:
+        paths = (layout.wpa_conf, layout.wlan_network, layout.wpa_enabled)
+        wifi = [Removal(path) for path in paths]
+    changes.extend(wifi)
+    return bool(system.wifi_ssid) if _only_real(wifi) else None
+
+
+def _only_real(changes: Sequence[Change]) -> list[Change]:
+    """Drop the changes that would leave a file exactly as it is."""
+    return [change for change in changes if not _unchanged(change)]
+
+
+def _unchanged(change: Change) -> bool:
+    path = change.path
+    if isinstance(change, Removal):
+        return not os.path.lexists(path)
+    if isinstance(change, NewLink):
+        return path.is_symlink() and os.readlink(path) == change.target
+    if path.is_symlink() or not path.is_file():
+        return False
+    return path.read_bytes() == change.data and (path.stat().st_mode & 0o7777) == change.mode
+
+
+def _verb(change: Change) -> str:
+    return {NewFile: "write", NewLink: "link", Removal: "remove"}[type(change)]
+
+
+# --- After the decision: the card, the screen, the running system. ---
+
+
+def _clear_card(layout: Layout, card_config: Path, card_secrets: Path) -> None:
+    """Mark the card's config imported, wipe and remove its secrets, drop an old error file.
+
+    The terminal's files are installed already: a failure here is logged, not undone (the
+    next start imports the same file again, which changes nothing).
+    """
+    try:
+        if card_config.exists():
+            os.replace(card_config, card_config.with_name(BOOT_CONFIG + ".imported"))
+        if card_secrets.exists():
+            _wipe(card_secrets)
+        (layout.boot / ERROR_FILE).unlink(missing_ok=True)
+        fsync_dir(layout.boot)
+    except OSError as exc:
+        log.error("installed, but the card's files could not be renamed or removed: %s", exc)
+
+
+def _wipe(path: Path) -> None:
+    """Overwrite a secret on the FAT partition with zeros before removing it."""
+    with contextlib.suppress(OSError), path.open("r+b") as file:
+        file.write(bytes(path.stat().st_size))
+        file.flush()
+        os.fsync(file.fileno())
+    path.unlink()
+    log.info("%s removed from the card", path.name)
+
+
+def _reject(layout: Layout, error: str, *, dry_run: bool) -> ImportResult:
+    """Leave the terminal as it is; rename the card's files and say why, on card and screen."""
+    error = " ".join(error.split())
+    previous = layout.config.exists()
+    stays = (
+        "the previous configuration stays in force"
+        if previous
+        else "the terminal has no configuration and cannot take payments"
+    )
+    log.error("configuration rejected, %s: %s", stays, error)
+    if dry_run:
+        return ImportResult(Outcome.REJECTED, error)
+    renamed = []
+    for name in (BOOT_CONFIG, BOOT_SECRETS):
+        path = layout.boot / name
+        try:
+            if path.exists():
+                os.replace(path, path.with_name(name + ".rejected"))
+                renamed.append(f"{name} to {name}.rejected")
+        except OSError as exc:
+            log.error("could not rename %s on the card: %s", path, exc)
+    lines = [
+        f"payterm did not install {BOOT_CONFIG} from this card:",
+        "",
+        error,
+        "",
+        f"Nothing on the terminal was changed: {stays}.",
+    ]
+    if renamed:
+        lines.append(f"This card's files were renamed: {', '.join(renamed)}.")
+    lines.append(f"Correct the file, name it {BOOT_CONFIG} again and restart the terminal.")
+    _write_card_note(layout, lines)
+    _tell_terminal(layout, error)
+    return ImportResult(Outcome.REJECTED, error)
+
+
+def _fail(layout: Layout, exc: OSError, *, dry_run: bool) -> ImportResult:
+    """The files could not be read or installed: nothing changed, the card's files stay put.
+
+    The next start tries again.
+    """
+    reason = exc.strerror or str(exc)
+    where = f" ({exc.filename})" if exc.filename else ""
+    message = (
+        f"{BOOT_CONFIG} could not be installed: {reason}{where}; nothing on the terminal was "
+        "changed and the import is tried again at the next start"
+    )
+    log.error("%s", message)
+    if not dry_run:
+        lines = [message, "", "Check the terminal's storage (free space, SD card), then restart."]
+        _write_card_note(layout, lines)
+        _tell_terminal(layout, message)
+    return ImportResult(Outcome.FAILED, message)
+
+
+def _write_card_note(layout: Layout, lines: list[str]) -> None:
+    """Write payterm-config-error.txt on the card (Windows line ends: it is read on a PC)."""
+    try:
+        note = layout.boot / ERROR_FILE
+        note.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8"))
+        fsync_dir(layout.boot)
+    except OSError as exc:
+        log.error("could not write %s on the card: %s", ERROR_FILE, exc)
+
+
+def _tell_terminal(layout: Layout, message: str) -> None:
+    """Write the one-line message the terminal shows on its screen."""
+    try:
+        make_dirs(layout.run_error.parent)
+        layout.run_error.write_text(" ".join(message.split()) + "\n", encoding="utf-8")
+        layout.run_error.chmod(0o644)
+    except OSError as exc:
+        log.error("could not write %s: %s", layout.run_error, exc)
+
+
+def _apply_live(plan: _Plan, host: Host) -> None:
+    if plan.hostname is not None:
+        host.set_hostname(plan.hostname)
+    if plan.wifi is not None:
+        host.wifi_changed(plan.wifi)
+
+
+# --- The command. ---
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The arguments of ``python -m terminal.system.provision`` (``payterm import-config``)."""
+    parser = argparse.ArgumentParser(
+        prog="payterm import-config",
+        description="Import payterm.toml (and payterm-secrets.toml) from the boot partition.",
+    )
+    parser.add_argument(
+        "--root", type=Path, default=Path("/"), help="the terminal's root folder (default /)"
+    )
+    parser.add_argument(
+        "--boot",
+        type=Path,
+        default=None,
+        help="the boot partition's folder (default <root>/boot/firmware)",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="validate and say what would be done; write nothing"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one import; exit 0 when imported or nothing to do, 1 otherwise."""
+    args = build_parser().parse_args(argv)
+    configure_logging()
+    try:
+        result = import_config(args.root, args.boot, dry_run=args.dry_run)
+    except Exception:  # noqa: BLE001 - the terminal must still start; the log has the trace
+        log.exception("the configuration import failed")
+        return 1
+    log.info("import: %s: %s", result.outcome, result.message)
+    return result.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
