@@ -8,7 +8,7 @@
 Each benchmark runs in a child interpreter of its own, so one's memory, CPU time and I/O
 never count in another's figures. The timing-sensitive ones run alone; the long memory
 soak shares the two cores with the idle and printer-paper runs, which measure their own
-process only. The exit status is 0 whatever the figures say.
+process only. The exit status is 0 whatever the figures say, and 1 when a benchmark broke.
 """
 
 from __future__ import annotations
@@ -28,7 +28,14 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make ``bench`` and the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.report import Figure, figures_from_json, figures_to_json, format_table  # noqa: E402
+from bench.report import (  # noqa: E402
+    Figure,
+    broken,
+    figures_from_json,
+    figures_to_json,
+    format_table,
+    not_measured,
+)
 
 __all__ = ["main", "BENCHES", "LANES"]
 
@@ -55,7 +62,7 @@ ORDER = ("latency", "coldstart", "soak", "paper", "idle")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: run the benchmarks asked for and print the figures; always returns 0."""
+    """Run the benchmarks asked for and print the figures; 1 when one broke, else 0."""
     args = _parser().parse_args(argv)
     started = time.perf_counter()
     if args.only and len(args.only) == 1:
@@ -63,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         figures = _run_children(args.only or list(ORDER), args.quick, args.out)
     _print(figures, args.json, args.quick, time.perf_counter() - started)
-    return 0
+    return 1 if broken(figures) else 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -149,7 +156,7 @@ def _run_child(name: str, quick: bool, out: Path) -> list[Figure]:
 
 
 def _failed(name: str, why: str) -> Figure:
-    return Figure(BENCHES[name], f"{name}_failed", f"{name}: not measured", None, "", note=why)
+    return not_measured(BENCHES[name], name, why)
 
 
 # --- output -------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ Two figures for each code shape (an 18-digit wallet code, a 104-character SBP li
 
 The targets are per code: decoding alone at most 1 ms; the whole path at most 5 ms of loop
 time (a third of the 15 ms a QR redraw may take, and spread over the 0.1 s or more a scanner
-takes to type a long code, 64 events per read). Always exits 0.
+takes to type a long code, 64 events per read). It exits 0 whatever the figures say.
 """
 
 from __future__ import annotations

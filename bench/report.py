@@ -9,7 +9,9 @@ from typing import Any
 
 __all__ = [
     "Figure",
+    "broken",
     "error_figures",
+    "not_measured",
     "format_table",
     "figures_to_json",
     "figures_from_json",
@@ -50,6 +52,16 @@ class Figure:
     def to_json(self) -> dict[str, Any]:
         """The figure as a JSON-ready dict, with its target text and status."""
         return {**asdict(self), "target": self.target, "status": self.status}
+
+
+def not_measured(section: str, name: str, why: str) -> Figure:
+    """The row of a benchmark that broke before it measured anything (``why`` says how)."""
+    return Figure(section, f"{name}_failed", f"{name}: not measured", None, "", note=why)
+
+
+def broken(figures: Iterable[Figure]) -> list[Figure]:
+    """The rows of benchmarks that broke: a broken benchmark makes its command exit 1."""
+    return [figure for figure in figures if figure.key.endswith("_failed")]
 
 
 def error_figures(section: str, errors: Sequence[str]) -> list[Figure]:

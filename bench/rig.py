@@ -230,7 +230,8 @@ async def pay_once(
     payment = runtime.state.payment
     assert payment is not None
     sandbox.ledger.customer("pay", payment.order_id)
-    caps = terminal.config.providers["sandbox"]
+    # The cadence in force: the driver's own unless the config sets one.
+    caps = runtime.state.settings.capabilities("sandbox")
     nudges = await _advance_until(clock, caps.first_poll_delay_s, done, "the paid result")
     await wait(slip, "the payment slip")
     idle = watch.expect_phase("idle")
