@@ -80,7 +80,8 @@ def pipe_throughput(text: str, count: int) -> float:
 
 
 async def _pipe_run(text: str, count: int) -> float:
-    from hw.input.evdev_input import EvdevScanner, EventPipe, pack_events
+    from hw.input.evdev_scanner import EvdevScanner
+    from hw.input.event_pipe import EventPipe, pack_events
     from terminal.clock import FakeClock
 
     data = pack_events(_stream(text, count))

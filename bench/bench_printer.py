@@ -116,7 +116,7 @@ _CHILD = """
 import json, sys, time
 from pathlib import Path
 started = time.perf_counter()
-from hw.printer.escpos_printer import load_escpos
+from hw.printer.escpos_loader import load_escpos
 cache = Path(sys.argv[1]) if sys.argv[1] else None
 ms = load_escpos(cache)
 print(json.dumps({"ms": ms}))

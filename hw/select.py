@@ -63,7 +63,8 @@ async def open_pi_device(config: Config) -> PiDevice:
     broken OLED still starts (and a service does not restart over and over); so is an LED or
     buzzer, which is left out. Settings that cannot work still raise ``ConfigError``.
     """
-    from hw.input.evdev_input import open_evdev_keypad, open_evdev_scanner
+    from hw.input.evdev_keypad import open_evdev_keypad
+    from hw.input.evdev_scanner import open_evdev_scanner
     from hw.printer.escpos_printer import open_escpos_printer
 
     opened: list[Any] = []

@@ -245,7 +245,7 @@ def draw_slip(parsed: ParsedSlip, raw: bytes) -> Image.Image:
 
 
 def _font() -> ImageFont.FreeTypeFont:
-    from hw.display.render import FONT_DIR
+    from hw.display.drawing import FONT_DIR
 
     return ImageFont.truetype(str(FONT_DIR / "DejaVuSansMono.ttf"), 20)
 

@@ -4,27 +4,26 @@
 :class:`LumaDisplay` draws the engine's screens on it (or on luma's ``dummy`` device in the
 emulator). luma and the bus libraries (smbus2, spidev, gpiozero for the SPI D/C and RESET
 pins) are imported only when a display is opened. Every failure of theirs becomes a
-:class:`DisplayError` whose message says what to check or set.
+:class:`DisplayError` whose message says what to check or set (:mod:`hw.display.luma_wiring`).
 """
 
 from __future__ import annotations
 
-import errno
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image
 
 from hw.base import ClosesAsync
+from hw.display.luma_wiring import Wiring, display_error, library_errors
 from hw.display.render import can_redraw_countdown, redraw_countdown, render_screen
 from hw.errors import DisplayError
 from terminal.config.model import DisplayConfig
 from terminal.views.model import Screen
 
-__all__ = ["DRIVERS", "PANEL_SIZES", "LumaDisplay", "Wiring", "open_luma_display"]
+__all__ = ["DRIVERS", "PANEL_SIZES", "GpiozeroPins", "LumaDisplay", "open_luma_display"]
 
 log = logging.getLogger(__name__)
 
@@ -37,32 +36,6 @@ PANEL_SIZES: dict[str, frozenset[tuple[int, int]]] = {
     "sh1107": frozenset({(128, 64), (128, 128)}),
 }
 DRIVERS = tuple(PANEL_SIZES)
-
-
-@dataclass(frozen=True, slots=True)
-class Wiring:
-    """How the display is reached: what error messages and ``status()`` name."""
-
-    interface: str  # "i2c", "spi" or "dummy"
-    path: str  # /dev/i2c-1, /dev/spidev0.0, or a name for a pseudo device
-    address: int | None = None  # I²C only
-    pins: str = ""  # SPI only: "D/C GPIO24, RESET GPIO25"
-
-    @property
-    def where(self) -> str:
-        """``i2c-1 at 0x3C``, ``spidev0.0 (D/C GPIO24, RESET GPIO25)`` or the path."""
-        name = self.path.removeprefix("/dev/")
-        if self.address is not None:
-            return f"{name} at 0x{self.address:02X}"
-        return f"{name} ({self.pins})" if self.pins else name
-
-    @classmethod
-    def of(cls, cfg: DisplayConfig) -> Wiring:
-        """The wiring ``cfg`` describes."""
-        if cfg.interface == "spi":
-            pins = f"D/C GPIO{cfg.gpio_dc}, RESET GPIO{cfg.gpio_rst}"
-            return cls("spi", f"/dev/spidev{cfg.spi_port}.{cfg.spi_device}", pins=pins)
-        return cls("i2c", f"/dev/i2c-{cfg.i2c_port}", address=cfg.address)
 
 
 def open_luma_display(
@@ -92,11 +65,11 @@ def open_luma_display(
             serial_interface = _serial_interface(cfg, bus, spi, pin_factory, closers)
         device = _device(cfg, serial_interface)
         device.contrast(cfg.contrast)
-    except _library_errors(cfg) as exc:
+    except library_errors(cfg) as exc:
         if built and serial_interface is not None:
             closers.insert(0, serial_interface.cleanup)
         _close_all(closers)
-        raise _display_error(exc, wiring, cfg) from exc
+        raise display_error(exc, wiring, cfg) from exc
     log.info("display:open %s %dx%d on %s", cfg.driver, cfg.width, cfg.height, wiring.where)
     return LumaDisplay(device=device, wiring=wiring, closers=closers)
 
@@ -171,7 +144,7 @@ class LumaDisplay(ClosesAsync):
         try:
             self._device.display(frame)
         except self._errors as exc:
-            raise _display_error(exc, self._wiring, None) from exc
+            raise display_error(exc, self._wiring, None) from exc
         self._last_push_ms = (time.perf_counter() - started) * 1000
         self._last_screen, self._last_image = screen, image
         self._frames[kind] += 1
@@ -200,7 +173,7 @@ class LumaDisplay(ClosesAsync):
         try:
             self._device.cleanup()
         except self._errors as exc:
-            raise _display_error(exc, self._wiring, None) from exc
+            raise display_error(exc, self._wiring, None) from exc
         finally:
             _close_all(self._closers)
 
@@ -310,92 +283,6 @@ class GpiozeroPins:
     def close(self) -> None:
         """Release every pin; safe to call twice."""
         self.cleanup()
-
-
-# --- errors -----------------------------------------------------------------------------------
-
-
-def _display_error(exc: BaseException, wiring: Wiring, cfg: DisplayConfig | None) -> DisplayError:
-    """``exc`` from luma, a bus library or gpiozero as a DisplayError saying what to do."""
-    if isinstance(exc, DisplayError):
-        return exc
-    return DisplayError(_advice(exc, wiring, cfg), device=wiring.path)
-
-
-def _advice(exc: BaseException, wiring: Wiring, cfg: DisplayConfig | None) -> str:
-    from luma.core.error import DeviceNotFoundError, DevicePermissionError
-
-    code = getattr(exc, "errno", None)
-    text = str(exc)
-    if type(exc).__module__.startswith("gpiozero"):
-        return (
-            f"the SPI pins ({wiring.pins}) could not be claimed: {exc} "
-            "(on a Pi, install lgpio: pip install lgpio; or free the pins)"
-        )
-    if isinstance(exc, ImportError):
-        return _missing_library(exc, wiring)
-    if isinstance(exc, DevicePermissionError) or code in (errno.EACCES, errno.EPERM):
-        return _no_permission(wiring)
-    if wiring.interface == "i2c" and (
-        "on address" in text or code in (errno.EREMOTEIO, errno.EIO, errno.ENXIO)
-    ):
-        return _no_answer(wiring)
-    if isinstance(exc, DeviceNotFoundError) or code == errno.ENOENT:
-        return _no_bus(wiring, cfg)
-    return f"the display on {wiring.where} failed: {exc!r}"
-
-
-def _no_answer(wiring: Wiring) -> str:
-    other = 0x3D if wiring.address == 0x3C else 0x3C
-    return (
-        f"no display answered on {wiring.where}: check SDA→GPIO2, SCL→GPIO3, "
-        f"or set display.address = 0x{other:02X}"
-    )
-
-
-def _no_bus(wiring: Wiring, cfg: DisplayConfig | None) -> str:
-    if wiring.interface == "i2c":
-        return (
-            f"no I²C bus {wiring.path}: enable I²C (sudo raspi-config nonint do_i2c 0, "
-            "or dtparam=i2c_arm=on in /boot/firmware/config.txt) and reboot, "
-            "or set display.i2c_port"
-        )
-    port = cfg.spi_port if cfg else 0
-    return (
-        f"no SPI device {wiring.path}: enable SPI (sudo raspi-config nonint do_spi 0, "
-        f"or dtparam=spi=on) and reboot, or set display.spi_port / display.spi_device "
-        f"(MOSI→GPIO10, SCLK→GPIO11, CS→CE{port})"
-    )
-
-
-def _no_permission(wiring: Wiring) -> str:
-    group = "i2c" if wiring.interface == "i2c" else "spi"
-    return (
-        f"permission denied on {wiring.path}: add the terminal's user to the {group} group "
-        f"(sudo adduser payterm {group}) and restart it"
-    )
-
-
-def _missing_library(exc: ImportError, wiring: Wiring) -> str:
-    name = exc.name or str(exc)
-    debian = {"spidev": "python3-spidev", "smbus2": "python3-smbus2"}.get(name, "")
-    hint = f" (Debian: {debian})" if debian else ""
-    return (
-        f"the display on {wiring.where} needs the Python package {name}: pip install {name}{hint}"
-    )
-
-
-def _library_errors(cfg: DisplayConfig) -> tuple[type[Exception], ...]:
-    """What opening the display can raise: luma's errors, the bus's, a missing library's, and
-    (SPI only) gpiozero's; AssertionError is how luma refuses a value it cannot take."""
-    from luma.core.error import Error as LumaError
-
-    errors: tuple[type[Exception], ...] = (LumaError, OSError, ImportError, AssertionError)
-    if cfg.interface == "spi":
-        from gpiozero.exc import GPIOZeroError
-
-        errors += (GPIOZeroError,)
-    return errors
 
 
 def _close_all(closers: Sequence[Callable[[], object]]) -> None:

@@ -1,6 +1,6 @@
 """Supervisor badges over nfcpy: :class:`NfcpyReader` yields the UID of each badge tapped.
 
-Between badge polls it can offer the SBP link as an emulated tag (:mod:`hw.nfc.ndef_link`);
+Between badge polls it can offer the SBP link as an emulated tag (:mod:`hw.nfc.link_cards`);
 opening the frontend is :mod:`hw.nfc.frontend`, the UID rules :mod:`hw.nfc.badges`.
 """
 
@@ -16,14 +16,8 @@ from typing import Any
 from hw.base import ClosesAsync
 from hw.errors import NfcError
 from hw.nfc.frontend import DEFAULT_TARGETS, FrontendFactory, nfc_error, open_frontend
-from hw.nfc.ndef_link import (
-    LISTEN_WINDOW_S,
-    LinkCard,
-    TagType,
-    link_card,
-    link_message,
-    serve_link_once,
-)
+from hw.nfc.link_cards import LISTEN_WINDOW_S, LinkCard, TagType, link_card, serve_link_once
+from hw.nfc.ndef_link import link_message
 from terminal.config.model import NfcConfig
 
 __all__ = [

@@ -247,8 +247,8 @@ def pi_hardware() -> DoctorHardware:
     return DoctorHardware(
         display=backend_opener("display", "hw.display.luma_display", "open_luma_display"),
         printer=backend_opener("printer", "hw.printer.escpos_printer", "open_escpos_printer"),
-        scanner=backend_opener("scanner", "hw.input.evdev_input", "open_evdev_scanner"),
-        keypad=backend_opener("keypad", "hw.input.evdev_input", "open_evdev_keypad"),
+        scanner=backend_opener("scanner", "hw.input.evdev_scanner", "open_evdev_scanner"),
+        keypad=backend_opener("keypad", "hw.input.evdev_keypad", "open_evdev_keypad"),
         buttons=backend_opener("buttons", "hw.buttons.gpiozero_buttons", "open_gpiozero_buttons"),
         nfc=backend_opener("nfc reader", "hw.nfc.nfcpy_reader", "open_nfcpy_reader"),
         name="pi",

@@ -104,7 +104,8 @@ def _emulated_scanner() -> ScannerRig:
 
 def _pipe_scanner() -> ScannerRig:
     pytest.importorskip("evdev")
-    from hw.input.evdev_input import EventPipe, open_evdev_scanner
+    from hw.input.evdev_scanner import open_evdev_scanner
+    from hw.input.event_pipe import EventPipe
 
     pipe = EventPipe(name="contract scanner")
     scanner = open_evdev_scanner(ScannerConfig(), device=pipe.device, clock=FakeClock())
@@ -112,7 +113,7 @@ def _pipe_scanner() -> ScannerRig:
 
 
 def _uinput_scanner() -> ScannerRig:
-    from hw.input.evdev_input import open_evdev_scanner
+    from hw.input.evdev_scanner import open_evdev_scanner
 
     ui, name = _uinput("scanner")
     scanner = open_evdev_scanner(ScannerConfig(device=f"name:{name}"))
@@ -126,7 +127,8 @@ def _emulated_keypad() -> KeypadRig:
 
 def _pipe_keypad() -> KeypadRig:
     pytest.importorskip("evdev")
-    from hw.input.evdev_input import EventPipe, open_evdev_keypad
+    from hw.input.evdev_keypad import open_evdev_keypad
+    from hw.input.event_pipe import EventPipe
 
     pipe = EventPipe(name="contract keypad")
     keypad = open_evdev_keypad(KeypadConfig(), device=pipe.device, clock=FakeClock())
@@ -134,7 +136,7 @@ def _pipe_keypad() -> KeypadRig:
 
 
 def _uinput_keypad() -> KeypadRig:
-    from hw.input.evdev_input import open_evdev_keypad
+    from hw.input.evdev_keypad import open_evdev_keypad
 
     ui, name = _uinput("keypad")
     keypad = open_evdev_keypad(KeypadConfig(device=f"name:{name}"))
@@ -262,7 +264,8 @@ def hw_lock() -> Iterator[None]:
 @pytest.mark.parametrize(("part", "device"), [("scanner", REAL_SCANNER), ("keypad", REAL_KEYPAD)])
 async def test_real_device_is_found_grabbed_and_released(part: str, device: str) -> None:
     pytest.importorskip("evdev")
-    from hw.input.evdev_input import open_evdev_keypad, open_evdev_scanner
+    from hw.input.evdev_keypad import open_evdev_keypad
+    from hw.input.evdev_scanner import open_evdev_scanner
 
     def open_part() -> Any:
         if part == "scanner":

@@ -561,7 +561,8 @@ def _display_ok(_cfg: Any) -> Any:
 async def test_scanner_over_an_evdev_event_pipe_reads_the_test_scan(
     tmp_path: Path, probes: SystemProbes
 ) -> None:
-    from hw.input.evdev_input import EventPipe, open_evdev_scanner
+    from hw.input.evdev_scanner import open_evdev_scanner
+    from hw.input.event_pipe import EventPipe
     from hw.input.keymaps import typed_events
 
     pipe = EventPipe(path="/dev/input/pipe")
@@ -604,7 +605,8 @@ def _raise(exc: BaseException) -> Any:
 
 
 async def test_scan_timeout_fails_with_the_device_to_check(tmp_path: Path) -> None:
-    from hw.input.evdev_input import EventPipe, open_evdev_scanner
+    from hw.input.evdev_scanner import open_evdev_scanner
+    from hw.input.event_pipe import EventPipe
 
     pipe = EventPipe(path="/dev/input/pipe")
     scanner = open_evdev_scanner(ScannerConfig(device="/dev/input/pipe"), device=pipe.device)

@@ -18,14 +18,9 @@ from escpos.capabilities import get_profile_class
 from escpos.printer import Dummy, File, Network, Serial, Usb
 
 from hw.errors import PaperOut, PrinterError, PrinterOffline
-from hw.printer.escpos_printer import (
-    EscposPrinter,
-    NoPrinter,
-    code128_data,
-    code128_modules,
-    open_escpos_printer,
-    pick_bulk_endpoints,
-)
+from hw.printer.code128 import code128_data, code128_modules
+from hw.printer.escpos_connections import pick_bulk_endpoints
+from hw.printer.escpos_printer import EscposPrinter, NoPrinter, open_escpos_printer
 from hw.printer.escpos_status import parse_reading, status_byte
 from hw.printer.escpos_text import parse_escpos
 from terminal.config.model import PrinterConfig
@@ -479,7 +474,7 @@ def test_a_missing_library_is_a_printer_error_not_a_crash() -> None:
 _LOAD = """
 import json, os, sys
 from pathlib import Path
-from hw.printer.escpos_printer import load_escpos
+from hw.printer.escpos_loader import load_escpos
 cache = Path(sys.argv[1]) if sys.argv[1] else None
 ms = load_escpos(cache)
 print(json.dumps({"ms": ms, "env": os.environ.get("ESCPOS_CAPABILITIES_PICKLE_DIR")}))

@@ -11,7 +11,8 @@ from escpos.printer import Dummy
 
 from hw.emulated import EMULATED_PRINTER_PROFILE, make_emulated_printer
 from hw.errors import PaperOut, PrinterError, PrinterOffline
-from hw.printer.escpos_printer import EscposPrinter, printable_text
+from hw.printer.escpos_printer import EscposPrinter
+from hw.printer.escpos_slip import printable_text
 from hw.printer.escpos_text import ParsedLine, parse_escpos
 from terminal.views.model import Slip, SlipKind, SlipLine
 
@@ -147,7 +148,7 @@ async def test_unprintable_barcode_is_skipped_with_a_warning(
     dummy = _dummy()
     slip = Slip(SlipKind.PAYMENT, "o1", (SlipLine("Итого"),), barcode=code)
 
-    with caplog.at_level(logging.WARNING, logger="hw.printer.escpos_printer"):
+    with caplog.at_level(logging.WARNING, logger="hw.printer.escpos_slip"):
         await EscposPrinter(printer=dummy, check_status=False).print_slip(slip)
 
     parsed = parse_escpos(dummy.output)

@@ -14,7 +14,8 @@ evdev = pytest.importorskip("evdev")
 from evdev import InputEvent, ecodes  # noqa: E402
 
 from hw.base import KEY_NAMES, OPERATOR_KEYS, Keypad  # noqa: E402
-from hw.input.evdev_input import EvdevKeypad, EventPipe, open_evdev_keypad  # noqa: E402
+from hw.input.evdev_keypad import EvdevKeypad, open_evdev_keypad  # noqa: E402
+from hw.input.event_pipe import EventPipe  # noqa: E402
 from hw.input.keymaps import KEYPAD_NAMES, OPERATOR_KEY_CODES, KeypadDecoder  # noqa: E402
 from terminal.clock import FakeClock  # noqa: E402
 from terminal.config.model import KeypadConfig  # noqa: E402

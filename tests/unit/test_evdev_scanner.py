@@ -17,14 +17,9 @@ from evdev import InputEvent, ecodes  # noqa: E402
 
 from hw.base import Scanner  # noqa: E402
 from hw.errors import ScannerError  # noqa: E402
-from hw.input.evdev_input import (  # noqa: E402
-    EVIOCSCLOCKID,
-    EvdevScanner,
-    EventPipe,
-    Selector,
-    open_evdev_scanner,
-    open_input_device,
-)
+from hw.input.evdev_devices import EVIOCSCLOCKID, Selector, open_input_device  # noqa: E402
+from hw.input.evdev_scanner import EvdevScanner, open_evdev_scanner  # noqa: E402
+from hw.input.event_pipe import EventPipe  # noqa: E402
 from hw.input.keymaps import KEY, ScanDecoder, ScanRejected, char_for, typed_events  # noqa: E402
 from terminal.clock import FakeClock  # noqa: E402
 from terminal.config.model import ScannerConfig  # noqa: E402

@@ -21,9 +21,9 @@ from luma.core.device import dummy
 from luma.core.interface.serial import noop
 from PIL import Image, ImageChops
 
+from hw.display.drawing import FONT_DIR
 from hw.display.luma_display import PANEL_SIZES, GpiozeroPins, LumaDisplay, open_luma_display
 from hw.display.render import (
-    FONT_DIR,
     MIN_LEGIBLE_PX_PER_MODULE,
     can_redraw_countdown,
     qr_fits,

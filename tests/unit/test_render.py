@@ -10,7 +10,7 @@ import pytest
 import zxingcpp
 from PIL import Image, ImageChops
 
-from hw.display import render
+from hw.display import drawing
 from hw.display.render import QR_ON_SLIP, format_countdown, qr_fits, render_screen
 from terminal.views.model import Screen
 
@@ -184,18 +184,18 @@ def test_format_countdown(seconds: int, text: str) -> None:
 
 @pytest.fixture
 def fonts_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    render._font.cache_clear()
-    monkeypatch.setattr(render, "FONT_DIR", tmp_path / "no-fonts")
+    drawing.load_font.cache_clear()
+    monkeypatch.setattr(drawing, "FONT_DIR", tmp_path / "no-fonts")
     # Pillow also looks for a bare file name in the system font folders; use names no system has.
-    faces = {face: f"missing-{name}" for face, name in render._FACES.items()}
-    monkeypatch.setattr(render, "_FACES", faces)
+    faces = {face: f"missing-{name}" for face, name in drawing.FACES.items()}
+    monkeypatch.setattr(drawing, "FACES", faces)
     yield
-    render._font.cache_clear()
+    drawing.load_font.cache_clear()
 
 
 @pytest.mark.usefixtures("fonts_missing")
 def test_missing_fonts_fall_back_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="hw.display.render"):
+    with caplog.at_level(logging.WARNING, logger="hw.display.drawing"):
         image = render_screen(SHAPES["amount"], (128, 64))
 
     assert _lit_pixels(image) > 50
