@@ -1,8 +1,8 @@
 """A small asyncio HTTP/1.1 server for the sandbox and provider fakes, with misbehaviour switches.
 
-It speaks just enough HTTP/1.1 for httpx: a request line, headers, a ``Content-Length``
-body, and keep-alive, so one client connection carries many requests. Every request
-goes to one async handler ``(Request) -> Response``.
+It speaks just enough HTTP/1.1 for httpx (:mod:`terminal.providers.http_messages`), with
+keep-alive, so one client connection carries many requests. Every request goes to one
+async handler ``(Request) -> Response``.
 
 Misbehaviour is switched on with :meth:`LoopbackHTTPServer.set_misbehaviour` (or over
 HTTP at ``behaviour_path``) and applies only to requests under ``paths_prefix`` (by
@@ -19,18 +19,23 @@ default every path but the ``/control/`` ones, which tests and demos use to stee
 from __future__ import annotations
 
 import asyncio
-import http
-import json
 import logging
-import socket
 import ssl
-import struct
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, get_args
-from urllib.parse import parse_qsl
+
+from terminal.providers.http_messages import (
+    MAX_LINE_BYTES,
+    BadRequest,
+    Request,
+    Response,
+    read_request,
+    reset,
+    write_response,
+)
 
 __all__ = [
     "Request",
@@ -47,58 +52,7 @@ logger = logging.getLogger(__name__)
 Mode = Literal["normal", "slow", "error", "drop", "garbage", "lose_answer"]
 MODES: tuple[Mode, ...] = get_args(Mode)
 
-MAX_LINE_BYTES = 16 * 1024  # a request line or header longer than this is refused
-MAX_HEADERS = 100
-MAX_BODY_BYTES = 1024 * 1024  # provider requests are small JSON documents
 GARBAGE_BODY = b"<html><body>502 Bad Gateway</body></html>\x00\xff"
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    """One HTTP request; header names are lower-case, ``path`` is still percent-encoded."""
-
-    method: str
-    path: str
-    query: str = ""
-    headers: Mapping[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    http_version: str = "HTTP/1.1"
-
-    def params(self) -> dict[str, str]:
-        """Return the query string's parameters (the last one wins on repeats)."""
-        return dict(parse_qsl(self.query, keep_blank_values=True))
-
-    def json(self) -> Any:
-        """Decode the body as JSON; raises ``ValueError`` when it is not."""
-        return json.loads(self.body.decode("utf-8"))
-
-    @property
-    def wants_keep_alive(self) -> bool:
-        """True when the client asked to keep the connection open after this request."""
-        connection = self.headers.get("connection", "").lower()
-        if self.http_version == "HTTP/1.0":
-            return connection == "keep-alive"
-        return connection != "close"
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    """One HTTP answer."""
-
-    status: int = 200
-    body: bytes = b""
-    content_type: str = "application/json"
-    headers: tuple[tuple[str, str], ...] = ()
-
-    @classmethod
-    def json(cls, data: object, status: int = 200) -> Response:
-        """Build a JSON answer."""
-        return cls(status, json.dumps(data, separators=(",", ":")).encode("utf-8"))
-
-    @classmethod
-    def text(cls, text: str, status: int = 200) -> Response:
-        """Build a plain-text answer."""
-        return cls(status, text.encode("utf-8"), "text/plain; charset=utf-8")
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -124,14 +78,6 @@ class Misbehaviour:
             "delay_s": self.delay_s,
             "paths_prefix": self.paths_prefix,
         }
-
-
-class _BadRequest(Exception):
-    """The bytes on the connection are not a request this server understands."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 class LoopbackHTTPServer:
@@ -309,10 +255,10 @@ class LoopbackHTTPServer:
         try:
             if self._server is not None:
                 await self._serve_requests(reader, writer)
-        except _BadRequest as exc:
+        except BadRequest as exc:
             with suppress(ConnectionError):
                 answer = Response.text(f"{exc}\n", exc.status)
-                await _write_response(writer, answer, keep_alive=False)
+                await write_response(writer, answer, keep_alive=False)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass  # the client went away mid-request
         except Exception:
@@ -326,7 +272,7 @@ class LoopbackHTTPServer:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         while True:
-            request = await _read_request(reader)
+            request = await read_request(reader)
             if request is None:
                 return
             self.requests_received += 1
@@ -342,11 +288,11 @@ class LoopbackHTTPServer:
             if switch.mode in ("drop", "lose_answer"):
                 if switch.mode == "lose_answer":
                     await self._call_handler(request)
-                _reset(writer)
+                reset(writer)
                 return False
             response = await self._misbehaved_response(switch, request)
         keep_alive = request.wants_keep_alive
-        await _write_response(writer, response, keep_alive=keep_alive)
+        await write_response(writer, response, keep_alive=keep_alive)
         return keep_alive
 
     async def _misbehaved_response(self, switch: Misbehaviour, request: Request) -> Response:
@@ -407,82 +353,3 @@ def _optional_int(value: object) -> int | None:
     if not isinstance(value, int) or isinstance(value, bool):
         raise ValueError(f"count must be an integer or null, not {value!r}")
     return value
-
-
-async def _read_request(reader: asyncio.StreamReader) -> Request | None:
-    """Read one request; None when the client closed the connection between requests."""
-    line = await _read_line(reader)
-    while line == b"\r\n":  # stray empty lines before a request are allowed
-        line = await _read_line(reader)
-    if not line:
-        return None
-    parts = line.decode("latin-1").rstrip("\r\n").split(" ")
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-        raise _BadRequest("malformed request line")
-    method, target, version = parts
-    headers = await _read_headers(reader)
-    if "transfer-encoding" in headers:
-        raise _BadRequest("chunked request bodies are not supported", 501)
-    body = await reader.readexactly(_content_length(headers))
-    path, _, query = target.partition("?")
-    return Request(method.upper(), path, query, headers, body, version)
-
-
-async def _read_line(reader: asyncio.StreamReader) -> bytes:
-    try:
-        return await reader.readline()
-    except ValueError as exc:  # the stream's limit was overrun
-        raise _BadRequest("line too long", 431) from exc
-
-
-async def _read_headers(reader: asyncio.StreamReader) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    for _ in range(MAX_HEADERS + 1):
-        line = await _read_line(reader)
-        if not line:
-            raise asyncio.IncompleteReadError(b"", None)
-        if line in (b"\r\n", b"\n"):
-            return headers
-        name, sep, value = line.decode("latin-1").partition(":")
-        if not sep or not name.strip():
-            raise _BadRequest("malformed header line")
-        headers[name.strip().lower()] = value.strip()
-    raise _BadRequest("too many headers", 431)
-
-
-def _content_length(headers: Mapping[str, str]) -> int:
-    raw = headers.get("content-length", "0")
-    if not raw.isascii() or not raw.isdigit():
-        raise _BadRequest("bad Content-Length")
-    length = int(raw)
-    if length > MAX_BODY_BYTES:
-        raise _BadRequest("request body too large", 413)
-    return length
-
-
-async def _write_response(
-    writer: asyncio.StreamWriter, response: Response, *, keep_alive: bool
-) -> None:
-    try:
-        reason = http.HTTPStatus(response.status).phrase
-    except ValueError:
-        reason = "Unknown"
-    lines = [
-        f"HTTP/1.1 {response.status} {reason}",
-        f"Content-Type: {response.content_type}",
-        f"Content-Length: {len(response.body)}",
-        f"Connection: {'keep-alive' if keep_alive else 'close'}",
-        *(f"{name}: {value}" for name, value in response.headers),
-    ]
-    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-    writer.write(head + response.body)
-    await writer.drain()
-
-
-def _reset(writer: asyncio.StreamWriter) -> None:
-    """Close the connection with a TCP reset, so the client sees it dropped mid-request."""
-    sock = writer.get_extra_info("socket")
-    if sock is not None:
-        with suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    writer.transport.abort()

@@ -72,7 +72,7 @@ class ClientFactory(Protocol):
 
 #: Drivers whose connections need more than timeouts and a proxy -> "module:function".
 CLIENT_FACTORIES: dict[str, str] = {
-    "webmoney": "terminal.providers.webmoney.driver:client_for",
+    "webmoney": "terminal.providers.webmoney.tls:client_for",
 }
 
 

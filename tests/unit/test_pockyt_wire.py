@@ -23,6 +23,7 @@ from terminal.money import Money
 from terminal.providers.base import Capabilities, Order, PaymentStatus
 from terminal.providers.pockyt.codec import (
     CONTENT_TYPE,
+    PATHS,
     decode_body,
     md5_hex,
     parse_amount,
@@ -33,7 +34,7 @@ from terminal.providers.pockyt.codec import (
     verify_ipn,
     verify_sign,
 )
-from terminal.providers.pockyt.driver import PATHS, PockytProvider
+from terminal.providers.pockyt.driver import PockytProvider
 from terminal.providers.pockyt.fake import PockytFake, deep_link, transaction_no
 from terminal.providers.registry import build_provider, capabilities_from
 from terminal.providers.sandbox.server import SandboxServer

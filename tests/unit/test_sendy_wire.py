@@ -17,12 +17,8 @@ from terminal.money import Money
 from terminal.providers.base import Capabilities, Order, PaymentStatus
 from terminal.providers.sandbox.server import SandboxServer
 from terminal.providers.sendy import codec as wire
-from terminal.providers.sendy.driver import (
-    MAX_ACTIVATION_ATTEMPTS,
-    SendyProvider,
-    activate,
-    provider_ref,
-)
+from terminal.providers.sendy.activation import MAX_ACTIVATION_ATTEMPTS, activate
+from terminal.providers.sendy.driver import SendyProvider, provider_ref
 from terminal.providers.sendy.fake import QR_SHAPES, SendyFake
 
 pytestmark = pytest.mark.usefixtures("no_asyncio_errors")

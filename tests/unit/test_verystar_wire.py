@@ -23,16 +23,11 @@ from terminal.providers.registry import build_provider, capabilities_from
 from terminal.providers.sandbox.ledger import SandboxLedger
 from terminal.providers.sandbox.server import SandboxServer
 from terminal.providers.verystar import codec as codec
-from terminal.providers.verystar.driver import (
-    VerystarProvider,
-    order_id_from_out_sn,
-    out_sn_for,
-    proxy_from,
-    routes_from_openbravo,
-    sign_params,
-    signing_string,
-)
+from terminal.providers.verystar.driver import VerystarProvider
 from terminal.providers.verystar.fake import VerystarFake
+from terminal.providers.verystar.out_sn import order_id_from_out_sn, out_sn_for
+from terminal.providers.verystar.settings import proxy_from, routes_from_openbravo
+from terminal.providers.verystar.signing import sign_params, signing_string
 
 SECRET = "testsecret"
 OPTIONS = {"app_key": "testkey", "store_sn": "10001", "client_sn": "10001"}

@@ -30,12 +30,9 @@ from terminal.providers.loopback_http import LoopbackHTTPServer, Request
 from terminal.providers.registry import build_provider
 from terminal.providers.sandbox.ledger import SandboxLedger
 from terminal.providers.webmoney import codec as codec
-from terminal.providers.webmoney.driver import (
-    WebMoneyProvider,
-    client_for,
-    client_ssl_context,
-)
+from terminal.providers.webmoney.driver import WebMoneyProvider
 from terminal.providers.webmoney.fake import WIRE_STATES, WebMoneyFake
+from terminal.providers.webmoney.tls import client_for, client_ssl_context
 
 OPTIONS = dict(WebMoneyFake.DEMO_OPTIONS)
 SECRETS = dict(WebMoneyFake.DEMO_SECRETS)

@@ -3,6 +3,11 @@
 Pure functions, no I/O. Field names and status words come from the public record (see
 ``docs/providers/paymaster.md``); what no public text states is gathered in the section
 marked ASSUMED below, so a fuller specification changes one place.
+
+Why this module is longer than most: it is the whole of PayMaster's wire format, and the
+rule is that a provider's wire format lives in its one codec module (the docs point at it
+and nothing else knows the format). Its sections (exact JSON, requests, answers) share the
+private field readers at the bottom.
 """
 
 from __future__ import annotations

@@ -14,23 +14,21 @@ from urllib.parse import quote
 
 import httpx
 
-from terminal.errors import ConfigError, ProviderProtocolError
+from terminal.errors import ProviderProtocolError
 from terminal.money import Money
 from terminal.payment import mask_code
 from terminal.providers.base import Capabilities, Order, PaymentStatus, ProviderAnswer
 from terminal.providers.httpx_errors import raise_for_unavailable, translate_httpx_errors
 from terminal.providers.paymaster import codec as wire
+from terminal.providers.paymaster.settings import (
+    DEFAULT_LOOKUP_WINDOW_H,
+    OPTIONS,
+    PayMasterSettings,
+)
 
 __all__ = ["PayMasterProvider", "OPTIONS"]
 
 logger = logging.getLogger(__name__)
-
-#: Every ``[providers.<name>.options]`` key the driver reads; any other is a config error.
-OPTIONS = frozenset(
-    {"merchant_id", "test_mode", "sticker_id", "send_expires", "lookup_window_h", "path_prefix"}
-)
-
-_TRUE, _FALSE = frozenset({"true", "yes", "1", "on"}), frozenset({"false", "no", "0", "off"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +64,7 @@ class PayMasterProvider:
         technical_error_budget=10,
     )
     #: A payment looked up by order id is searched among those created this long ago.
-    DEFAULT_LOOKUP_WINDOW_H = 72
+    DEFAULT_LOOKUP_WINDOW_H = DEFAULT_LOOKUP_WINDOW_H
     #: A lookup reads at most this many pages of the payment list.
     MAX_LIST_PAGES = 50
     #: Payment ids remembered per order id, so polls go straight to the payment.
@@ -87,20 +85,21 @@ class PayMasterProvider:
         secrets: Mapping[str, str] | None = None,
         now: Callable[[], datetime] | None = None,
     ) -> None:
-        opts = dict(options or {})
-        _check_options(name, opts)
+        settings = PayMasterSettings.from_config(
+            name, base_url, options or {}, secrets or {}, api_key
+        )
         self.name = name
-        self._token = _token(name, secrets or {}, api_key)
-        self._merchant_id = _required(name, opts, "merchant_id")
-        self._test_mode = _flag(name, opts, "test_mode", default=False)
-        self._send_expires = _flag(name, opts, "send_expires", default=True)
-        self._sticker_id = opts.get("sticker_id", "").strip() or None
-        self._lookup_window = timedelta(hours=_hours(name, opts))
+        self._token = settings.token
+        self._merchant_id = settings.merchant_id
+        self._test_mode = settings.test_mode
+        self._send_expires = settings.send_expires
+        self._sticker_id = settings.sticker_id
+        self._lookup_window = settings.lookup_window
         self.capabilities = (
             dataclasses.replace(capabilities, static_qr=True) if self._sticker_id else capabilities
         )
         self._client = client
-        self._base_url = _api_base(base_url) + _path_prefix(name, opts)
+        self._base_url = settings.base_url
         self._owns_client = owns_client
         self._now = now or (lambda: datetime.now(UTC))
         self._refs: OrderedDict[str, str] = OrderedDict()
@@ -355,82 +354,6 @@ class PayMasterProvider:
             provider=self.name,
             order_id=order.order_id,
         )
-
-
-# -- configuration ---------------------------------------------------------------------------
-
-
-def _check_options(name: str, options: Mapping[str, str]) -> None:
-    for key in options:
-        if key not in OPTIONS:
-            known = ", ".join(sorted(OPTIONS))
-            raise ConfigError(
-                f"PayMaster has no option {key!r}; known: {known}",
-                key=f"providers.{name}.options.{key}",
-            )
-
-
-def _token(name: str, secrets: Mapping[str, str], api_key: str | None) -> str:
-    token = (secrets.get("token") or api_key or "").strip()
-    if not token:
-        raise ConfigError(
-            "missing: the PayMaster API token (from the merchant's personal account) goes "
-            'in the secrets file as token = "..."',
-            key=f"providers.{name}.token",
-        )
-    return token
-
-
-def _required(name: str, options: Mapping[str, str], key: str) -> str:
-    value = options.get(key, "").strip()
-    if not value:
-        raise ConfigError(
-            "missing: PayMaster's merchant (shop) id from the personal account",
-            key=f"providers.{name}.options.{key}",
-        )
-    return value
-
-
-def _flag(name: str, options: Mapping[str, str], key: str, *, default: bool) -> bool:
-    raw = options.get(key)
-    if raw is None:
-        return default
-    if raw.strip().lower() in _TRUE | _FALSE:
-        return raw.strip().lower() in _TRUE
-    raise ConfigError(
-        f'must be "true" or "false", not {raw!r}', key=f"providers.{name}.options.{key}"
-    )
-
-
-def _hours(name: str, options: Mapping[str, str]) -> float:
-    raw = options.get("lookup_window_h", str(PayMasterProvider.DEFAULT_LOOKUP_WINDOW_H))
-    try:
-        hours = float(raw)
-    except ValueError:
-        hours = 0.0
-    if not 0 < hours <= 24 * 90:
-        raise ConfigError(
-            f"must be a number of hours above 0 and at most 2160, not {raw!r}",
-            key=f"providers.{name}.options.lookup_window_h",
-        )
-    return hours
-
-
-def _api_base(base_url: str) -> str:
-    """The service address; a configured URL that already ends in ``/api/v2`` is accepted."""
-    base = base_url.rstrip("/")
-    return base.removesuffix(wire.API_ROOT)
-
-
-def _path_prefix(name: str, options: Mapping[str, str]) -> str:
-    """A path before ``/api/v2`` (a proxy serving PayMaster under a path); empty by default."""
-    prefix = options.get("path_prefix", "").strip().rstrip("/")
-    if prefix and (not prefix.startswith("/") or "?" in prefix or "#" in prefix):
-        raise ConfigError(
-            f'must be a path such as "/paymaster", or empty, not {prefix!r}',
-            key=f"providers.{name}.options.path_prefix",
-        )
-    return prefix
 
 
 def _segment(value: str) -> str:

@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import logging
 import secrets
-from base64 import b32encode
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from terminal.money import Money
+from terminal.providers import sbp_links
 from terminal.providers.fake_app import FakeProviderApp
 from terminal.providers.loopback_http import Request, Response
 from terminal.providers.paymaster import codec as wire
@@ -33,8 +33,6 @@ log = logging.getLogger(__name__)
 
 #: An obviously fake merchant id in PayMaster's GUID shape.
 DEMO_MERCHANT = "00000000-0000-4000-8000-000000000000"
-#: The SBP member id the fake's links name (a made-up one).
-FAKE_BANK = "100000000000"
 
 #: Ledger status -> PayMaster ``status`` and ``resultCode``.
 _STATUS: dict[str, tuple[str, str]] = {
@@ -259,7 +257,7 @@ class PayMasterFake(FakeProviderApp):
             "cashlink": sticker.cashlink,
             "paymentPurpose": sticker.purpose or "Payment at the till",
             "status": "Active",
-            "payload": _static_link(sticker_id),
+            "payload": sbp_links.static_link(sticker_id),
         }
 
     def _tampered(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -314,18 +312,7 @@ class PayMasterFake(FakeProviderApp):
 
 def sbp_link(record: LedgerRecord) -> str:
     """A dynamic SBP link of the real shape for ``record`` (``type=02``, sum in kopecks)."""
-    qrc_id = f"AD{_code(record.payment_id)}"
-    link = (
-        f"https://qr.nspk.ru/{qrc_id}?type=02&bank={FAKE_BANK}"
-        f"&sum={record.amount_minor}&cur={record.currency}"
-    )
-    return f"{link}&crc={_crc16(link):04X}"
-
-
-def _static_link(sticker_id: str) -> str:
-    """A static (cash-link) SBP link of the real shape for a sticker (``type=01``)."""
-    link = f"https://qr.nspk.ru/AS{_code(sticker_id)}?type=01&bank={FAKE_BANK}"
-    return f"{link}&crc={_crc16(link):04X}"
+    return sbp_links.dynamic_link(record.payment_id, record.amount_minor, record.currency)
 
 
 # -- request helpers ------------------------------------------------------------------------
@@ -417,19 +404,3 @@ def _payment_id(record: LedgerRecord) -> str:
 
 def _digits(seed: str) -> str:
     return str(int(hashlib.sha256(seed.encode()).hexdigest()[:12], 16))
-
-
-def _code(seed: str) -> str:
-    """30 characters of [A-Z2-7] from ``seed``: the rest of a 32-character QRC id."""
-    return b32encode(hashlib.sha256(seed.encode()).digest()).decode()[:30]
-
-
-def _crc16(text: str) -> int:
-    """CRC-16/CCITT-FALSE of ``text``: the four hex digits that end an SBP link."""
-    crc = 0xFFFF
-    for byte in text.encode():
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
-            crc &= 0xFFFF
-    return crc

@@ -1,4 +1,4 @@
-"""Pockyt's (ex-Yuansfer) wire format: ``verifySign``, amounts, body encoding and code routing.
+"""Pockyt's (ex-Yuansfer) wire format: ``verifySign``, amounts, paths, answer codes, statuses.
 
 The first half is the published protocol, checked against the provider's documents and
 SDKs (see ``docs/providers/pockyt.md``). Everything the public record does not settle is
@@ -17,10 +17,19 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from terminal.money import Money, minor_digits
+from terminal.providers.base import PaymentStatus
 
 __all__ = [
     "SIGN_FIELD",
     "CONTENT_TYPE",
+    "PATHS",
+    "RET_CODES",
+    "SUCCESS",
+    "NO_RECORD",
+    "STATUS_ERROR",
+    "UNAVAILABLE_CODES",
+    "STATUS_MAP",
+    "WAITING",
     "md5_hex",
     "sign_string",
     "verify_sign",
@@ -107,8 +116,58 @@ def parse_amount(value: object, currency: str) -> Money | None:
     return Money(int(minor), currency)
 
 
+# -- published: paths and answer codes ------------------------------------------------------
+
+#: Pockyt's in-store endpoints, all POST, relative to the base URL.
+PATHS: dict[str, str] = {
+    "add": "/app-instore/v3/add",
+    "prepay": "/app-instore/v3/prepay",
+    "pay": "/app-instore/v3/pay",  # the older name of prepay; used when prepay answers 404
+    "qrcode": "/app-instore/v3/create-trans-qrcode",
+    "query": "/app-data-search/v3/tran-query",
+    "cancel": "/app-data-search/v3/cancel",
+    "refund": "/app-data-search/v3/refund",
+}
+
+SUCCESS = "000100"
+NO_RECORD = "000021"  # "no information for the parameter's number": the reference is unknown
+STATUS_ERROR = "000040"  # the transaction is not in a state that allows the call
+
+#: Pockyt's ``ret_code`` values. 000000 and 000080 are the provider's (or the wallet's)
+#: trouble, retried like a 5xx; the others mean the request was refused.
+RET_CODES: dict[str, str] = {
+    "000000": "system error",
+    "000010": "API version error",
+    "000020": "a parameter is empty",
+    "000021": "no record for the number given",
+    "000022": "parameters do not match",
+    "000023": "a parameter has a wrong value",
+    "000030": "no permission",
+    "000040": "transaction status error",
+    "000080": "wallet (vendor) system error",
+    SUCCESS: "success",
+}
+#: The codes that are the provider's (or the wallet's) trouble, not a refusal.
+UNAVAILABLE_CODES = frozenset({"000000", "000080"})
+
+
 # -- ASSUMED ----------------------------------------------------------------------------------
 # Not settled by the public record; each choice is explained in docs/providers/pockyt.md.
+
+#: Pockyt's transaction statuses and what they mean to the engine. ``closed`` means the
+#: customer never completed and Pockyt closed it: EXPIRED when a query finds it, CANCELLED
+#: in the answer to the terminal's own cancel.
+STATUS_MAP: dict[str, PaymentStatus] = {
+    "init": PaymentStatus.PENDING,
+    "dealing": PaymentStatus.PENDING,
+    "pending": PaymentStatus.PENDING,
+    "success": PaymentStatus.PAID,
+    "failed": PaymentStatus.DECLINED,
+    "closed": PaymentStatus.EXPIRED,
+}
+
+#: The statuses of a transaction (or refund) still under way.
+WAITING = frozenset({"init", "dealing", "pending"})
 
 #: Body encoding. The docs' curl examples post JSON; the Python SDK, the Go SDK and the
 #: PHP samples post form fields. The terminal posts form fields, as the SDKs do.

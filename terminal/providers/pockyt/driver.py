@@ -18,7 +18,6 @@ from typing import Any, NoReturn
 import httpx
 
 from terminal.errors import (
-    ConfigError,
     ProviderProtocolError,
     ProviderTechnicalError,
     ProviderUnavailable,
@@ -33,6 +32,14 @@ from terminal.providers.httpx_errors import (
 )
 from terminal.providers.pockyt.codec import (
     CONTENT_TYPE,
+    NO_RECORD,
+    PATHS,
+    RET_CODES,
+    STATUS_ERROR,
+    STATUS_MAP,
+    SUCCESS,
+    UNAVAILABLE_CODES,
+    WAITING,
     encode_body,
     format_amount,
     parse_amount,
@@ -41,60 +48,11 @@ from terminal.providers.pockyt.codec import (
     vendor_for_code,
     verify_ipn,
 )
+from terminal.providers.pockyt.settings import PockytSettings
 
-__all__ = ["PockytProvider", "STATUS_MAP", "PATHS", "RET_CODES", "verify_ipn"]
+__all__ = ["PockytProvider", "verify_ipn"]
 
 logger = logging.getLogger(__name__)
-
-#: Pockyt's in-store endpoints, all POST, relative to the base URL.
-PATHS: dict[str, str] = {
-    "add": "/app-instore/v3/add",
-    "prepay": "/app-instore/v3/prepay",
-    "pay": "/app-instore/v3/pay",  # the older name of prepay; used when prepay answers 404
-    "qrcode": "/app-instore/v3/create-trans-qrcode",
-    "query": "/app-data-search/v3/tran-query",
-    "cancel": "/app-data-search/v3/cancel",
-    "refund": "/app-data-search/v3/refund",
-}
-
-#: Pockyt's transaction statuses and what they mean to the engine. ``closed`` means the
-#: customer never completed and Pockyt closed it: EXPIRED when a query finds it, CANCELLED
-#: in the answer to the terminal's own cancel.
-STATUS_MAP: dict[str, PaymentStatus] = {
-    "init": PaymentStatus.PENDING,
-    "dealing": PaymentStatus.PENDING,
-    "pending": PaymentStatus.PENDING,
-    "success": PaymentStatus.PAID,
-    "failed": PaymentStatus.DECLINED,
-    "closed": PaymentStatus.EXPIRED,
-}
-
-SUCCESS = "000100"
-NO_RECORD = "000021"  # "no information for the parameter's number": the reference is unknown
-STATUS_ERROR = "000040"  # the transaction is not in a state that allows the call
-
-#: Pockyt's ``ret_code`` values. 000000 and 000080 are the provider's (or the wallet's)
-#: trouble, retried like a 5xx; the others mean the request was refused.
-RET_CODES: dict[str, str] = {
-    "000000": "system error",
-    "000010": "API version error",
-    "000020": "a parameter is empty",
-    "000021": "no record for the number given",
-    "000022": "parameters do not match",
-    "000023": "a parameter has a wrong value",
-    "000030": "no permission",
-    "000040": "transaction status error",
-    "000080": "wallet (vendor) system error",
-    SUCCESS: "success",
-}
-_UNAVAILABLE_CODES = frozenset({"000000", "000080"})
-_WAITING = frozenset({"init", "dealing", "pending"})
-
-OPTIONS = ("merchant_no", "store_no", "store_admin_no", "settle_currency", "vendor",
-           "wechat_vendor", "path_prefix")  # fmt: skip
-MPM_VENDORS = ("alipay", "wechatpay")
-WECHAT_VENDORS = ("wechatpay", "wechat")
-DEFAULT_SETTLE_CURRENCY = "USD"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,19 +95,12 @@ class PockytProvider:
         options: Mapping[str, str] | None = None,
         secrets: Mapping[str, str] | None = None,
     ) -> None:
-        opts = _Options(name, options or {})
+        self.settings = PockytSettings.from_config(name, options or {}, secrets or {})
         self.name = name
         self.capabilities = capabilities
         self._client = client
         self._owns_client = owns_client
-        self._merchant_no = opts.required("merchant_no")
-        self._store_no = opts.required("store_no")
-        self._store_admin_no = opts.get("store_admin_no")
-        self._settle_currency = opts.currency("settle_currency", DEFAULT_SETTLE_CURRENCY)
-        self._vendor = opts.choice("vendor", MPM_VENDORS)
-        self._wechat_vendor = opts.choice("wechat_vendor", WECHAT_VENDORS)
-        self._base_url = base_url.rstrip("/") + opts.path_prefix()
-        self._token = _token(name, secrets or {})
+        self._base_url = base_url.rstrip("/") + self.settings.path_prefix
         self._pay_path = PATHS["prepay"]
         self._qr_owed: set[str] = set()  # invoices whose QR answer never arrived
 
@@ -165,7 +116,7 @@ class PockytProvider:
         params = {
             **self._store(admin=True),
             **self._amount(order.amount),
-            "vendor": self._vendor,
+            "vendor": self.settings.vendor,
             "reference": order.order_id,
             "timeout": str(self._timeout_minutes()),
         }
@@ -182,7 +133,7 @@ class PockytProvider:
 
     async def pay_with_code(self, order: Order, code: str) -> ProviderAnswer:
         """CPM: ``add`` a transaction, then ``prepay`` it with the customer's code."""
-        vendor = vendor_for_code(code, wechat_vendor=self._wechat_vendor)
+        vendor = vendor_for_code(code, wechat_vendor=self.settings.wechat_vendor)
         logger.debug(
             "pockyt:pay_with_code %s order=%s %s code=%s vendor=%s",
             self.name, order.order_id, order.amount, mask_code(code), vendor,
@@ -241,7 +192,7 @@ class PockytProvider:
             **self._store(),
             "refundAmount": format_amount(amount),
             "currency": amount.currency,
-            "settleCurrency": self._settle_currency,
+            "settleCurrency": self.settings.settle_currency,
             "reference": order.order_id,
             "refundReference": refund_id,
         }
@@ -260,16 +211,16 @@ class PockytProvider:
     # -- requests ------------------------------------------------------------------------
 
     def _store(self, *, admin: bool = False) -> dict[str, str]:
-        ids = {"merchantNo": self._merchant_no, "storeNo": self._store_no}
-        if admin and self._store_admin_no:
-            ids["storeAdminNo"] = self._store_admin_no
+        ids = {"merchantNo": self.settings.merchant_no, "storeNo": self.settings.store_no}
+        if admin and self.settings.store_admin_no:
+            ids["storeAdminNo"] = self.settings.store_admin_no
         return ids
 
     def _amount(self, amount: Money) -> dict[str, str]:
         return {
             "amount": format_amount(amount),
             "currency": amount.currency,
-            "settleCurrency": self._settle_currency,
+            "settleCurrency": self.settings.settle_currency,
         }
 
     def _timeout_minutes(self) -> int:
@@ -288,7 +239,7 @@ class PockytProvider:
         return self._reply(response, order)
 
     async def _post(self, path: str, params: dict[str, str], order: Order) -> httpx.Response:
-        body = encode_body(sign(params, self._token))
+        body = encode_body(sign(params, self.settings.token))
         headers = {"Content-Type": CONTENT_TYPE, "Accept": "application/json"}
         with translate_httpx_errors(self.name, order.order_id):
             response = await self._client.post(
@@ -305,7 +256,7 @@ class PockytProvider:
         data = read_json(
             response, provider=self.name, order_id=order.order_id, required={"ret_code": str}
         )
-        if not response_signature_ok(data, self._token):
+        if not response_signature_ok(data, self.settings.token):
             self._fail_protocol(order, "the answer's verifySign does not match")
         result = data.get("result")
         if result is not None and not isinstance(result, dict):
@@ -347,7 +298,7 @@ class PockytProvider:
         ref = _text(result.get("transactionNo"))
         if word == "success":
             return ProviderAnswer(PaymentStatus.REFUNDED, raw_status=word, provider_ref=ref)
-        if word in _WAITING:
+        if word in WAITING:
             return ProviderAnswer(PaymentStatus.PENDING, raw_status=str(word), provider_ref=ref)
         if word in ("failed", "closed"):
             return await self._after_refusal(order, "refund not done", f"refund {word}")
@@ -399,7 +350,7 @@ class PockytProvider:
             self._fail_protocol(
                 order, f"Pockyt refused the request's signature; check the token ({what})"
             )
-        if reply.code in _UNAVAILABLE_CODES:
+        if reply.code in UNAVAILABLE_CODES:
             raise ProviderUnavailable(
                 f"{self.name}: order {order.order_id}: {what}",
                 provider=self.name,
@@ -413,60 +364,6 @@ class PockytProvider:
             provider=self.name,
             order_id=order.order_id,
         )
-
-
-class _Options:
-    """Reads ``[providers.<name>.options]``; every problem is a ConfigError naming its key."""
-
-    def __init__(self, name: str, options: Mapping[str, str]) -> None:
-        self._name = name
-        self._options = options
-        unknown = sorted(set(options) - set(OPTIONS))
-        if unknown:
-            raise ConfigError(
-                f"unknown option; Pockyt takes {', '.join(OPTIONS)}", key=self._key(unknown[0])
-            )
-
-    def get(self, key: str) -> str:
-        return self._options.get(key, "").strip()
-
-    def required(self, key: str) -> str:
-        value = self.get(key)
-        if not value:
-            raise ConfigError("required by the Pockyt driver; not set", key=self._key(key))
-        return value
-
-    def choice(self, key: str, allowed: tuple[str, ...]) -> str:
-        value = self.get(key) or allowed[0]
-        if value not in allowed:
-            raise ConfigError(f"must be one of {', '.join(allowed)}", key=self._key(key))
-        return value
-
-    def currency(self, key: str, default: str) -> str:
-        value = self.get(key) or default
-        if len(value) != 3 or not value.isascii() or not value.isalpha() or not value.isupper():
-            raise ConfigError("must be a 3-letter ISO 4217 code, such as USD", key=self._key(key))
-        return value
-
-    def path_prefix(self) -> str:
-        value = self.get("path_prefix").rstrip("/")
-        if value and (not value.startswith("/") or any(c in value for c in "?#")):
-            raise ConfigError(
-                'must be a path such as "/v1", or empty', key=self._key("path_prefix")
-            )
-        return value
-
-    def _key(self, key: str) -> str:
-        return f"providers.{self._name}.options.{key}"
-
-
-def _token(name: str, secrets: Mapping[str, str]) -> str:
-    token = secrets.get("token", "").strip()
-    if not token:
-        raise ConfigError(
-            "the Pockyt API token is missing from the secrets file", key=f"providers.{name}.token"
-        )
-    return token
 
 
 def _status_word(result: Mapping[str, Any]) -> object:

@@ -21,11 +21,12 @@ from terminal.payment import mask_code
 from terminal.providers.fake_app import FakeProviderApp
 from terminal.providers.loopback_http import Request, Response
 from terminal.providers.pockyt.codec import (
+    PATHS,
     decode_body,
     signature_matches,
     verify_sign,
 )
-from terminal.providers.pockyt.driver import MPM_VENDORS, PATHS
+from terminal.providers.pockyt.settings import MPM_VENDORS
 from terminal.providers.sandbox.ledger import LedgerRecord, LedgerRefusal, SandboxLedger
 
 __all__ = ["PockytFake", "transaction_no"]

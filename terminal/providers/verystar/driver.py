@@ -12,21 +12,16 @@ in :mod:`terminal.providers.verystar.codec` and nowhere else.
 from __future__ import annotations
 
 import dataclasses
-import enum
-import hashlib
 import hmac
 import logging
-import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
-from terminal.config.model import RouteConfig
-from terminal.errors import ConfigError, ProviderProtocolError, ProviderUnavailable
+from terminal.errors import ProviderProtocolError, ProviderUnavailable
 from terminal.money import Money
 from terminal.payment import mask_code
 from terminal.providers.base import Capabilities, Order, PaymentStatus, ProviderAnswer
@@ -37,324 +32,20 @@ from terminal.providers.httpx_errors import (
 )
 from terminal.providers.verystar import codec as codec
 from terminal.providers.verystar.codec import Outcome, Refusal
+from terminal.providers.verystar.out_sn import (
+    MAX_OUT_SN_CHARS,
+    MAX_REFUND_OUT_SN_CHARS,
+    out_sn_for,
+)
+from terminal.providers.verystar.settings import Endpoint, VerystarSettings
+from terminal.providers.verystar.signing import sign_params
 
-__all__ = [
-    "VerystarProvider",
-    "Endpoint",
-    "sign_params",
-    "signing_string",
-    "out_sn_for",
-    "order_id_from_out_sn",
-    "proxy_from",
-    "routes_from_openbravo",
-    "OPTIONS",
-]
+__all__ = ["VerystarProvider"]
 
 logger = logging.getLogger(__name__)
 
-
-class Endpoint(enum.Enum):
-    """The five calls, each with the option that may override its URL and its default path."""
-
-    PAY = ("url_pay", "v3/pay/micropay.json")  # CPM: the customer's code (auth_code)
-    UNIT_PAYMENT = ("url_unit_payment", "v3/pay/unifiedorder.json")  # MPM: a QR
-    ORDER_QUERY = ("url_order_query", "v3/pay/orderquery.json")
-    REFUND = ("url_refund", "v3/pay/refund.json")
-    CLOSE_ORDER = ("url_close_order", "v3/pay/closeorder.json")
-
-    @property
-    def option(self) -> str:
-        """The ``[providers.<name>.options]`` key overriding this URL."""
-        return self.value[0]
-
-    @property
-    def default_path(self) -> str:
-        """The path under the provider's ``url`` when no option overrides it."""
-        return self.value[1]
-
-
-#: Every option the driver reads, with what it is for.
-OPTIONS: Mapping[str, str] = {
-    "app_key": "the account's App Key (may also live in the secrets file)",
-    "store_sn": "store number (required)",
-    "client_sn": "terminal number at Verystar (required)",
-    "currency": 'the account\'s currency, "CNY" unless set; "any" sends any currency as is',
-    "channel": 'unified order (QR) channel: "wx" (default) or "alipay"',
-    "op_user_id": "refund operator, when the account has no default operator",
-    "proxy": "http(s) proxy URL; applied where the HTTP client is built (see proxy_from)",
-    **{endpoint.option: f"URL or path of {endpoint.default_path}" for endpoint in Endpoint},
-}
-
-#: The Openbravo module's barcode lists: routing belongs to the terminal's [[routes]] table.
-_ROUTING_OPTIONS = ("alipay_lengths", "alipay_prefixes", "wechat_lengths", "wechat_prefixes")
-
-_PHP_SPACE = " \t\n\r\0\x0b"  # what PHP's trim() strips
-MAX_OUT_SN_CHARS = 64  # out_sn is string(64) (Java client)
-MAX_REFUND_OUT_SN_CHARS = 100  # refund_out_sn is string(100) (Java client)
 MAX_BODY_CHARS = 100  # body is string(100)
 _MSG_CHARS = 200  # how much of the provider's msg goes into an error message
-
-
-# -- signing (VeryPay's PHP SDK: getSign / checkSign) --------------------------------------
-
-
-def signing_string(params: Mapping[str, object]) -> str:
-    """The string VeryPay signs: sorted non-empty ``k=v`` joined by ``&``, no URL-encoding.
-
-    ``sign`` (any case, spaces trimmed) and values that are empty after PHP's ``trim`` are
-    left out; keys sort by byte value (PHP ``ksort(SORT_STRING)``); values are written as
-    PHP writes them in a string (``true`` as ``1``, ``false``/``null`` dropped, ``1.0``
-    as ``1``, a nested array as ``Array``).
-    """
-    pairs = []
-    for key, value in params.items():
-        text = _php_text(value)
-        if key.strip(_PHP_SPACE).lower() == "sign" or not text.strip(_PHP_SPACE):
-            continue
-        pairs.append((key, text))
-    pairs.sort(key=lambda pair: pair[0].encode("utf-8"))
-    return "&".join(f"{key}={text}" for key, text in pairs)
-
-
-def sign_params(params: Mapping[str, object], app_secret: str) -> str:
-    """``md5(signing_string(params) + app_secret)``, lowercase hex: the secret goes last, bare."""
-    digest = hashlib.md5(  # noqa: S324 - the provider's protocol, not our choice
-        (signing_string(params) + app_secret).encode("utf-8"), usedforsecurity=False
-    )
-    return digest.hexdigest()
-
-
-def _php_text(value: object) -> str:
-    if value is None or value is False:
-        return ""
-    if value is True:
-        return "1"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    if isinstance(value, dict | list | tuple):
-        return "Array"
-    return str(value)
-
-
-# -- order numbers -------------------------------------------------------------------------
-
-_ESCAPE = "Z"
-_ESCAPES = {"-": "H", "_": "U", _ESCAPE: _ESCAPE}
-_UNESCAPES = {code: char for char, code in _ESCAPES.items()}
-_ALNUM = re.compile(r"[A-Za-z0-9]")
-
-
-def out_sn_for(order_id: str) -> str:
-    """The terminal's id as a VeryPay ``out_sn`` (letters and digits only), reversibly.
-
-    Letters and digits stay, except ``Z``; ``-`` becomes ``ZH``, ``_`` ``ZU``, ``Z``
-    ``ZZ``, any other character ``ZX`` plus two hex digits per UTF-8 byte. Distinct ids
-    always give distinct numbers: ``T0001-c0de-000042`` becomes ``T0001ZHc0deZH000042``.
-    """
-    out = []
-    for char in order_id:
-        if char in _ESCAPES:
-            out.append(_ESCAPE + _ESCAPES[char])
-        elif char.isascii() and _ALNUM.fullmatch(char):
-            out.append(char)
-        else:
-            out.extend(f"{_ESCAPE}X{byte:02x}" for byte in char.encode("utf-8"))
-    return "".join(out)
-
-
-def order_id_from_out_sn(out_sn: str) -> str:
-    """The terminal's id from an ``out_sn`` made by :func:`out_sn_for`; ValueError if not one."""
-    raw = bytearray()
-    i = 0
-    while i < len(out_sn):
-        char = out_sn[i]
-        if char != _ESCAPE:
-            if not (char.isascii() and _ALNUM.fullmatch(char)):
-                raise ValueError(f"{out_sn!r} is not letters and digits")
-            raw += char.encode()
-            i += 1
-            continue
-        code = out_sn[i + 1 : i + 2]
-        if code in _UNESCAPES:
-            raw += _UNESCAPES[code].encode()
-            i += 2
-        elif code == "X" and re.fullmatch(r"[0-9a-f]{2}", out_sn[i + 2 : i + 4]):
-            raw.append(int(out_sn[i + 2 : i + 4], 16))
-            i += 4
-        else:
-            raise ValueError(f"{out_sn!r} has a bad escape at {i}")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{out_sn!r} does not decode to text") from exc
-
-
-# -- configuration helpers -----------------------------------------------------------------
-
-
-def proxy_from(options: Mapping[str, str], *, name: str = "verystar") -> str | None:
-    """The ``proxy`` option as a URL for ``httpx.AsyncClient(proxy=...)``, or None when unset.
-
-    The Openbravo module's "Proxy" setting. Only ``http://`` and ``https://`` proxies (a
-    SOCKS proxy needs an extra package). Raises ``ConfigError`` naming the key otherwise.
-    """
-    value = options.get("proxy", "").strip()
-    if not value:
-        return None
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            "must be an http:// or https:// proxy address such as http://10.0.0.1:3128",
-            key=f"providers.{name}.options.proxy",
-        )
-    return value
-
-
-def routes_from_openbravo(
-    alipay_lengths: str,
-    alipay_prefixes: str,
-    wechat_lengths: str,
-    wechat_prefixes: str,
-    provider: str,
-    *,
-    wechat_provider: str | None = None,
-) -> tuple[RouteConfig, ...]:
-    """``[[routes]]`` entries from the Openbravo module's comma-separated barcode lists.
-
-    ``"18"``/``"10,11,12,13,14,15"`` → a ``wechat`` route with those lengths and prefixes.
-    A wallet whose two lists are both empty gets no route (an empty route would take any
-    code). WeChat codes go to ``wechat_provider`` when given (e.g. a second Verystar
-    provider with WeChat's cadence). Raises ``ConfigError`` naming the bad list.
-    """
-    routes = []
-    for wallet, lengths, prefixes, target in (
-        ("alipay", alipay_lengths, alipay_prefixes, provider),
-        ("wechat", wechat_lengths, wechat_prefixes, wechat_provider or provider),
-    ):
-        route = RouteConfig(
-            wallet,
-            target,
-            prefixes=_prefix_list(prefixes, f"{wallet}_prefixes"),
-            lengths=_length_list(lengths, f"{wallet}_lengths"),
-        )
-        if route.prefixes or route.lengths:
-            routes.append(route)
-    return tuple(routes)
-
-
-def _csv(text: str) -> list[str]:
-    items = [item.strip() for item in text.split(",")]
-    return list(dict.fromkeys(item for item in items if item))
-
-
-def _length_list(text: str, key: str) -> tuple[int, ...]:
-    items = _csv(text)
-    bad = [item for item in items if not (item.isascii() and item.isdigit() and int(item) > 0)]
-    if bad:
-        raise ConfigError(f"{bad[0]!r} is not a code length: use numbers like 16,18", key=key)
-    return tuple(int(item) for item in items)
-
-
-def _prefix_list(text: str, key: str) -> tuple[str, ...]:
-    items = _csv(text)
-    bad = [item for item in items if not re.fullmatch(r"[0-9A-Za-z]+", item)]
-    if bad:
-        raise ConfigError(f"{bad[0]!r} is not a prefix: use letters and digits like 25,28", key=key)
-    return tuple(items)
-
-
-@dataclass(frozen=True, slots=True)
-class _Settings:
-    """The driver's configuration, checked; the secrets never appear in ``repr``."""
-
-    app_key: str
-    store_sn: str
-    client_sn: str
-    currency: str | None  # None: any currency is sent as is
-    channel: str
-    op_user_id: str
-    urls: Mapping[Endpoint, str]
-    proxy: str | None
-    app_secret: str = field(repr=False)
-    op_user_pwd: str = field(repr=False, default="")
-
-
-def _read_settings(
-    name: str, base_url: str, options: Mapping[str, str], secrets: Mapping[str, str]
-) -> _Settings:
-    """Read and check the options and secrets; ``ConfigError`` names the first bad key."""
-    _refuse_unknown_options(name, options)
-
-    def required(value: str | None, key: str, where: str) -> str:
-        if not value or not value.strip():
-            raise ConfigError(f"is required for Verystar ({where})", key=key)
-        return value.strip()
-
-    opt = f"providers.{name}.options"
-    app_key = options.get("app_key") or secrets.get("app_key")
-    return _Settings(
-        app_key=required(app_key, f"{opt}.app_key", "the App Key of the account"),
-        app_secret=required(
-            secrets.get("app_secret"),
-            f"providers.{name}.app_secret",
-            "the App Secret, in the secrets file",
-        ),
-        store_sn=required(options.get("store_sn"), f"{opt}.store_sn", "the store number"),
-        client_sn=required(options.get("client_sn"), f"{opt}.client_sn", "the terminal number"),
-        currency=_currency(options.get("currency", "CNY"), f"{opt}.currency"),
-        channel=_channel(options.get("channel", codec.CHANNEL_WECHAT), f"{opt}.channel"),
-        op_user_id=options.get("op_user_id", "").strip(),
-        op_user_pwd=secrets.get("op_user_pwd", "").strip(),
-        urls={endpoint: _endpoint_url(base_url, options, endpoint, opt) for endpoint in Endpoint},
-        proxy=proxy_from(options, name=name),
-    )
-
-
-def _refuse_unknown_options(name: str, options: Mapping[str, str]) -> None:
-    for key in options:
-        if key in OPTIONS:
-            continue
-        hint = (
-            "barcode routing is the terminal's [[routes]] table (docs/providers/verystar.md)"
-            if key in _ROUTING_OPTIONS
-            else f"known options: {', '.join(OPTIONS)}"
-        )
-        raise ConfigError(f"unknown Verystar option; {hint}", key=f"providers.{name}.options.{key}")
-
-
-def _currency(value: str, key: str) -> str | None:
-    value = value.strip()
-    if value.lower() == "any":
-        return None
-    if not re.fullmatch(r"[A-Z]{3}", value):
-        raise ConfigError('must be an ISO 4217 code such as "CNY", or "any"', key=key)
-    return value
-
-
-def _channel(value: str, key: str) -> str:
-    value = value.strip()
-    if not re.fullmatch(r"[a-z0-9_]{1,32}", value):
-        raise ConfigError(f'must be a channel word such as "{codec.CHANNEL_WECHAT}"', key=key)
-    return value
-
-
-def _endpoint_url(base_url: str, options: Mapping[str, str], endpoint: Endpoint, opt: str) -> str:
-    """The option's absolute URL, or its path (else the default path) under ``base_url``."""
-    value = options.get(endpoint.option, "").strip() or endpoint.default_path
-    parts = urlsplit(value)
-    if parts.scheme:
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(
-                "must be an http(s):// URL or a path such as v3/pay/micropay.json",
-                key=f"{opt}.{endpoint.option}",
-            )
-        return value
-    if parts.netloc or parts.query or parts.fragment:
-        raise ConfigError("must be a plain path or a full URL", key=f"{opt}.{endpoint.option}")
-    return f"{base_url.rstrip('/')}/{value.lstrip('/')}"
-
-
-# -- the driver ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,7 +96,7 @@ class VerystarProvider:
     ) -> None:
         self.name = name
         self.capabilities = capabilities
-        self._settings = _read_settings(name, base_url, options or {}, secrets or {})
+        self._settings = VerystarSettings.from_config(name, base_url, options or {}, secrets or {})
         self._client = client
         self._base_url = base_url.rstrip("/")
         self._owns_client = owns_client

@@ -24,14 +24,14 @@ from terminal.providers.loopback_http import Request, Response
 from terminal.providers.sandbox.ledger import LedgerRecord, LedgerRefusal, SandboxLedger
 from terminal.providers.verystar import codec as codec
 from terminal.providers.verystar.codec import Refusal
-from terminal.providers.verystar.driver import (
+from terminal.providers.verystar.out_sn import (
     MAX_OUT_SN_CHARS,
     MAX_REFUND_OUT_SN_CHARS,
-    Endpoint,
     order_id_from_out_sn,
     out_sn_for,
-    sign_params,
 )
+from terminal.providers.verystar.settings import Endpoint
+from terminal.providers.verystar.signing import sign_params
 
 __all__ = ["VerystarFake"]
 

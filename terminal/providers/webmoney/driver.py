@@ -11,181 +11,31 @@ errors. The wire encoding is not public: it is assumed, wholly inside
 from __future__ import annotations
 
 import logging
-import os
-import secrets as token_source
-import ssl
-import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
-from cryptography.hazmat.primitives.serialization import pkcs12
 
-from terminal.errors import ConfigError, ProviderProtocolError
+from terminal.errors import ProviderProtocolError
 from terminal.money import Money
 from terminal.payment import mask_code
 from terminal.providers.base import Capabilities, Order, PaymentStatus, ProviderAnswer
 from terminal.providers.httpx_errors import raise_for_unavailable, translate_httpx_errors
 from terminal.providers.webmoney import codec as codec
+from terminal.providers.webmoney.settings import (
+    PAYMENT_TYPES,
+    WebMoneySettings,
+    agent_key,
+    no_certificate,
+    pfx_password,
+    server_address,
+)
 
-__all__ = [
-    "WebMoneyProvider",
-    "WebMoneySettings",
-    "PAYMENT_TYPES",
-    "client_ssl_context",
-    "client_for",
-]
+__all__ = ["WebMoneyProvider", "WebMoneySettings", "PAYMENT_TYPES"]
 
 logger = logging.getLogger(__name__)
 
-#: The gateway's four payment types, as ``options.payment_type`` names them.
-PAYMENT_TYPES = ("sbp", "webmoney", "wechat", "alipay")
-
-#: Every option a ``[providers.<name>.options]`` table of this driver may hold.
-OPTIONS = frozenset(
-    {"agent_number", "wmid", "pos_number", "crs_id", "service_path", "payment_type",
-     "payment_type_code", "pfx_path", "ca_file"}
-)  # fmt: skip
-
 #: The whole operation, the customer paying included, hardly takes less (public record).
 MIN_OVERALL_TIMEOUT_S = 120.0
-
-#: Timeouts of a client built without the config's (connect and pool, read and write).
-DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=10.0, write=10.0, pool=5.0)
-MAX_CONNECTIONS = 4  # one call at a time, plus a query or cancel that may overlap it
-
-
-@dataclass(frozen=True, slots=True)
-class WebMoneySettings:
-    """The non-secret settings of one provider entry (one payment type of one POS)."""
-
-    agent_number: str
-    pos_number: str
-    service_path: str
-    payment_type: str
-    payment_type_code: str
-    wmid: str = "0"
-    crs_id: str = "0"
-    pfx_path: Path | None = None
-    ca_file: Path | None = None
-
-    @classmethod
-    def from_options(cls, name: str, options: Mapping[str, str]) -> WebMoneySettings:
-        """Validate ``[providers.<name>.options]``; ``ConfigError`` names the wrong key."""
-        unknown = sorted(set(options) - OPTIONS)
-        if unknown:
-            raise ConfigError(
-                f"unknown option; known: {', '.join(sorted(OPTIONS))}",
-                key=_option_key(name, unknown[0]),
-            )
-        payment_type = _required(name, options, "payment_type").lower()
-        if payment_type not in PAYMENT_TYPES:
-            raise ConfigError(
-                f"{payment_type!r} is not one of {', '.join(PAYMENT_TYPES)}",
-                key=_option_key(name, "payment_type"),
-            )
-        service_path = _required(name, options, "service_path")
-        if not service_path.startswith("/") or "?" in service_path:
-            raise ConfigError(
-                f"{service_path!r} must start with / (e.g. /PosIntegration2/ApiService.svc)",
-                key=_option_key(name, "service_path"),
-            )
-        return cls(
-            agent_number=_required(name, options, "agent_number"),
-            pos_number=_required(name, options, "pos_number"),
-            service_path=service_path,
-            payment_type=payment_type,
-            payment_type_code=options.get("payment_type_code")
-            or codec.PAYMENT_TYPE_CODES[payment_type],
-            wmid=_digits(name, options, "wmid"),
-            crs_id=_digits(name, options, "crs_id"),
-            pfx_path=_path(options, "pfx_path"),
-            ca_file=_path(options, "ca_file"),
-        )
-
-    def merchant_fields(self) -> dict[str, str]:
-        """The identity every request carries (see ``codec.MERCHANT_FIELDS``)."""
-        return {
-            "AgentId": self.agent_number,
-            "Wmid": self.wmid,
-            "PosId": self.pos_number,
-            "CrsId": self.crs_id,
-            "PaymentType": self.payment_type_code,
-        }
-
-
-def client_ssl_context(
-    pfx_path: str | os.PathLike[str],
-    password: str,
-    *,
-    cafile: str | os.PathLike[str] | None = None,
-    provider: str = "webmoney",
-) -> ssl.SSLContext:
-    """A verifying TLS client context presenting the PKCS#12 ``.pfx`` certificate and key.
-
-    The private key never touches the disk unprotected: it is re-encrypted under a
-    one-time random passphrase into a 0600 file in a private temporary folder, loaded,
-    and the folder is deleted at once. Server certificates are checked against ``cafile``
-    (or the system's CAs) and the host name. ``ConfigError`` names the key to fix.
-    """
-    key, chain = _load_pfx(Path(pfx_path), password, provider)
-    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=cafile)
-    passphrase = token_source.token_hex(32)
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(passphrase.encode("ascii")),
-    )
-    chain_pem = b"".join(cert.public_bytes(serialization.Encoding.PEM) for cert in chain)
-    with tempfile.TemporaryDirectory(prefix="payterm-pfx-") as folder:
-        certfile = _write_private(Path(folder) / "chain.pem", chain_pem)
-        keyfile = _write_private(Path(folder) / "key.pem", key_pem)
-        try:
-            context.load_cert_chain(certfile, keyfile, password=passphrase)
-        except ssl.SSLError as exc:
-            raise ConfigError(
-                f"the certificate in {pfx_path} cannot be used for TLS ({exc.reason})",
-                key=_option_key(provider, "pfx_path"),
-            ) from exc
-    return context
-
-
-def client_for(
-    options: Mapping[str, str],
-    secrets: Mapping[str, str],
-    *,
-    name: str = "webmoney",
-    url: str = "",
-    timeout: httpx.Timeout | None = None,
-) -> httpx.AsyncClient:
-    """The ``httpx.AsyncClient`` a WebMoney entry needs: ``verify=`` its client-certificate context.
-
-    With ``options.pfx_path`` the client presents that certificate (``pfx_password`` from
-    the secrets) and verifies the server against ``options.ca_file`` or the system's CAs.
-    Without it only a plain ``http://`` ``url`` (the loopback fake) is allowed: an
-    ``https://`` one raises ``ConfigError`` naming ``pfx_path``. Pass the config's
-    timeouts as ``timeout``; environment proxies and certificates are ignored.
-    """
-    settings = WebMoneySettings.from_options(name, options)
-    verify: ssl.SSLContext | bool = True
-    if settings.pfx_path is not None:
-        password = _pfx_password(name, secrets)
-        verify = client_ssl_context(
-            settings.pfx_path, password, cafile=settings.ca_file, provider=name
-        )
-    elif url.startswith("https://"):
-        raise _no_certificate(name)
-    limits = httpx.Limits(
-        max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
-    )
-    return httpx.AsyncClient(
-        verify=verify, timeout=timeout or DEFAULT_TIMEOUT, limits=limits, trust_env=False
-    )
 
 
 class WebMoneyProvider:
@@ -226,12 +76,12 @@ class WebMoneyProvider:
         self.name = name
         self.capabilities = capabilities
         self.settings = WebMoneySettings.from_options(name, options or {})
-        self._agent_key = _agent_key(name, secrets or {})
-        self._base_url = _server_address(name, base_url)
+        self._agent_key = agent_key(name, secrets or {})
+        self._base_url = server_address(name, base_url)
         if self._base_url.startswith("https://") and self.settings.pfx_path is None:
-            raise _no_certificate(name)
+            raise no_certificate(name)
         if self.settings.pfx_path is not None:
-            _pfx_password(name, secrets or {})
+            pfx_password(name, secrets or {})
         if capabilities.invoice_lifetime_s < MIN_OVERALL_TIMEOUT_S:
             logger.warning(
                 "webmoney:config %s invoice_lifetime_s %.0f s is under %.0f s: a printed QR "
@@ -405,111 +255,3 @@ _REFUND_REFUSALS: dict[int, str] = {
 
 def _amount_fields(amount: Money) -> dict[str, str]:
     return {"Amount": amount.major_str(), "Currency": amount.currency}
-
-
-# -- configuration -------------------------------------------------------------------
-
-
-def _option_key(name: str, option: str) -> str:
-    return f"providers.{name}.options.{option}"
-
-
-def _secret_key(name: str, secret: str) -> str:
-    return f"providers.{name}.{secret}"  # the secrets file's [providers.<name>] table
-
-
-def _required(name: str, options: Mapping[str, str], option: str) -> str:
-    value = options.get(option, "").strip()
-    if not value:
-        raise ConfigError(
-            "required: the value WebMoney gave for this terminal", key=_option_key(name, option)
-        )
-    return value
-
-
-def _digits(name: str, options: Mapping[str, str], option: str) -> str:
-    value = options.get(option, "0").strip() or "0"
-    if not value.isascii() or not value.isdigit():
-        raise ConfigError(
-            f"{value!r} must be digits (0 when WebMoney gave none)", key=_option_key(name, option)
-        )
-    return value
-
-
-def _path(options: Mapping[str, str], option: str) -> Path | None:
-    value = options.get(option, "").strip()
-    return Path(value) if value else None
-
-
-def _agent_key(name: str, secrets: Mapping[str, str]) -> str:
-    key = secrets.get("agent_key", "")
-    if not key:
-        raise ConfigError(
-            "required in the secrets file: the agent key WebMoney gave",
-            key=_secret_key(name, "agent_key"),
-        )
-    return key
-
-
-def _pfx_password(name: str, secrets: Mapping[str, str]) -> str:
-    if "pfx_password" not in secrets:
-        raise ConfigError(
-            "required in the secrets file with options.pfx_path: the certificate's password",
-            key=_secret_key(name, "pfx_password"),
-        )
-    return secrets["pfx_password"]
-
-
-def _no_certificate(name: str) -> ConfigError:
-    return ConfigError(
-        "an https:// gateway needs the .pfx client certificate WebMoney gave",
-        key=_option_key(name, "pfx_path"),
-    )
-
-
-def _server_address(name: str, base_url: str) -> str:
-    """The server address alone; the service path comes from ``options.service_path``."""
-    url = base_url.rstrip("/")
-    if urlsplit(url).path or urlsplit(url).query:
-        raise ConfigError(
-            f"{base_url!r} must be the server address only (e.g. https://dev.runpay.com); "
-            "put the service path in options.service_path",
-            key=f"providers.{name}.url",
-        )
-    return url
-
-
-# -- the certificate -----------------------------------------------------------------
-
-
-def _load_pfx(
-    path: Path, password: str, provider: str
-) -> tuple[PrivateKeyTypes, list[x509.Certificate]]:
-    """The private key and certificate chain (own certificate first) of a ``.pfx`` file."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read {path}: {exc.strerror or exc}", key=_option_key(provider, "pfx_path")
-        ) from exc
-    try:
-        key, cert, extra = pkcs12.load_key_and_certificates(data, password.encode() or None)
-    except ValueError as exc:
-        raise ConfigError(
-            f"{path} cannot be opened with this password (or is not a PKCS#12 file)",
-            key=_secret_key(provider, "pfx_password"),
-        ) from exc
-    if key is None or cert is None:
-        raise ConfigError(
-            f"{path} lacks the private key or its certificate",
-            key=_option_key(provider, "pfx_path"),
-        )
-    return key, [cert, *extra]
-
-
-def _write_private(path: Path, data: bytes) -> str:
-    """Write ``data`` to a new file only its owner may read; return its path."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as file:
-        file.write(data)
-    return str(path)

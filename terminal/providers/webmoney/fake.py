@@ -14,6 +14,7 @@ import logging
 from collections.abc import Mapping
 
 from terminal.money import Money
+from terminal.providers import sbp_links
 from terminal.providers.fake_app import FakeProviderApp
 from terminal.providers.loopback_http import Request, Response
 from terminal.providers.sandbox.ledger import LedgerRecord, LedgerRefusal
@@ -39,7 +40,6 @@ _REFUND_REFUSALS = {
     "exceeds": codec.Result.REFUND_EXCEEDS,
     "conflict": codec.Result.REFUND_CONFLICT,
 }
-SBP_DEMO_BANK = "100000000000"  # a 12-digit SBP member id no bank has
 
 
 class _Refused(Exception):
@@ -54,11 +54,7 @@ def qr_payload(payment_type: str, payment_id: str, amount: Money, agent_number: 
     """A QR payload shaped like the real one of ``payment_type`` (demo values throughout)."""
     digest = base64.b32encode(hashlib.sha256(payment_id.encode()).digest()).decode().rstrip("=")
     if payment_type == "sbp":
-        link = (
-            f"https://qr.nspk.ru/AD{digest[:30]}?type=02&bank={SBP_DEMO_BANK}"
-            f"&sum={amount.amount_minor}&cur={amount.currency}"
-        )
-        return f"{link}&crc={_crc16(link.encode()):04X}"
+        return sbp_links.dynamic_link(payment_id, amount.amount_minor, amount.currency)
     if payment_type == "webmoney":
         purse = "Z" + str(int(hashlib.sha256(agent_number.encode()).hexdigest(), 16))[:12]
         return f"wmk:payto?Purse={purse}&Amount={amount.major_str()}&Desc={payment_id}"
@@ -220,14 +216,3 @@ def _amount(fields: Mapping[str, str]) -> Money:
 
 def _fault(text: str) -> Response:
     return Response(500, codec.encode_fault(text), codec.CONTENT_TYPE)
-
-
-def _crc16(data: bytes) -> int:
-    """CRC-16/CCITT-FALSE, the checksum shape of an NSPK link's ``crc``."""
-    crc = 0xFFFF
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
-            crc &= 0xFFFF
-    return crc
