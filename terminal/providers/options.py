@@ -1,9 +1,10 @@
 """Reading a driver's ``[providers.<name>.options]`` table, with the checks every driver needs.
 
 Each driver names its own keys and words its own messages; this module holds the rules
-they share. Values are read stripped of surrounding spaces, and a blank value counts as
-an absent one (so it takes the key's default). Every problem is a ``ConfigError`` whose
-key is ``providers.<name>.options.<key>``.
+they share. Values are read stripped of surrounding spaces; an absent key takes its
+default, and a key written with a blank value is refused (a technician who wrote the line
+meant to set it), except an optional URL, where blank means none. Every problem is a ``ConfigError`` whose key is
+``providers.<name>.options.<key>``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ __all__ = ["DriverOptions", "is_http_url", "ONE_OF"]
 
 #: The usual wording of a value that is not one of the allowed ones.
 ONE_OF = "must be one of {allowed}"
+#: The error of a key written with nothing in it.
+BLANK = "is empty: give it a value, or remove the line to take the default"
 
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
@@ -45,12 +48,21 @@ class DriverOptions:
                 raise self.error(option, message(option))
 
     def text(self, option: str, default: str = "") -> str:
-        """The value of ``option``, stripped; ``default`` when it is absent or blank."""
-        return self._options.get(option, "").strip() or default
+        """The value of ``option``, stripped; ``default`` when it is absent.
+
+        Raises ``ConfigError`` when the key is there with a blank value.
+        """
+        raw = self._options.get(option)
+        if raw is None:
+            return default
+        value = raw.strip()
+        if not value:
+            raise self.error(option, BLANK)
+        return value
 
     def required(self, option: str, message: str) -> str:
         """The value of ``option``; ``message`` is the error when it is absent or blank."""
-        value = self.text(option)
+        value = self._options.get(option, "").strip()
         if not value:
             raise self.error(option, message)
         return value
@@ -111,8 +123,11 @@ class DriverOptions:
         return value
 
     def http_url(self, option: str, *, message: str) -> str | None:
-        """An absolute ``http://`` or ``https://`` URL with a host, or None when unset."""
-        value = self.text(option)
+        """An absolute ``http://`` or ``https://`` URL with a host, or None when unset or blank.
+
+        A blank value means "none" here, as the POS modules' empty "Proxy" field does.
+        """
+        value = self._options.get(option, "").strip()
         if not value:
             return None
         if not is_http_url(value):
