@@ -3,8 +3,8 @@
 Each driver names its own keys and words its own messages; this module holds the rules
 they share. Values are read stripped of surrounding spaces; an absent key takes its
 default, and a key written with a blank value is refused (a technician who wrote the line
-meant to set it), except an optional URL, where blank means none. Every problem is a ``ConfigError`` whose key is
-``providers.<name>.options.<key>``.
+meant to set it), except an optional URL, where blank means none. Every problem is a
+``ConfigError`` whose key is ``providers.<name>.options.<key>``.
 """
 
 from __future__ import annotations
