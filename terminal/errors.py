@@ -15,8 +15,12 @@ values returned by the provider interface.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import NamedTuple
+
 __all__ = [
     "TerminalError",
+    "ConfigProblem",
     "ConfigError",
     "JournalError",
     "JournalFull",
@@ -31,15 +35,39 @@ class TerminalError(Exception):
     """Base of every error the terminal raises on purpose."""
 
 
+class ConfigProblem(NamedTuple):
+    """One thing wrong in a config file: the key (may be empty) and what is wrong, the fix."""
+
+    key: str
+    message: str
+
+
 class ConfigError(TerminalError, ValueError):
-    """The configuration is invalid; ``key`` names the offending setting."""
+    """The configuration is invalid; ``key`` names the (first) offending setting.
+
+    ``problems`` holds every problem found in the file, in file order; the message tells
+    each on a line of its own, as ``path: key: message``.
+    """
 
     def __init__(self, message: str, *, key: str = "", path: str = "") -> None:
-        where = f"{path}: " if path else ""
-        at = f"{key}: " if key else ""
-        super().__init__(f"{where}{at}{message}")
         self.key = key
         self.path = path
+        self.problems: tuple[ConfigProblem, ...] = (ConfigProblem(key, message),)
+        super().__init__(self._line(key, message))
+
+    @classmethod
+    def of(cls, problems: Iterable[ConfigProblem], *, path: str = "") -> ConfigError:
+        """One error for all of ``problems`` (at least one) found in the file at ``path``."""
+        listed = tuple(problems)
+        error = cls(listed[0].message, key=listed[0].key, path=path)
+        error.problems = listed
+        error.args = ("\n".join(error._line(p.key, p.message) for p in listed),)
+        return error
+
+    def _line(self, key: str, message: str) -> str:
+        where = f"{self.path}: " if self.path else ""
+        at = f"{key}: " if key else ""
+        return f"{where}{at}{message}"
 
 
 class JournalError(TerminalError):

@@ -22,6 +22,9 @@ __all__ = [
     "SystemConfig",
     "Secrets",
     "Config",
+    "SupervisorSecrets",
+    "WifiSecrets",
+    "SecretsFile",
 ]
 
 
@@ -249,3 +252,31 @@ class Config:
     )
     secrets: Secrets = field(default_factory=Secrets)
     source: str = "<defaults>"  # the file it came from
+
+
+# --- The secrets file as written; the loader turns it into Secrets. ---
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorSecrets:
+    """The secrets file's ``[supervisor]``: the PINs and NFC badge UIDs that approve."""
+
+    pins: tuple[str, ...] = ()
+    badges: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WifiSecrets:
+    """The secrets file's ``[wifi]``: the passphrase of ``system.wifi_ssid``."""
+
+    psk: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SecretsFile:
+    """The secrets file: ``[supervisor]``, ``[wifi]`` and ``[providers.<name>]``."""
+
+    supervisor: SupervisorSecrets = field(default_factory=SupervisorSecrets)
+    wifi: WifiSecrets = field(default_factory=WifiSecrets)
+    # Each provider's secrets by name (api_key, app_secret, token, pfx_password, …).
+    providers: dict[str, dict[str, str]] = field(default_factory=dict)

@@ -31,6 +31,8 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
+import tomli_w
+
 from terminal.config.loader import (
     check_secrets,
     decode_toml,
@@ -39,7 +41,6 @@ from terminal.config.loader import (
     parse_secrets,
 )
 from terminal.config.model import Config, Secrets
-from terminal.config.toml_writer import toml_document
 from terminal.errors import ConfigError
 from terminal.system.host_settings import (
     WIFI_INTERFACE,
@@ -310,9 +311,9 @@ def _installed_text(
     text = (
         "# Installed by the configuration import, which set terminal.secrets_file. The file\n"
         "# as written, with its comments, is kept on the boot partition as "
-        f"{BOOT_CONFIG}.imported.\n\n" + toml_document(rewritten)
+        f"{BOOT_CONFIG}.imported.\n\n" + tomli_w.dumps(rewritten)
     )
-    if tomllib.loads(text) != rewritten:  # the writer below must round-trip exactly
+    if tomllib.loads(text) != rewritten:  # tomli-w must round-trip exactly
         raise ConfigError("could not be rewritten faithfully; report this", path=config.source)
     return text
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import re
 import shutil
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +15,14 @@ import pytest
 from terminal.config.loader import (
     DEMO_BADGE,
     DEMO_PIN,
+    decode_toml,
     demo_config,
     load_config,
     load_secrets,
     parse_config,
     parse_secrets,
 )
+from terminal.config.messages import toml_value
 from terminal.config.model import (
     Config,
     DisplayConfig,
@@ -31,7 +35,7 @@ from terminal.config.model import (
     SystemConfig,
     TerminalConfig,
 )
-from terminal.errors import ConfigError
+from terminal.errors import ConfigError, ConfigProblem
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 EXAMPLE = CONFIG_DIR / "payterm.example.toml"
@@ -333,6 +337,97 @@ def test_error_message_includes_the_file_path(tmp_path: Path) -> None:
         load_config(path)
     assert str(caught.value).startswith(f"{path}: printer.columns: ")
     assert isinstance(caught.value, ValueError)
+
+
+# --- Every problem in a file is told at once, in file order. ---
+
+
+def test_two_bad_keys_in_one_table_are_both_told() -> None:
+    data = decode_toml(b'[terminal]\nidd = "T1"\nlanguage = "fr"\n')
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, source="test.toml")
+    keys = [problem.key for problem in caught.value.problems]
+    assert keys == ["terminal.idd", "terminal.language"]
+    assert caught.value.key == "terminal.idd"
+    lines = str(caught.value).splitlines()
+    assert lines[0].startswith("test.toml: terminal.idd: unknown key 'idd' (did you mean 'id'?)")
+    assert lines[1].startswith('test.toml: terminal.language: must be one of "en", "ru"')
+
+
+def test_three_bad_keys_in_different_tables_are_told_in_file_order() -> None:
+    text = (
+        '[printer]\ncolumns = 40\n\n[payment]\nmpm_provider = "sandbx"\n\n'
+        "[terminal]\nid = 1\n\n[providers.sandbox]\npoll_intervall_s = 3\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse_config(decode_toml(text.encode()), source="test.toml")
+    problems = caught.value.problems
+    assert [problem.key for problem in problems] == [
+        "printer.columns",
+        "payment.mpm_provider",
+        "terminal.id",
+        "providers.sandbox.poll_intervall_s",
+    ]
+    assert all(isinstance(problem, ConfigProblem) for problem in problems)
+    assert "32, 42, 48" in problems[0].message
+    assert "did you mean 'sandbox'?" in problems[1].message
+    assert "expected a string" in problems[2].message
+    assert "did you mean 'poll_interval_s'?" in problems[3].message
+    lines = str(caught.value).splitlines()
+    assert lines == [f"test.toml: {p.key}: {p.message}" for p in problems]
+
+
+def test_type_errors_and_rules_in_arrays_are_told_together() -> None:
+    routes = [
+        {"wallet": "alipay", "provider": "sandbox", "prefixes": ["2-5"]},
+        {"wallet": "wechat", "lengths": ["18", 0]},
+    ]
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"routes": routes, "display": {"height": 32}})
+    assert [problem.key for problem in caught.value.problems] == [
+        "routes[0].prefixes[0]",
+        "routes[1].lengths[0]",
+        "routes[1].lengths[1]",
+        "routes[1].provider",
+        "display.height",
+    ]
+
+
+def test_one_problem_has_one_line_and_its_problem() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"printer": {"copies": 0}}, source="test.toml")
+    assert caught.value.problems == (ConfigProblem("printer.copies", "must be at least 1, got 0"),)
+    assert str(caught.value) == "test.toml: printer.copies: must be at least 1, got 0"
+
+
+def test_every_bad_secret_is_told(tmp_path: Path) -> None:
+    text = '[supervisor]\npins = ["12a4", "1234"]\nbadge = []\n[wifi]\npsk = "short"\n'
+    with pytest.raises(ConfigError) as caught:
+        load_secrets(write(tmp_path / "secrets.toml", text))
+    keys = [problem.key for problem in caught.value.problems]
+    assert keys == ["supervisor.pins[0]", "supervisor.badge", "wifi.psk"]
+    assert "12a4" not in str(caught.value)
+    assert "short" not in str(caught.value)
+
+
+# --- Values in messages are written as TOML. ---
+
+
+@pytest.mark.parametrize(
+    "value",
+    [True, 1, 0.05, "Привет\tмир\x7f", 'quote " and \\ back', ("25", 26), [1.5, -2],
+     {"a": 1, "b c": [1.5, -2]}, datetime.date(2026, 3, 2), float("inf")],
+)  # fmt: skip
+def test_values_in_messages_read_back_as_toml(value: object) -> None:
+    expected = list(value) if isinstance(value, tuple) else value
+    assert tomllib.loads(f"x = {toml_value(value)}")["x"] == expected
+
+
+def test_values_in_messages_are_on_one_line() -> None:
+    assert toml_value(Path("/etc/payterm")) == '"/etc/payterm"'
+    assert toml_value(("25", "26")) == '["25", "26"]'
+    assert toml_value({"key": "value"}) == '{ key = "value" }'
+    assert toml_value(None) == "None"
 
 
 # --- The secrets file. ---

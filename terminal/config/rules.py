@@ -1,0 +1,249 @@
+"""What a value must be beyond its type, and what must agree across tables.
+
+A rule takes a value of the right type and returns what is wrong with it and the fix,
+or None. Field rules are kept per (table, field); a rule on an array applies to each item.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from hw.base import OPERATOR_KEYS
+from terminal.config.messages import NAME, did_you_mean, join, unknown
+from terminal.config.model import (
+    OPERATOR_FUNCTIONS,
+    Config,
+    DisplayConfig,
+    KeypadConfig,
+    PrinterConfig,
+    ProviderConfig,
+    RouteConfig,
+    SupervisorConfig,
+    SupervisorSecrets,
+    SystemConfig,
+    TerminalConfig,
+    WifiSecrets,
+)
+
+__all__ = [
+    "Rule",
+    "TableCheck",
+    "Problem",
+    "FIELD_RULES",
+    "KEY_RULES",
+    "TABLE_CHECKS",
+    "SECONDS",
+    "NOT_EMPTY_PATH",
+    "matches",
+    "reference_problems",
+    "where",
+]
+
+#: A rule: the value's problem and fix, or None when it is good.
+Rule = Callable[[Any], str | None]
+#: Where a problem is (keys and array indexes from the file's top) and what it says.
+Problem = tuple[tuple[str | int, ...], str]
+#: A check of a whole table: the field it names and the problem, or None.
+TableCheck = Callable[[Any], tuple[str, str] | None]
+
+_DISPLAY_SIZES = ((128, 64), (128, 128))
+
+
+def _at_least(low: int) -> Rule:
+    return lambda v: None if v >= low else f"must be at least {low}, got {v}"
+
+
+def _between(low: int, high: int) -> Rule:
+    return lambda v: None if low <= v <= high else f"must be from {low} to {high}, got {v}"
+
+
+def _one_of(*allowed: int) -> Rule:
+    listed = ", ".join(map(str, allowed))
+    return lambda v: None if v in allowed else f"must be one of {listed}, got {v}"
+
+
+def matches(pattern: str, what: str, *, show: bool = True) -> Rule:
+    """A rule: the whole string matches ``pattern``, described as ``what``."""
+
+    def rule(value: str) -> str | None:
+        found = f", got {value!r}" if show else ""
+        return None if re.fullmatch(pattern, value) else f"must be {what}{found}"
+
+    return rule
+
+
+def SECONDS(value: float) -> str | None:  # noqa: N802 - a constant rule, named like one
+    """Every ``*_s`` setting is a time, and a time here is never zero or less."""
+    return None if value > 0 else f"must be a number of seconds greater than 0, got {value}"
+
+
+def NOT_EMPTY_PATH(value: object) -> str | None:  # noqa: N802 - a constant rule, named like one
+    """A path given as a string must say something (checked before it becomes a Path)."""
+    if isinstance(value, str) and not value.strip():
+        return 'must not be empty; give a file path such as "/path"'
+    return None
+
+
+def _is_wifi_ssid(value: str) -> str | None:
+    if len(value.encode("utf-8")) > 32:
+        return f"must be at most 32 bytes long (UTF-8), got {len(value.encode('utf-8'))}"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return "must not contain control characters (line breaks, tabs)"
+    return None
+
+
+def _is_wifi_psk(value: str) -> str | None:
+    if value == "" or re.fullmatch(r"[ -~]{8,63}|[0-9A-Fa-f]{64}", value):
+        return None
+    return (
+        "must be the Wi-Fi passphrase, 8 to 63 printable ASCII characters (letters, digits, "
+        f"spaces, punctuation), or 64 hex digits; this one has {len(value)} characters"
+        + ("" if value.isascii() else ", some of them not ASCII")
+    )
+
+
+def _is_url(value: str) -> str | None:
+    if value == "embedded" or value.startswith(("http://", "https://")):
+        return None
+    return f'must be "embedded" or an address starting with http:// or https://, got {value!r}'
+
+
+def _is_operator_key(name: str) -> str | None:
+    keys = sorted(OPERATOR_KEYS.values())
+    return None if name in keys else unknown(name, keys)
+
+
+def _is_operator_function(function: str) -> str | None:
+    if function in OPERATOR_FUNCTIONS:
+        return None
+    choices = ", ".join(f'"{f}"' for f in OPERATOR_FUNCTIONS)
+    hint = did_you_mean(function, list(OPERATOR_FUNCTIONS))
+    return f"no function {function!r}{hint}; choose one of {choices}"
+
+
+FIELD_RULES: dict[tuple[type, str], Rule] = {
+    (TerminalConfig, "id"): matches(r"[A-Za-z0-9_-]{1,32}", '1 to 32 letters, digits, "-" or "_"'),
+    (TerminalConfig, "currency"): matches(r"[A-Z]{3}", '3 upper-case letters such as "RUB"'),
+    (TerminalConfig, "max_amount_minor"): _at_least(1),
+    (SupervisorConfig, "pin_length"): _between(4, 12),
+    (SupervisorConfig, "max_pin_attempts"): _at_least(1),
+    (ProviderConfig, "driver"): matches(NAME, 'a driver name such as "sandbox"'),
+    (ProviderConfig, "url"): _is_url,
+    (ProviderConfig, "technical_error_budget"): _at_least(1),
+    (RouteConfig, "wallet"): matches(r".*\S.*", 'a wallet name such as "alipay"'),
+    (RouteConfig, "prefixes"): matches(r"[0-9A-Za-z]+", 'digits and letters only, such as "25"'),
+    (RouteConfig, "lengths"): _between(1, 64),
+    (PrinterConfig, "columns"): _one_of(32, 42, 48),
+    (PrinterConfig, "copies"): _at_least(1),
+    (SystemConfig, "hostname"): matches(
+        r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)?",
+        '"" or 1 to 63 letters, digits and "-", neither first nor last "-", such as "shop1-till2"',
+    ),
+    (SystemConfig, "wifi_country"): matches(
+        r"(?:[A-Z]{2})?", '"" or an ISO 3166 country code of 2 upper-case letters such as "RU"'
+    ),
+    (SystemConfig, "wifi_ssid"): _is_wifi_ssid,
+    (KeypadConfig, "operator_keys"): _is_operator_function,
+    (WifiSecrets, "psk"): _is_wifi_psk,
+    (SupervisorSecrets, "pins"): matches(r"[0-9]+", "digits only", show=False),
+    (SupervisorSecrets, "badges"): matches(
+        r"(?:[0-9A-Fa-f]{2})+", 'an even number of hex digits such as "04a1b2c3"', show=False
+    ),
+}
+
+#: Rules on the keys of a table of settings (the rule in FIELD_RULES is for its values).
+KEY_RULES: dict[tuple[type, str], Rule] = {
+    (KeypadConfig, "operator_keys"): _is_operator_key,
+}
+
+
+def _check_display(display: DisplayConfig) -> tuple[str, str] | None:
+    """Only the display sizes the screens are drawn for are accepted."""
+    if (display.width, display.height) in _DISPLAY_SIZES:
+        return None
+    sizes = " or ".join(f"{w}x{h}" for w, h in _DISPLAY_SIZES)
+    heights = [h for w, h in _DISPLAY_SIZES if w == display.width]
+    name, fix = ("height", heights) if heights else ("width", [w for w, _ in _DISPLAY_SIZES])
+    choices = " or ".join(f"{name} = {value}" for value in dict.fromkeys(fix))
+    found = f"{display.width}x{display.height}"
+    return name, f"the display must be {sizes}, got {found}; set {choices}"
+
+
+def _check_system(system: SystemConfig) -> tuple[str, str] | None:
+    """Wi-Fi needs the country: the radio may use only the channels allowed there."""
+    if system.wifi_ssid and not system.wifi_country:
+        message = (
+            "is required when wifi_ssid is set (the radio may use only the channels allowed "
+            'in the country); add wifi_country = "RU" with your country\'s code'
+        )
+        return "wifi_country", message
+    return None
+
+
+TABLE_CHECKS: dict[type, TableCheck] = {DisplayConfig: _check_display, SystemConfig: _check_system}
+
+
+def reference_problems(data: Mapping[str, object]) -> list[Problem]:
+    """Every provider named in [payment] and [[routes]] must be configured.
+
+    Read from the file's data, so that these are told along with the problems of types: a
+    value of the wrong type is left to those, and a table not in the file has its default.
+    """
+    defaults = Config()
+    providers = data.get("providers", defaults.providers)
+    if not isinstance(providers, Mapping):
+        return []
+    if not providers:
+        return [
+            (("providers",), "no provider is configured; add a table such as [providers.sandbox]")
+        ]
+    problems: list[Problem] = []
+    for name in providers:
+        if not re.fullmatch(NAME, name):
+            message = "a provider name may hold only letters, digits, '-' and '_'; rename the table"
+            problems.append((("providers", name), message))
+    known = [str(name) for name in providers]
+    payment = data.get("payment", {})
+    if isinstance(payment, Mapping):
+        given = "mpm_provider" in payment
+        name = payment.get("mpm_provider", defaults.payment.mpm_provider)
+        fix = None if given else "set payment.mpm_provider"
+        problems += _provider_problem(known, name, ("payment", "mpm_provider"), fix)
+    routes: object = data.get("routes", [{"provider": r.provider} for r in defaults.routes])
+    if isinstance(routes, list | tuple):
+        fix = None if "routes" in data else "write [[routes]] tables"
+        for index, route in enumerate(routes):
+            if isinstance(route, Mapping) and "provider" in route:
+                where = ("routes", index, "provider")
+                problems += _provider_problem(known, route["provider"], where, fix)
+    return problems
+
+
+def _provider_problem(
+    known: list[str], name: object, where: tuple[str | int, ...], default_fix: str | None
+) -> list[Problem]:
+    """``default_fix`` says how to replace a default that names an unconfigured provider."""
+    if not isinstance(name, str) or name in known:
+        return []
+    listed = ", ".join(known)
+    add = f"add a [providers.{name}] table"
+    if default_fix is None:
+        hint = did_you_mean(name, known)
+        message = f"names the provider {name!r}, which is not configured{hint}; "
+        message += f"use one of {listed} or {add}"
+    else:
+        message = (
+            f"names the provider {name!r} by default, which is not configured; "
+            f"{default_fix} naming one of {listed}, or {add}"
+        )
+    return [(where, message)]
+
+
+def where(loc: tuple[str | int, ...]) -> str:
+    """The key a location is told by: ``routes[1].lengths[0]``, ``providers."pay master"``."""
+    key = ""
+    for part in loc:
+        key = f"{key}[{part}]" if isinstance(part, int) else join(key, part)
+    return key

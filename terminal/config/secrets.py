@@ -1,0 +1,75 @@
+"""The secrets file: read it only when private, validate it, and check it against the config."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+
+from terminal.config.files import decode_toml, file_error, raise_problems
+from terminal.config.messages import did_you_mean
+from terminal.config.model import Config, Secrets, SecretsFile
+from terminal.config.rules import Problem
+from terminal.config.validation import validate
+from terminal.errors import ConfigError
+
+__all__ = ["load_secrets", "parse_secrets", "check_secrets"]
+
+
+def load_secrets(path: Path) -> Secrets:
+    """Read the secrets file; refuse it when users other than its owner and group may read it."""
+    source = str(path)
+    try:
+        with path.open("rb") as file:
+            if os.fstat(file.fileno()).st_mode & 0o006:
+                raise ConfigError(
+                    "the secrets file may be read or written by every user on the terminal; "
+                    f"run: chmod 600 {shlex.quote(source)}",
+                    path=source,
+                )
+            raw = file.read()
+    except OSError as exc:
+        raise file_error(exc, source, "secrets file") from exc
+    return parse_secrets(raw, source=source)
+
+
+def parse_secrets(raw: bytes, *, source: str = "<memory>") -> Secrets:
+    """Validate the bytes of a secrets file and return its Secrets (no check of file modes)."""
+    data = decode_toml(raw, source=source)
+    parsed = validate(SecretsFile, data)
+    if isinstance(parsed, list):
+        raise_problems(data, parsed, source)
+    return Secrets(
+        supervisor_pins=parsed.supervisor.pins,
+        supervisor_badges=tuple(badge.lower() for badge in parsed.supervisor.badges),
+        provider_keys={
+            name: table["api_key"] for name, table in parsed.providers.items() if "api_key" in table
+        },
+        provider_secrets={name: dict(table) for name, table in parsed.providers.items()},
+        wifi_psk=parsed.wifi.psk,
+    )
+
+
+def check_secrets(config: Config, secrets: Secrets, *, source: str) -> None:
+    """Check ``secrets`` against ``config``; raise ConfigError naming every key that disagrees.
+
+    PINs must have the configured length; provider keys must be for configured providers.
+    """
+    problems: list[Problem] = []
+    length = config.supervisor.pin_length
+    for index, pin in enumerate(secrets.supervisor_pins):
+        if len(pin) != length:
+            message = (
+                f"has {len(pin)} digits but supervisor.pin_length is {length} in {config.source}; "
+                "change the PIN or supervisor.pin_length"
+            )
+            problems.append((("supervisor", "pins", index), message))
+    for name in secrets.provider_secrets or secrets.provider_keys:
+        if name not in config.providers:
+            hint = did_you_mean(name, list(config.providers))
+            message = (
+                f"no provider {name!r} is configured in {config.source}{hint}; remove this table"
+            )
+            problems.append((("providers", name), message))
+    if problems:
+        raise_problems(None, problems, source)
