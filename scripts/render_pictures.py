@@ -31,7 +31,7 @@ if str(REPO) not in sys.path:  # run as a script from anywhere
 from PIL import Image, ImageChops, ImageDraw, ImageFont  # noqa: E402
 
 from hw.printer.escpos_text import ParsedLine, ParsedMark, ParsedSlip  # noqa: E402
-from terminal.journal import ShiftSummary  # noqa: E402
+from terminal.journal.shifts import ShiftSummary  # noqa: E402
 from terminal.machine import Phase, Settings, State  # noqa: E402
 from terminal.money import Money  # noqa: E402
 from terminal.payment import Payment, PaymentState  # noqa: E402

@@ -20,7 +20,7 @@ from terminal.journal import Journal
 from terminal.machine import Settings, State
 from terminal.providers.base import Provider
 from terminal.providers.registry import build_provider, capabilities_from
-from terminal.runtime import Devices, Runtime
+from terminal.runtime.runtime import Devices, Runtime
 
 __all__ = ["Terminal", "settings_from", "JOURNAL_FILE"]
 

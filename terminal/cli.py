@@ -236,7 +236,7 @@ async def _sendy_activate(args: argparse.Namespace) -> int:
 
 
 async def _doctor(args: argparse.Namespace) -> int:
-    from terminal.doctor import run_doctor_file
+    from terminal.doctor.runner import run_doctor_file
 
     return await run_doctor_file(
         args.config, out=sys.stdout, as_json=args.json, interactive=args.interactive,

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from itertools import zip_longest
 
-from terminal.doctor.checks import CheckResult, Status
+from terminal.doctor.results import CheckResult, Status
 from terminal.views.model import Slip, SlipKind, SlipLine
 from terminal.views.slips import fit, pair_line
 

@@ -1,5 +1,5 @@
 """The journal: durable SQLite record of payments, their history, shifts and sync outbox."""
 
-from terminal.journal.journal import HistoryEntry, Journal, OutboxItem, ShiftSummary
+from terminal.journal.journal import Journal
 
-__all__ = ["Journal", "HistoryEntry", "ShiftSummary", "OutboxItem"]
+__all__ = ["Journal"]

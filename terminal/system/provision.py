@@ -14,6 +14,11 @@ The installed config's ``terminal.secrets_file`` is set to ``/etc/payterm/secret
 secrets file is in force (imported now or by an earlier import); relative paths are resolved
 against ``/etc/payterm``. Every path is taken under ``root``, so tests and image builds run it
 on a folder. See docs/first-boot.md.
+
+This module validates the card's files and plans the changes, and is the command line;
+the files it reads and writes are named in ``provision_layout``, how a run ends (and what
+the card and the screen are told) is in ``provision_outcome``, and the all-or-nothing
+install in ``provision_files``.
 """
 
 from __future__ import annotations
@@ -22,7 +27,6 @@ import argparse
 import contextlib
 import copy
 import dataclasses
-import enum
 import logging
 import os
 import sys
@@ -43,7 +47,6 @@ from terminal.config.loader import (
 from terminal.config.model import Config, Secrets
 from terminal.errors import ConfigError
 from terminal.system.host_settings import (
-    WIFI_INTERFACE,
     WPA_UNIT_TARGET,
     Host,
     RunningHost,
@@ -52,113 +55,28 @@ from terminal.system.host_settings import (
     wpa_supplicant_conf,
 )
 from terminal.system.logs import configure_logging
-from terminal.system.provision_files import (
-    Change,
-    NewFile,
-    NewLink,
-    Removal,
-    fsync_dir,
-    install,
-    make_dirs,
+from terminal.system.provision_files import Change, NewFile, NewLink, Removal, install
+from terminal.system.provision_layout import (
+    BOOT_CONFIG,
+    BOOT_SECRETS,
+    INSTALL_DIR,
+    INSTALLED_SECRETS,
+    Layout,
+)
+from terminal.system.provision_outcome import (
+    ImportResult,
+    Outcome,
+    clear_card,
+    fail,
+    reject,
+    tell_terminal,
 )
 
-__all__ = [
-    "BOOT_CONFIG",
-    "BOOT_SECRETS",
-    "ERROR_FILE",
-    "INSTALL_DIR",
-    "INSTALLED_SECRETS",
-    "RUN_ERROR",
-    "Outcome",
-    "ImportResult",
-    "Layout",
-    "import_config",
-    "build_parser",
-    "main",
-]
+__all__ = ["import_config", "build_parser", "main"]
 
 log = logging.getLogger(__name__)
 
-BOOT_CONFIG = "payterm.toml"
-BOOT_SECRETS = "payterm-secrets.toml"
-ERROR_FILE = "payterm-config-error.txt"
-#: Where the terminal reads its configuration (as seen on the terminal, not under ``root``).
-INSTALL_DIR = PurePosixPath("/etc/payterm")
-INSTALLED_SECRETS = INSTALL_DIR / "secrets.toml"
-#: One line, the message, for the terminal to show on its screen; absent when all is well.
-RUN_ERROR = PurePosixPath("/run/payterm/config-error")
 _GROUP = "payterm"
-
-
-class Outcome(enum.StrEnum):
-    """What an import run did."""
-
-    IMPORTED = "imported"  # a new configuration is installed
-    NOTHING = "nothing to do"  # no file on the card; the installed configuration stays
-    REJECTED = "rejected"  # the file on the card is invalid; the previous one stays
-    FAILED = "failed"  # valid, but could not be installed (disk full, read-only); retried later
-    MISSING = "missing"  # no file on the card and none installed: the terminal has no config
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class ImportResult:
-    """The outcome of one import run and the message for the log, the screen and the card."""
-
-    outcome: Outcome
-    message: str
-
-    @property
-    def exit_code(self) -> int:
-        """0 when the terminal has a good configuration in force as intended, else 1."""
-        return 0 if self.outcome in (Outcome.IMPORTED, Outcome.NOTHING) else 1
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Layout:
-    """Every file the import reads or writes, under ``root`` (``/`` on the terminal)."""
-
-    root: Path
-    boot: Path
-
-    @classmethod
-    def under(cls, root: Path, boot: Path | None = None) -> Layout:
-        """The layout of ``root``; the boot partition is ``<root>/boot/firmware`` unless given."""
-        return cls(root, boot if boot is not None else root / "boot/firmware")
-
-    def on_terminal(self, path: PurePosixPath | str) -> Path:
-        """The file the terminal knows as the absolute ``path``, under ``root``."""
-        return self.root / PurePosixPath(path).relative_to("/")
-
-    @property
-    def config(self) -> Path:
-        """The installed configuration, ``/etc/payterm/payterm.toml``."""
-        return self.on_terminal(INSTALL_DIR / "payterm.toml")
-
-    @property
-    def secrets(self) -> Path:
-        """The installed secrets file, ``/etc/payterm/secrets.toml``."""
-        return self.on_terminal(INSTALLED_SECRETS)
-
-    @property
-    def run_error(self) -> Path:
-        """The message file the terminal shows, ``/run/payterm/config-error``."""
-        return self.on_terminal(RUN_ERROR)
-
-    @property
-    def wpa_conf(self) -> Path:
-        """wpa_supplicant's configuration for wlan0."""
-        return self.on_terminal(f"/etc/wpa_supplicant/wpa_supplicant-{WIFI_INTERFACE}.conf")
-
-    @property
-    def wlan_network(self) -> Path:
-        """systemd-networkd's file for wlan0."""
-        return self.on_terminal(f"/etc/systemd/network/30-{WIFI_INTERFACE}.network")
-
-    @property
-    def wpa_enabled(self) -> Path:
-        """The link that enables ``wpa_supplicant@wlan0.service`` at start."""
-        wants = "/etc/systemd/system/multi-user.target.wants"
-        return self.on_terminal(f"{wants}/wpa_supplicant@{WIFI_INTERFACE}.service")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -195,15 +113,15 @@ def import_config(
             message += f" ({BOOT_CONFIG}.txt is there: rename it {BOOT_CONFIG})"
         log.error("%s", message)
         if not dry_run:
-            _tell_terminal(layout, message)
+            tell_terminal(layout, message)
         return ImportResult(Outcome.MISSING, message)
     imported = BOOT_CONFIG if card_config.exists() else BOOT_SECRETS
     try:
         plan = _plan(layout, card_config, card_secrets)
     except ConfigError as exc:
-        return _reject(layout, str(exc), dry_run=dry_run)
+        return reject(layout, str(exc), dry_run=dry_run)
     except OSError as exc:
-        return _fail(layout, exc, dry_run=dry_run)
+        return fail(layout, exc, dry_run=dry_run)
     if dry_run:
         for change in plan.changes:
             log.info("would %s %s", _verb(change), change.path)
@@ -211,9 +129,9 @@ def import_config(
     try:
         with host.writable([layout.config, layout.on_terminal("/etc"), layout.boot]):
             install(plan.changes)
-            _clear_card(layout, card_config, card_secrets)
+            clear_card(layout, card_config, card_secrets)
     except OSError as exc:
-        return _fail(layout, exc, dry_run=False)
+        return fail(layout, exc, dry_run=False)
     _apply_live(plan, host)
     with contextlib.suppress(OSError):
         layout.run_error.unlink(missing_ok=True)
@@ -385,108 +303,6 @@ def _verb(change: Change) -> str:
 
 
 # --- After the decision: the card, the screen, the running system. ---
-
-
-def _clear_card(layout: Layout, card_config: Path, card_secrets: Path) -> None:
-    """Mark the card's config imported, wipe and remove its secrets, drop an old error file.
-
-    The terminal's files are installed already: a failure here is logged, not undone (the
-    next start imports the same file again, which changes nothing).
-    """
-    try:
-        if card_config.exists():
-            os.replace(card_config, card_config.with_name(BOOT_CONFIG + ".imported"))
-        if card_secrets.exists():
-            _wipe(card_secrets)
-        (layout.boot / ERROR_FILE).unlink(missing_ok=True)
-        fsync_dir(layout.boot)
-    except OSError as exc:
-        log.error("installed, but the card's files could not be renamed or removed: %s", exc)
-
-
-def _wipe(path: Path) -> None:
-    """Overwrite a secret on the FAT partition with zeros before removing it."""
-    with contextlib.suppress(OSError), path.open("r+b") as file:
-        file.write(bytes(path.stat().st_size))
-        file.flush()
-        os.fsync(file.fileno())
-    path.unlink()
-    log.info("%s removed from the card", path.name)
-
-
-def _reject(layout: Layout, error: str, *, dry_run: bool) -> ImportResult:
-    """Leave the terminal as it is; rename the card's files and say why, on card and screen."""
-    error = " ".join(error.split())
-    previous = layout.config.exists()
-    stays = (
-        "the previous configuration stays in force"
-        if previous
-        else "the terminal has no configuration and cannot take payments"
-    )
-    log.error("configuration rejected, %s: %s", stays, error)
-    if dry_run:
-        return ImportResult(Outcome.REJECTED, error)
-    renamed = []
-    for name in (BOOT_CONFIG, BOOT_SECRETS):
-        path = layout.boot / name
-        try:
-            if path.exists():
-                os.replace(path, path.with_name(name + ".rejected"))
-                renamed.append(f"{name} to {name}.rejected")
-        except OSError as exc:
-            log.error("could not rename %s on the card: %s", path, exc)
-    lines = [
-        f"payterm did not install {BOOT_CONFIG} from this card:",
-        "",
-        error,
-        "",
-        f"Nothing on the terminal was changed: {stays}.",
-    ]
-    if renamed:
-        lines.append(f"This card's files were renamed: {', '.join(renamed)}.")
-    lines.append(f"Correct the file, name it {BOOT_CONFIG} again and restart the terminal.")
-    _write_card_note(layout, lines)
-    _tell_terminal(layout, error)
-    return ImportResult(Outcome.REJECTED, error)
-
-
-def _fail(layout: Layout, exc: OSError, *, dry_run: bool) -> ImportResult:
-    """The files could not be read or installed: nothing changed, the card's files stay put.
-
-    The next start tries again.
-    """
-    reason = exc.strerror or str(exc)
-    where = f" ({exc.filename})" if exc.filename else ""
-    message = (
-        f"{BOOT_CONFIG} could not be installed: {reason}{where}; nothing on the terminal was "
-        "changed and the import is tried again at the next start"
-    )
-    log.error("%s", message)
-    if not dry_run:
-        lines = [message, "", "Check the terminal's storage (free space, SD card), then restart."]
-        _write_card_note(layout, lines)
-        _tell_terminal(layout, message)
-    return ImportResult(Outcome.FAILED, message)
-
-
-def _write_card_note(layout: Layout, lines: list[str]) -> None:
-    """Write payterm-config-error.txt on the card (Windows line ends: it is read on a PC)."""
-    try:
-        note = layout.boot / ERROR_FILE
-        note.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8"))
-        fsync_dir(layout.boot)
-    except OSError as exc:
-        log.error("could not write %s on the card: %s", ERROR_FILE, exc)
-
-
-def _tell_terminal(layout: Layout, message: str) -> None:
-    """Write the one-line message the terminal shows on its screen."""
-    try:
-        make_dirs(layout.run_error.parent)
-        layout.run_error.write_text(" ".join(message.split()) + "\n", encoding="utf-8")
-        layout.run_error.chmod(0o644)
-    except OSError as exc:
-        log.error("could not write %s: %s", layout.run_error, exc)
 
 
 def _apply_live(plan: _Plan, host: Host) -> None:

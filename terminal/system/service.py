@@ -24,7 +24,7 @@ from terminal.app import Terminal
 from terminal.clock import Clock
 from terminal.config.model import Config
 from terminal.machine import PrinterReported
-from terminal.system.provision import RUN_ERROR
+from terminal.system.provision_layout import RUN_ERROR
 from terminal.system.sdnotify import Notifier, watchdog_interval_s
 from terminal.system.status import StatusReporter
 from terminal.views.model import Screen

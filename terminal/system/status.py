@@ -16,7 +16,7 @@ from typing import Any
 from terminal.errors import JournalError
 from terminal.journal import Journal
 from terminal.payment import UNRESOLVED_STATES, PaymentState
-from terminal.runtime import Runtime
+from terminal.runtime.runtime import Runtime
 from terminal.system.sdnotify import Notifier
 
 __all__ = ["status_line", "StatusReporter", "OUTBOX_COUNT_LIMIT", "SETTLE_S"]

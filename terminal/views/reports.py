@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from terminal.journal import ShiftSummary
+from terminal.journal.shifts import ShiftSummary
 from terminal.money import Money
 from terminal.views.model import Slip, SlipKind, SlipLine
 from terminal.views.slips import fit, pair_line

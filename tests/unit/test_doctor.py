@@ -38,20 +38,16 @@ from terminal.config.model import (
     Secrets,
     TerminalConfig,
 )
-from terminal.doctor import (
-    CheckResult,
-    DoctorHardware,
-    Prompt,
-    Status,
-    SystemProbes,
-    backend_opener,
-    checks,
-    diagnose,
-    emulated_hardware,
-    run_doctor,
-    run_doctor_file,
-)
+from terminal.doctor.configuration import check_secrets_file
+from terminal.doctor.hardware import DoctorHardware, backend_opener, emulated_hardware
+from terminal.doctor.network import check_provider
+from terminal.doctor.parts import TEST_QR, BackendMissing, check_scanner_scan, split_fix
+from terminal.doctor.probes import SystemProbes
+from terminal.doctor.prompts import Asker, Prompt
 from terminal.doctor.report import commissioning_slip, exit_code, format_json, format_table
+from terminal.doctor.results import CheckResult, Status
+from terminal.doctor.runner import diagnose, run_doctor, run_doctor_file
+from terminal.doctor.system import check_clock, check_disk, check_journal
 from terminal.journal import Journal
 
 PART_ROWS = ("display", "printer", "scanner", "keypad", "buttons", "nfc reader")
@@ -276,7 +272,7 @@ def test_missing_secrets_file_fails(tmp_path: Path) -> None:
     missing = tmp_path / "nope.toml"
     config = Config(terminal=TerminalConfig(secrets_file=missing))
 
-    result = checks.check_secrets_file(config)
+    result = check_secrets_file(config)
 
     assert result.status is Status.FAIL
     assert "does not exist" in result.detail
@@ -293,12 +289,12 @@ async def test_clock_from_systemd_flag_or_timedatectl(tmp_path: Path) -> None:
     async def with_answer(answer: str) -> CheckResult:
         tool.write_text(f"#!/bin/sh\necho {answer}\n")
         tool.chmod(0o755)
-        return await checks.check_clock(SystemProbes(timesync_flag=absent, timedatectl=str(tool)))
+        return await check_clock(SystemProbes(timesync_flag=absent, timedatectl=str(tool)))
 
     assert (await with_answer("yes")).status is Status.PASS
     not_yet = await with_answer("no")
     assert (not_yet.status, not_yet.detail) == (Status.WARN, "not synchronised yet")
-    unknown = await checks.check_clock(SystemProbes(timesync_flag=absent, timedatectl=None))
+    unknown = await check_clock(SystemProbes(timesync_flag=absent, timedatectl=None))
     assert unknown.status is Status.WARN
     assert "cannot tell" in unknown.detail
 
@@ -310,7 +306,7 @@ async def test_clock_from_systemd_flag_or_timedatectl(tmp_path: Path) -> None:
 def test_disk_free_thresholds(tmp_path: Path, free: int, status: Status) -> None:
     probes = SystemProbes(disk_usage=lambda _p: (8 * GB, 8 * GB - free, free))
 
-    result = checks.check_disk(_config(tmp_path), probes)
+    result = check_disk(_config(tmp_path), probes)
 
     assert result.status is status
     assert str(tmp_path / "data") in result.detail
@@ -318,7 +314,7 @@ def test_disk_free_thresholds(tmp_path: Path, free: int, status: Status) -> None
 
 
 async def test_journal_missing_is_skipped(tmp_path: Path) -> None:
-    result = await checks.check_journal(_config(tmp_path))
+    result = await check_journal(_config(tmp_path))
 
     assert result.status is Status.SKIP
     assert "none yet" in result.detail
@@ -328,7 +324,7 @@ async def test_journal_integrity_passes(tmp_path: Path) -> None:
     config = _config(tmp_path)
     Journal.open(config.terminal.data_dir / "journal.sqlite3", terminal_id="T0001").close()
 
-    result = await checks.check_journal(config)
+    result = await check_journal(config)
 
     assert result.status is Status.PASS
     assert "integrity ok" in result.detail
@@ -337,7 +333,7 @@ async def test_journal_integrity_passes(tmp_path: Path) -> None:
 async def test_journal_in_use_by_the_terminal_is_skipped_not_failed(tmp_path: Path) -> None:
     config = _config(tmp_path)
     with Journal.open(config.terminal.data_dir / "journal.sqlite3", terminal_id="T0001"):
-        result = await checks.check_journal(config)
+        result = await check_journal(config)
 
     assert result.status is Status.SKIP
     assert "in use by the running terminal" in result.detail
@@ -375,7 +371,7 @@ async def test_damaged_journal_fails(tmp_path: Path) -> None:
     path.parent.mkdir()
     path.write_bytes(b"this is not an SQLite database at all" * 200)
 
-    result = await checks.check_journal(config)
+    result = await check_journal(config)
 
     assert result.status is Status.FAIL
     assert "never delete it" in result.fix
@@ -446,7 +442,7 @@ async def test_provider_host_resolves_and_completes_a_tls_handshake(
 ) -> None:
     provider = ProviderConfig(driver="paymaster", url=f"https://localhost:{tls_port}/api")
 
-    results = await checks.check_provider("paymaster", provider, _trusting(certificate))
+    results = await check_provider("paymaster", provider, _trusting(certificate))
 
     dns, tls = results
     assert (dns.name, dns.status) == ("provider paymaster dns", Status.PASS)
@@ -459,7 +455,7 @@ async def test_provider_host_resolves_and_completes_a_tls_handshake(
 async def test_untrusted_certificate_fails_with_advice(tls_port: int) -> None:
     provider = ProviderConfig(driver="paymaster", url=f"https://localhost:{tls_port}")
 
-    _dns, tls = await checks.check_provider("pm", provider, SystemProbes())
+    _dns, tls = await check_provider("pm", provider, SystemProbes())
 
     assert tls.status is Status.FAIL
     assert "certificate not accepted" in tls.detail
@@ -473,7 +469,7 @@ async def test_refused_connection_fails_with_the_port(certificate: tuple[Path, P
     await server.wait_closed()  # nothing listens on this port any more
     provider = ProviderConfig(driver="webmoney", url=f"https://127.0.0.1:{port}")
 
-    _dns, tls = await checks.check_provider("wm", provider, _trusting(certificate))
+    _dns, tls = await check_provider("wm", provider, _trusting(certificate))
 
     assert tls.status is Status.FAIL
     assert f"port {port}" in tls.fix
@@ -482,7 +478,7 @@ async def test_refused_connection_fails_with_the_port(certificate: tuple[Path, P
 async def test_plain_http_provider_gets_a_tcp_check(tls_port: int) -> None:
     provider = ProviderConfig(driver="sandbox", url=f"http://127.0.0.1:{tls_port}")
 
-    _dns, tcp = await checks.check_provider("lan", provider, SystemProbes())
+    _dns, tcp = await check_provider("lan", provider, SystemProbes())
 
     assert (tcp.name, tcp.status) == ("provider lan tcp", Status.PASS)
     assert "no TLS" in tcp.detail
@@ -505,7 +501,7 @@ async def test_display_draws_the_test_screen_on_luma_dummy(
     assert results["display"].status is Status.PASS
     image = device.image.convert("L")
     decoded = [r.text for r in zxingcpp.read_barcodes(image)]
-    assert decoded == [checks.TEST_QR]
+    assert decoded == [TEST_QR]
 
 
 async def test_buttons_over_mock_factory_each_press_is_asked_for(
@@ -577,7 +573,7 @@ async def test_scanner_over_an_evdev_event_pipe_reads_the_test_scan(
         printer=_not_fitted,
         scanner=lambda c: open_evdev_scanner(c, device=pipe.device),
         keypad=lambda _c: _raise(OSError(2, "No such file or directory", "/dev/payterm/keypad")),
-        buttons=lambda _c: _raise(checks.BackendMissing("buttons", "no module gpiozero")),
+        buttons=lambda _c: _raise(BackendMissing("buttons", "no module gpiozero")),
         nfc=_not_fitted,
         act=act,
     )
@@ -610,9 +606,9 @@ async def test_scan_timeout_fails_with_the_device_to_check(tmp_path: Path) -> No
 
     pipe = EventPipe(path="/dev/input/pipe")
     scanner = open_evdev_scanner(ScannerConfig(device="/dev/input/pipe"), device=pipe.device)
-    asker = checks.Asker(io.StringIO(), timeout_s=0.05)
+    asker = Asker(io.StringIO(), timeout_s=0.05)
     try:
-        result = await checks.check_scanner_scan(scanner, "/dev/input/pipe", asker)
+        result = await check_scanner_scan(scanner, "/dev/input/pipe", asker)
     finally:
         await scanner.aclose()
         pipe.close()
@@ -772,7 +768,7 @@ def test_commissioning_slip_lists_every_result_within_the_paper() -> None:
     ],
 )
 def test_split_fix(message: str, detail: str, fix: str) -> None:
-    assert checks.split_fix(message) == (detail, fix)
+    assert split_fix(message) == (detail, fix)
 
 
 def test_importing_the_doctor_loads_no_hardware_library() -> None:

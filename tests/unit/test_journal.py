@@ -12,7 +12,10 @@ from typing import Any
 import pytest
 
 from terminal.errors import JournalError, JournalFull
-from terminal.journal import HistoryEntry, Journal, OutboxItem, ShiftSummary, schema
+from terminal.journal import Journal, schema
+from terminal.journal.outbox import OutboxItem
+from terminal.journal.payments import HistoryEntry
+from terminal.journal.shifts import ShiftSummary
 from terminal.money import Money
 from terminal.payment import UNRESOLVED_STATES, Payment, PaymentState
 

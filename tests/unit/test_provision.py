@@ -22,8 +22,10 @@ from terminal.system.host_settings import (
     wpa_psk,
     wpa_supplicant_conf,
 )
-from terminal.system.provision import ERROR_FILE, ImportResult, Outcome, import_config, main
+from terminal.system.provision import import_config, main
 from terminal.system.provision_files import TMP_SUFFIX
+from terminal.system.provision_layout import ERROR_FILE
+from terminal.system.provision_outcome import ImportResult, Outcome
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "config" / "payterm.example.toml"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from terminal.journal import ShiftSummary
+from terminal.journal.shifts import ShiftSummary
 from terminal.views.model import SlipKind
 from terminal.views.reports import build_x_report
 

@@ -1,0 +1,193 @@
+"""The journal's SQLite file: opening it, its transactions and reads, and its errors in words.
+
+Durability and wear: WAL with ``synchronous=FULL`` (each commit is fsynced), 512-byte
+pages, only changed columns rewritten, and ``locking_mode=EXCLUSIVE`` so no
+shared-memory file is kept on the SD card.
+The exclusive lock also means a second process (or a second ``Journal`` in the same
+process) cannot open the journal while it is open: it gets ``JournalError`` rather
+than a chance to record payments twice. Reads never write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import secrets
+import sqlite3
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from terminal.errors import JournalError, JournalFull
+from terminal.journal import schema
+
+__all__ = [
+    "BUSY_TIMEOUT_S",
+    "JOURNAL_SIZE_LIMIT_BYTES",
+    "WAL_AUTOCHECKPOINT_PAGES",
+    "Database",
+    "open_database",
+    "journal_error",
+    "wall_iso",
+]
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_S = 1.0  # a journal held by another process is a fault to report, not to wait out
+WAL_AUTOCHECKPOINT_PAGES = 4000  # ~2 MiB of WAL per checkpoint: hot pages are copied once
+JOURNAL_SIZE_LIMIT_BYTES = 4 * 1024 * 1024  # above one checkpoint cycle, so the WAL is reused
+
+
+class Database:
+    """The open journal file: reads and write transactions that report failures as JournalError.
+
+    Loop-thread only, like the journal it serves. ``conn`` is None once closed.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn: sqlite3.Connection | None = conn
+        self.path = path
+
+    def live(self) -> sqlite3.Connection:
+        """The open connection; ``JournalError`` once the journal is closed."""
+        if self.conn is None:
+            raise JournalError(f"{self.path}: the journal is closed")
+        return self.conn
+
+    @contextlib.contextmanager
+    def write(self, action: str) -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed whole, or rolled back and reported."""
+        conn = self.live()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            yield conn
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback(conn)
+            raise journal_error(self.path, action, exc) from exc
+        except BaseException:
+            self._rollback(conn)
+            raise
+
+    def rows(self, action: str, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """Every row ``sql`` returns; a failure is a JournalError naming ``action``."""
+        try:
+            return self.live().execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise journal_error(self.path, action, exc) from exc
+
+    def one(self, action: str, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        """The first row ``sql`` returns, or None."""
+        rows = self.rows(action, sql, params)
+        return rows[0] if rows else None
+
+    def close(self) -> None:
+        """Close the file (checkpointing its WAL); calling it again does nothing."""
+        conn, self.conn = self.conn, None
+        if conn is None:
+            return
+        try:
+            conn.close()
+        except sqlite3.Error as exc:
+            raise journal_error(self.path, "close the journal", exc) from exc
+
+    def _rollback(self, conn: sqlite3.Connection) -> None:
+        if not conn.in_transaction:
+            return
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            log.exception("journal:rollback_failed path=%s", self.path)
+
+
+def open_database(path: Path, *, terminal_id: str) -> tuple[Database, str]:
+    """Open (creating and migrating if needed) the journal file; return it and its epoch."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    except OSError as exc:
+        raise _os_error(path, exc) from exc
+    except sqlite3.Error as exc:
+        raise journal_error(path, "open the journal", exc) from exc
+    try:
+        _configure(conn)
+        schema.migrate(conn, path)
+        epoch = _ensure_meta(conn, terminal_id)
+    except sqlite3.Error as exc:
+        conn.close()
+        raise journal_error(path, "open the journal", exc) from exc
+    except BaseException:
+        conn.close()
+        raise
+    return Database(conn, path), epoch
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    """Set the pragmas; page_size first (it only applies to a new, empty file)."""
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA locking_mode = EXCLUSIVE")
+    conn.execute(f"PRAGMA page_size = {schema.PAGE_SIZE:d}")
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if str(mode).lower() != "wal":
+        raise sqlite3.OperationalError(f"cannot switch to WAL mode (got {mode!r})")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES:d}")
+    conn.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT_BYTES:d}")
+    conn.execute("PRAGMA temp_store = MEMORY")
+
+
+def _ensure_meta(conn: sqlite3.Connection, terminal_id: str) -> str:
+    """Make the epoch on first creation; keep the stored terminal id current. Return the epoch."""
+    rows = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    epoch = rows.get("epoch")
+    if epoch is None:
+        epoch = secrets.token_hex(2)
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO meta (key, value) VALUES ('epoch', ?)", (epoch,))
+        conn.execute("INSERT INTO meta (key, value) VALUES ('terminal_id', ?)", (terminal_id,))
+        conn.execute("COMMIT")
+    elif rows.get("terminal_id") != terminal_id:
+        log.warning(
+            "journal:terminal_id_changed old=%s new=%s", rows.get("terminal_id"), terminal_id
+        )
+        conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('terminal_id', ?)", (terminal_id,)
+        )
+    return str(epoch)
+
+
+def wall_iso(wall: datetime) -> str:
+    """A timezone-aware datetime as an ISO 8601 UTC string, as the journal stores wall time."""
+    if wall.tzinfo is None or wall.utcoffset() is None:
+        raise ValueError(f"journal timestamps must be timezone-aware, got {wall!r}")
+    return wall.astimezone(UTC).isoformat()
+
+
+def journal_error(path: Path, action: str, exc: sqlite3.Error) -> JournalError:
+    """Translate a sqlite3 error into the terminal's tree, naming the file and the action."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary == sqlite3.SQLITE_FULL:
+        return JournalFull(f"{path}: cannot {action}: the disk is full ({exc})")
+    hints = {
+        sqlite3.SQLITE_BUSY: "the journal is in use by another process or connection",
+        sqlite3.SQLITE_LOCKED: "the journal is in use by another connection",
+        sqlite3.SQLITE_CORRUPT: "the journal file is damaged",
+        sqlite3.SQLITE_NOTADB: "the file is not a journal (not an SQLite database)",
+        sqlite3.SQLITE_CANTOPEN: "the file cannot be opened (missing directory or permission)",
+        sqlite3.SQLITE_READONLY: "the journal is read-only",
+        sqlite3.SQLITE_IOERR: "the storage reported an I/O error",
+    }
+    hint = hints.get(primary) if primary is not None else None
+    detail = f"{hint} ({exc})" if hint else str(exc)
+    return JournalError(f"{path}: cannot {action}: {detail}")
+
+
+def _os_error(path: Path, exc: OSError) -> JournalError:
+    """Translate an OSError met while preparing the journal's directory."""
+    if exc.errno == errno.ENOSPC:
+        return JournalFull(f"{path}: cannot create the journal: the disk is full ({exc})")
+    return JournalError(f"{path}: cannot create the journal: {exc}")

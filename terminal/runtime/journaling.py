@@ -1,0 +1,85 @@
+"""The journal's effects: recording a payment step (write-ahead) and looking a payment up."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from terminal.clock import Clock
+from terminal.errors import JournalError
+from terminal.journal import Journal
+from terminal.machine import (
+    Event,
+    InDoubtFound,
+    JournalFailed,
+    PaymentLookedUp,
+    RecordPayment,
+)
+from terminal.payment import PaymentState
+from terminal.runtime.observers import Emit
+
+__all__ = ["JournalEffects"]
+
+log = logging.getLogger("payterm.runtime")
+
+
+class JournalEffects:
+    """Carries out RecordPayment and FindPayment, and queues the payments in doubt at start."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        clock: Clock,
+        *,
+        feed: Callable[[Event], None],
+        emit: Emit,
+    ) -> None:
+        self._journal = journal
+        self._clock = clock
+        self._feed = feed
+        self._emit = emit
+
+    def queue_in_doubt(self) -> None:
+        """Feed the machine every payment left NEW or PENDING, to be resolved with its provider."""
+        for payment in self._journal.unresolved():
+            if payment.state in (PaymentState.NEW, PaymentState.PENDING):
+                log.warning("payment %s in doubt after restart: resolving", payment.order_id)
+                self._emit("journal:in_doubt", order_id=payment.order_id, state=payment.state.value)
+                self._feed(InDoubtFound(payment))
+
+    def record(self, effect: RecordPayment) -> JournalFailed | None:
+        """Record the payment step durably; on failure, the event the machine must take at once."""
+        try:
+            self._journal.record(
+                effect.payment,
+                note=effect.note,
+                mono=self._clock.monotonic(),
+                wall=self._clock.wall(),
+                wall_synced=self._clock.wall_is_synced(),
+            )
+        except JournalError as exc:
+            log.critical("journal write failed: %s", exc)
+            return JournalFailed(str(exc))
+        payment = effect.payment
+        # One line per journaled step, for `journalctl -u payterm`: the order id and state.
+        log.info(
+            "payment %s %s %s via %s: %s", payment.order_id, payment.state.value,
+            payment.amount, payment.provider, effect.note,
+        )  # fmt: skip
+        self._emit(
+            "journal:record", order_id=payment.order_id, state=payment.state.value, note=effect.note
+        )
+        return None
+
+    def find(self, reference: str) -> None:
+        """Look up the payment a slip names and feed the answer (or the journal's failure)."""
+        try:
+            payment = self._journal.find(reference)
+        except JournalError as exc:
+            log.critical("journal read failed: %s", exc)
+            self._feed(JournalFailed(str(exc)))
+            return
+        self._emit(
+            "journal:found", reference=reference, order_id=payment.order_id if payment else None
+        )
+        self._feed(PaymentLookedUp(reference, payment))

@@ -1,0 +1,102 @@
+"""The printer's effect: the slip a PrintSlip asks for, printed, and its failure reported."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from hw.base import Printer
+from hw.errors import HardwareError, PaperOut, PrinterOffline
+from terminal.journal.shifts import ShiftSummary
+from terminal.machine import Event, PrinterReported, PrintSlip, State
+from terminal.runtime.observers import Emit
+from terminal.views.model import Slip
+from terminal.views.reports import build_x_report
+from terminal.views.slips import build_slip
+from terminal.views.text import Language
+
+__all__ = ["SlipPrinting", "printer_status"]
+
+log = logging.getLogger("payterm.runtime")
+
+
+class SlipPrinting:
+    """Prints slips and reports; a slip that fails is fed back as PrinterReported. Loop-only."""
+
+    def __init__(
+        self,
+        printer: Printer,
+        *,
+        state_of: Callable[[], State],
+        language: Language,
+        columns: int,
+        copies: int,
+        feed: Callable[[Event], None],
+        emit: Emit,
+    ) -> None:
+        self._printer = printer
+        self._state_of = state_of
+        self._language = language
+        self._columns = columns
+        self._copies = copies
+        self._feed = feed
+        self._emit = emit
+        self.last_slip: Slip | None = None
+
+    async def print_effect(self, effect: PrintSlip) -> None:
+        """Build the slip ``effect`` asks for and print it."""
+        slip = build_slip(
+            effect.kind,
+            effect.payment,
+            terminal_id=self._state_of().settings.terminal_id,
+            language=self._language,
+            columns=self._columns,
+            copies=self._copies,
+        )
+        await self.print_slip(slip)
+
+    def x_report(self, summary: ShiftSummary, *, printed_wall: str) -> Slip:
+        """The X report of ``summary``, printed at ``printed_wall``."""
+        return build_x_report(
+            summary,
+            terminal_id=self._state_of().settings.terminal_id,
+            printed_wall=printed_wall,
+            language=self._language,
+            columns=self._columns,
+        )
+
+    async def print_slip(self, slip: Slip) -> None:
+        """Print ``slip``; say when the printer failed and, after a failure, when it works again."""
+        try:
+            await self._printer.print_slip(slip)
+        except HardwareError as exc:
+            problem = _printer_problem(exc)
+            level = logging.WARNING if problem != "error" else logging.ERROR
+            log.log(level, "slip %s for %s not printed: %s", slip.kind.value, slip.order_id, exc)
+            self._emit(
+                "printer:failed", kind=slip.kind.value, order_id=slip.order_id, reason=str(exc)
+            )
+            self._feed(PrinterReported(slip.kind.value, slip.order_id, problem))
+            return
+        if self._state_of().printer_problem:
+            self._feed(PrinterReported(slip.kind.value, slip.order_id, ""))
+        self.last_slip = slip
+        self._emit(
+            "printer:slip", kind=slip.kind.value, order_id=slip.order_id,
+            lines=[line.text for line in slip.lines], qr=slip.qr, barcode=slip.barcode,
+        )  # fmt: skip
+
+
+def printer_status(printer: Printer) -> dict[str, Any]:
+    """The printer's status as plain data, for the runtime's status."""
+    status = printer.status()
+    return {"online": status.online, "paper": status.paper, "detail": status.detail}
+
+
+def _printer_problem(exc: HardwareError) -> str:
+    if isinstance(exc, PaperOut):
+        return "paper"
+    if isinstance(exc, PrinterOffline):
+        return "offline"
+    return "error"

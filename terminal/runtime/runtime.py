@@ -1,0 +1,316 @@
+"""The runtime's loop: events go to the machine one at a time, and each effect is carried out.
+
+All methods are loop-only. Hardware backends hand their input to the loop themselves;
+provider calls, printing and timers run as tasks whose results come back as events.
+Each kind of effect is carried out by a module of its own; the order they are carried
+out in, and the write-ahead rule, are here in :meth:`Runtime._carry_out`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hw.base import Buttons, Display, Keypad, NfcReader, Printer, Scanner, Signals
+from terminal.clock import Clock
+from terminal.journal import Journal
+from terminal.machine import (
+    Alert,
+    BadgeTapped,
+    ButtonPressed,
+    CallProvider,
+    CancelTimer,
+    CodeScanned,
+    Effect,
+    Event,
+    FindPayment,
+    Now,
+    PartReported,
+    PrintSlip,
+    RecordPayment,
+    RefundRequested,
+    StartTimer,
+    State,
+    step,
+)
+from terminal.providers.base import Provider
+from terminal.runtime.inputs import PartProblems, pump, pump_keypad, pump_problems
+from terminal.runtime.journaling import JournalEffects
+from terminal.runtime.observers import Observer, Observers
+from terminal.runtime.printing import SlipPrinting, printer_status
+from terminal.runtime.provider_calls import ProviderCalls
+from terminal.runtime.reconciliation import Reconciler
+from terminal.runtime.screen import ScreenUpdater, signal_change
+from terminal.runtime.timers import Timers
+from terminal.views.model import Screen
+from terminal.views.text import Language
+
+__all__ = ["DRAIN_TIMEOUT_S", "Devices", "Runtime"]
+
+log = logging.getLogger("payterm.runtime")
+
+#: How long stopping waits for provider calls and slips under way (their results are journaled).
+DRAIN_TIMEOUT_S = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class Devices:
+    """The hardware parts the runtime drives."""
+
+    display: Display
+    printer: Printer
+    scanner: Scanner
+    keypad: Keypad
+    buttons: Buttons
+    nfc: NfcReader
+    signals: Signals | None = None
+
+
+class Runtime:
+    """Carries the machine's effects out and feeds their results back as events."""
+
+    def __init__(
+        self,
+        *,
+        state: State,
+        journal: Journal,
+        providers: Mapping[str, Provider],
+        devices: Devices,
+        clock: Clock,
+        language: Language = "en",
+        slip_columns: int = 32,
+        slip_copies: int = 1,
+        operator_keys: Mapping[str, str] | None = None,
+    ) -> None:
+        self.state = state
+        self._journal = journal
+        self._devices = devices
+        self._clock = clock
+        self._queue: asyncio.Queue[Event] = asyncio.Queue()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._busy = 0
+        self._redraw_due = False
+        self._operator_keys = dict(operator_keys or {})  # key name (slash, …) -> function
+        self._stopping = False
+        self._inputs: list[asyncio.Task[None]] = []  # input pumps and reconciliation
+        self._processor: asyncio.Task[None] | None = None
+        self._observers = Observers()
+        emit = self._observers.emit
+        self._screen = ScreenUpdater(devices.display, language=language, emit=emit)
+        self._journaling = JournalEffects(journal, clock, feed=self.feed, emit=emit)
+        self._calls = ProviderCalls(providers, feed=self.feed, emit=emit)
+        self._timers = Timers(clock, feed=self.feed)
+        self._printing = SlipPrinting(
+            devices.printer, state_of=self._current_state, language=language,
+            columns=slip_columns, copies=slip_copies, feed=self.feed, emit=emit,
+        )  # fmt: skip
+        self._reconciler = Reconciler(
+            journal, providers, clock, state_of=self._current_state, feed=self.feed
+        )
+        self._problems = PartProblems()
+
+    # --- public ------------------------------------------------------------------------
+
+    def subscribe(self, observer: Observer) -> None:
+        """Call ``observer`` for every state change, screen, slip, provider call and alert."""
+        self._observers.subscribe(observer)
+
+    def feed(self, event: Event) -> None:
+        """Queue ``event`` for the machine."""
+        self._busy += 1
+        self._queue.put_nowait(event)
+
+    @property
+    def screen(self) -> Screen | None:
+        """The screen last pushed to the display."""
+        return self._screen.current
+
+    def status(self) -> dict[str, Any]:
+        """A summary for the self-check, systemd and integrators.
+
+        ``printer_problem`` is "paper", "offline" or "error" since a slip failed ("" once
+        one printed); ``part_problems`` maps each part with a problem to it.
+        """
+        payment = self.state.payment
+        return {
+            "phase": self.state.phase.value,
+            "order_id": payment.order_id if payment else None,
+            "seq": payment.seq if payment else None,
+            "payment_state": payment.state.value if payment else None,
+            "next_seq": self.state.next_seq,
+            "printer": printer_status(self._devices.printer),
+            "printer_problem": self.state.printer_problem,
+            "part_problems": self._problems.as_dict(),
+            "fault": self.state.fault,
+            "stopping": self._stopping,
+        }
+
+    async def wait_idle(self) -> None:
+        """Return once no event is queued and no provider call, slip or input is under way."""
+        calm = 0
+        while calm < 3:
+            await asyncio.sleep(0.002)
+            calm = calm + 1 if self._busy == 0 else 0
+
+    async def run(self, on_started: Callable[[], None] | None = None) -> None:
+        """Start: resolve payments in doubt, listen to the hardware, process events.
+
+        ``on_started`` is called once the payments in doubt are queued and every input is
+        listened to. Runs until :meth:`stop` (then returns) or until cancelled.
+        """
+        self._screen.show(self.state)
+        self._journaling.queue_in_doubt()
+        devices = self._devices
+        pumps = [
+            pump_keypad(devices.keypad, self._operator_keys, feed=self.feed, operate=self.operate),
+            pump_problems("display", devices.display, self.report_problem),
+            pump_problems("scanner", devices.scanner, self.report_problem),
+            pump_problems("keypad", devices.keypad, self.report_problem),
+            pump_problems("buttons", devices.buttons, self.report_problem),
+            pump(devices.scanner.codes(), CodeScanned, self.feed),
+            pump(devices.buttons.presses(), ButtonPressed, self.feed),
+            pump(devices.nfc.taps(), BadgeTapped, self.feed),
+            self._reconciler.run_forever(),
+        ]
+        async with asyncio.TaskGroup() as group:
+            self._inputs = [group.create_task(task) for task in pumps]
+            self._processor = group.create_task(self._process_forever())
+            if on_started is not None:
+                on_started()
+
+    async def stop(self, timeout_s: float = DRAIN_TIMEOUT_S) -> None:
+        """Stop taking input and end :meth:`run` once the calls under way are answered.
+
+        Input and reconciliation stop and no timer fires any more (no new poll starts);
+        provider calls and slips under way get up to ``timeout_s`` to finish while their
+        results still go through the machine, so they are journaled. A payment left
+        unfinished stays NEW or PENDING in the journal and is resolved at the next start.
+        """
+        self._stopping = True
+        for task in self._inputs:
+            task.cancel()
+        self._timers.stop()
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while self._busy > 0 and self._processor is not None and not self._processor.done():
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                log.warning(
+                    "stopping with %d provider call(s) or slip(s) unfinished", len(self._tasks)
+                )
+                break
+            if self._tasks:
+                await asyncio.wait(set(self._tasks), timeout=left)
+            await asyncio.sleep(0.01)  # let the machine take the results in
+        if self._processor is not None:
+            self._processor.cancel()
+
+    async def aclose(self) -> None:
+        """Stop timers and wait for calls under way to finish (their results are journaled)."""
+        self._timers.cancel_all()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=DRAIN_TIMEOUT_S)
+
+    def report_problem(self, part: str, problem: str) -> None:
+        """Say that ``part`` has ``problem`` ("" once fixed): on the screen and the status."""
+        self._observers.emit("hardware:problem", part=part, problem=problem)
+        self.feed(PartReported(part, self._problems.update(part, problem)))
+
+    def operate(self, function: str) -> None:
+        """Carry out an operator key's function: cancel, reprint, x_report or refund."""
+        self._observers.emit("keypad:operator", function=function)
+        if function == "cancel":
+            self.feed(ButtonPressed("cancel"))
+        elif function == "refund":
+            self.feed(RefundRequested())
+        elif function == "reprint" and self._printing.last_slip is not None:
+            self._spawn(self._printing.print_slip(self._printing.last_slip))
+        elif function == "x_report":
+            report = self._printing.x_report(
+                self._journal.shift_summary(), printed_wall=self._clock.wall().isoformat()
+            )
+            self._spawn(self._printing.print_slip(report))
+        else:
+            log.warning("operator key function %r: nothing to do now", function)
+
+    async def reconcile_once(self) -> int:
+        """Ask providers about forced, cancel-failed and voiding payments; count the answers."""
+        return await self._reconciler.reconcile_once()
+
+    # --- the loop -------------------------------------------------------------------------
+
+    def _current_state(self) -> State:
+        return self.state
+
+    async def _process_forever(self) -> None:
+        while True:
+            event = await self._queue.get()
+            try:
+                self._handle(event)
+            finally:
+                self._busy -= 1
+
+    def _handle(self, event: Event) -> None:
+        now = Now(
+            self._clock.monotonic(), self._clock.wall().isoformat(), self._clock.wall_is_synced()
+        )
+        old = self.state.phase
+        result = step(self.state, event, now)
+        self.state = result.state
+        if result.rejected:
+            log.debug("%s", result.rejected)
+            self._observers.emit("machine:rejected", reason=result.rejected)
+        if result.state.phase is not old:
+            log.info("phase %s → %s", old.value, result.state.phase.value)
+            self._observers.emit("machine:state", old=old.value, new=result.state.phase.value)
+            signal_change(self._devices.signals, old, result.state)
+        self._carry_out(result.effects)
+        self._schedule_redraw()
+
+    def _carry_out(self, effects: tuple[Effect, ...]) -> None:
+        for effect in effects:
+            if isinstance(effect, RecordPayment):
+                failed = self._journaling.record(effect)
+                if failed is not None:
+                    self._handle(failed)
+                    return  # write-ahead: nothing after a failed journal write may happen
+            if isinstance(effect, CallProvider):
+                self._spawn(self._calls.call(effect))
+            elif isinstance(effect, StartTimer):
+                self._timers.start(effect)
+            elif isinstance(effect, CancelTimer):
+                self._timers.cancel(effect.name)
+            elif isinstance(effect, PrintSlip):
+                self._spawn(self._printing.print_effect(effect))
+            elif isinstance(effect, Alert):
+                log.error("alert %s: %s", effect.code, effect.message)
+                self._observers.emit("terminal:alert", code=effect.code, message=effect.message)
+            elif isinstance(effect, FindPayment):
+                self._journaling.find(effect.reference)
+
+    def _schedule_redraw(self) -> None:
+        # The redraw runs after the tasks just spawned have taken their first step, so a
+        # provider request is on the wire before a slow display (I2C: ~25 ms) is drawn.
+        if not self._redraw_due:
+            self._redraw_due = True
+            self._busy += 1
+            asyncio.get_running_loop().call_soon(self._redraw)
+
+    def _redraw(self) -> None:
+        self._redraw_due = False
+        self._busy -= 1
+        self._screen.show(self.state)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        self._busy += 1
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._busy -= 1
+        if not task.cancelled() and task.exception() is not None:
+            log.error("task failed", exc_info=task.exception())
