@@ -81,13 +81,23 @@ def driver(handler: Handler, **options: str) -> PayMasterProvider:
 
 
 class Recorder:
-    """A MockTransport handler answering from a queue and keeping every request."""
+    """A MockTransport handler answering from a queue and keeping every request.
+
+    The refund list (``GET /api/v2/refunds``) is answered apart, from ``refund_list`` (no
+    refunds unless a test says otherwise), and its requests kept in ``refund_requests``.
+    """
 
     def __init__(self, *answers: httpx.Response) -> None:
         self.answers = list(answers)
         self.requests: list[httpx.Request] = []
+        self.refund_list: httpx.Response | dict[str, Any] = {"items": []}
+        self.refund_requests: list[httpx.Request] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
+        if (request.method, request.url.path) == ("GET", "/api/v2/refunds"):
+            self.refund_requests.append(request)
+            listed = self.refund_list
+            return listed if isinstance(listed, httpx.Response) else answer(listed)
         self.requests.append(request)
         return self.answers.pop(0)
 
@@ -393,6 +403,125 @@ async def test_a_refund_answer_about_another_payment_is_a_protocol_error() -> No
     order = Order(ORDER.order_id, ORDER.amount, provider_ref=PAY_ID)
     with pytest.raises(ProviderProtocolError, match="payment 42"):
         await driver(Recorder(answer(refund))).refund(order, "r-1", ORDER.amount)
+
+
+def refund_item(status: str = "Success", value: str = "125.50", **changes: Any) -> dict[str, Any]:
+    """A refund as the refund list shows it, of payment ``PAY_ID``."""
+    item: dict[str, Any] = {"id": "77", "created": "2026-05-04T10:05:00Z", "paymentId": PAY_ID,
+                            "amount": {"value": Decimal(value), "currency": "RUB"},
+                            "status": status}  # fmt: skip
+    item.update(changes)
+    return item
+
+
+DUPLICATE = {"code": "idempotency_key_violation", "message": "duplicate request"}
+PAID_ORDER = Order(ORDER.order_id, ORDER.amount, provider_ref=PAY_ID)
+
+
+@pytest.mark.parametrize(
+    ("listed", "expected"),
+    [([refund_item("Success")], PaymentStatus.REFUNDED),
+     ([refund_item("Rejected"), refund_item("Success", id="78")], PaymentStatus.REFUNDED),
+     ([refund_item("Pending")], PaymentStatus.PENDING),
+     ([], PaymentStatus.PENDING),
+     ([refund_item("Rejected")], PaymentStatus.PENDING),
+     ([refund_item("Success", value="50.00")], PaymentStatus.PENDING),
+     ([refund_item("Success", paymentId="999")], PaymentStatus.PENDING)],
+)  # fmt: skip
+async def test_a_refund_paymaster_calls_a_duplicate_is_looked_up_never_refused(
+    listed: list[dict[str, Any]], expected: PaymentStatus
+) -> None:
+    recorder = Recorder(answer(DUPLICATE, 409))
+    recorder.refund_list = {"items": listed}
+    got = await driver(recorder).refund(PAID_ORDER, "T0001-c0de-000042-void", ORDER.amount)
+    assert (got.status, got.raw_status) == (expected, "idempotency_key_violation")
+    assert [r.method for r in recorder.requests] == ["POST"], "no payment status is read"
+    (lookup,) = recorder.refund_requests
+    assert dict(lookup.url.params) == {"merchantId": MERCHANT, "paymentId": PAY_ID}
+
+
+@pytest.mark.parametrize(
+    "listed",
+    [httpx.Response(404, content=b"<html>not found</html>"),
+     answer({"code": "validation_error", "message": "Specify required Start value."}, 400),
+     {"refunds": []},
+     {"items": [refund_item("Returned")]}],
+)  # fmt: skip
+async def test_a_duplicate_whose_refund_list_cannot_be_read_is_pending(
+    listed: httpx.Response | dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    recorder = Recorder(answer(DUPLICATE, 409), answer(DUPLICATE, 409))
+    recorder.refund_list = listed
+    provider = driver(recorder)
+    with caplog.at_level(logging.WARNING, logger="terminal.providers.paymaster"):
+        for _ in range(2):
+            got = await provider.refund(PAID_ORDER, "r-1", ORDER.amount)
+            assert got.status is PaymentStatus.PENDING
+    assert len([r for r in caplog.records if "refund_list" in r.getMessage()]) == 1
+
+
+async def test_a_duplicate_whose_refund_list_is_unreachable_is_a_technical_error() -> None:
+    recorder = Recorder(answer(DUPLICATE, 409))
+    recorder.refund_list = httpx.Response(503, content=b"busy")
+    with pytest.raises(ProviderUnavailable):
+        await driver(recorder).refund(PAID_ORDER, "r-1", ORDER.amount)
+
+
+async def test_a_real_refusal_reads_as_the_payment_still_paid() -> None:
+    refused = {"code": "invalid_operation", "message": "Refund is not allowed"}
+    recorder = Recorder(answer(refused, 400), answer(payment("Settled")))
+    got = await driver(recorder).refund(PAID_ORDER, "r-1", ORDER.amount)
+    assert (got.status, got.raw_status) == (PaymentStatus.PAID, "invalid_operation")
+    assert got.message == "refund refused: Refund is not allowed"
+
+
+@pytest.mark.parametrize(
+    ("listed", "expected"),
+    [([refund_item("Success")], PaymentStatus.REFUNDED),
+     ([refund_item("Pending")], PaymentStatus.PENDING)],
+)  # fmt: skip
+async def test_a_refusal_of_money_already_going_back_is_not_refused(
+    listed: list[dict[str, Any]], expected: PaymentStatus
+) -> None:
+    refused = {"code": "invalid_operation", "message": "Payment is refunded"}
+    recorder = Recorder(answer(refused, 400))
+    recorder.refund_list = {"items": listed}
+    got = await driver(recorder).refund(PAID_ORDER, "r-1", ORDER.amount)
+    assert got.status is expected
+
+
+@pytest.mark.parametrize(
+    ("listed", "expected"),
+    [({"items": [refund_item("Success")]}, PaymentStatus.REFUNDED),
+     ({"items": [refund_item("Success", value="25.50"), refund_item("Success", id="78",
+                                                                      value="100.00")]},
+      PaymentStatus.REFUNDED),
+     ({"items": [refund_item("Success", value="25.50")]}, PaymentStatus.PAID),
+     ({"items": [refund_item("Pending")]}, PaymentStatus.PAID),
+     ({"items": []}, PaymentStatus.PAID),
+     (answer({"code": "not_found", "message": "no such endpoint"}, 404), PaymentStatus.PAID)],
+)  # fmt: skip
+async def test_a_settled_payment_is_refunded_once_its_refunds_give_it_all_back(
+    listed: httpx.Response | dict[str, Any], expected: PaymentStatus
+) -> None:
+    recorder = Recorder(answer(payment("Settled")))
+    recorder.refund_list = listed
+    got = await driver(recorder).query(PAID_ORDER)
+    assert got.status is expected
+    assert len(recorder.refund_requests) == 1
+
+
+async def test_a_pending_payment_asks_no_refund_list() -> None:
+    recorder = Recorder(answer(payment("Pending")))
+    assert (await driver(recorder).query(PAID_ORDER)).status is PaymentStatus.PENDING
+    assert recorder.refund_requests == []
+
+
+async def test_a_refund_list_in_another_currency_is_never_refunded() -> None:
+    recorder = Recorder(answer(payment("Settled")))
+    recorder.refund_list = {"items": [refund_item(amount={"value": Decimal("125.50"),
+                                                           "currency": "USD"})]}  # fmt: skip
+    assert (await driver(recorder).query(PAID_ORDER)).status is PaymentStatus.PAID
 
 
 # -- configuration -------------------------------------------------------------------------

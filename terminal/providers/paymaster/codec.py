@@ -34,6 +34,7 @@ __all__ = [
     "Expected",
     "Payment",
     "Refund",
+    "ListedRefund",
     "encode",
     "decode",
     "amount_json",
@@ -41,12 +42,15 @@ __all__ = [
     "payment_body",
     "refund_body",
     "list_params",
+    "refund_list_params",
     "iso_time",
     "refusal_of",
     "payment_status",
     "parse_payment",
     "parse_page",
     "parse_refund",
+    "parse_refund_page",
+    "refunds_outcome",
     "parse_sticker",
     "pick",
 ]
@@ -115,6 +119,9 @@ LIST_ITEMS, NEXT_CURSOR = "items", "cursor"
 #: A refusal body is ``{"code", "message", "errors"}`` under any 4xx status.
 CODE_ALREADY_USED = "idempotency_key_violation"  # this key came before with another request
 CODE_REFUSED = "invalid_operation"  # e.g. cancel of a settled payment, refund of an unpaid one
+#: The refund list is filtered by payment: ``GET /api/v2/refunds?merchantId=…&paymentId=…``,
+#: answered ``{"items": [...], "cursor": "..."}`` as the payment list is.
+LIST_PAYMENT = "paymentId"
 
 # --- end of ASSUMED ---------------------------------------------------------------------
 
@@ -190,6 +197,16 @@ class Refund:
         return ProviderAnswer(
             status, raw_status=self.status, provider_ref=payment_id, message=message
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ListedRefund:
+    """A refund as the refund list shows it: its payment, its amount and what it did."""
+
+    id: str
+    payment_id: str
+    amount: Money
+    status: PaymentStatus  # REFUNDED done, PENDING under way, PAID rejected
 
 
 # --- JSON with exact decimals -----------------------------------------------------------
@@ -287,6 +304,16 @@ def list_params(
 ) -> dict[str, str]:
     """Query of ``GET /api/v2/payments``: the merchant's payments created in ``[start, end]``."""
     params = {LIST_MERCHANT: merchant_id, LIST_START: iso_time(start), LIST_END: iso_time(end)}
+    if cursor is not None:
+        params[LIST_CURSOR] = cursor
+    return params
+
+
+def refund_list_params(
+    merchant_id: str, payment_id: str, cursor: str | None = None
+) -> dict[str, str]:
+    """Query of ``GET /api/v2/refunds``: the refunds of payment ``payment_id``."""
+    params = {LIST_MERCHANT: merchant_id, LIST_PAYMENT: payment_id}
     if cursor is not None:
         params[LIST_CURSOR] = cursor
     return params
@@ -393,6 +420,52 @@ def parse_refund(data: object, payment_id: str, amount: Money) -> Refund:
     if not isinstance(status, str) or status.casefold() not in REFUND_STATUSES:
         raise WireError(f"unknown refund status {status!r}")
     return Refund(refund_id, status, _text(data.get("resultCode")))
+
+
+def parse_refund_page(data: object, payment_id: str) -> tuple[list[ListedRefund], str | None]:
+    """A page of the refund list: the refunds of ``payment_id`` on it, and the next cursor.
+
+    Refunds of other payments are left out, should the list ignore the filter.
+    """
+    if not isinstance(data, Mapping) or not isinstance(data.get(LIST_ITEMS), list):
+        raise WireError(f"the refund list lacks {LIST_ITEMS!r}")
+    refunds: list[ListedRefund] = []
+    for item in data[LIST_ITEMS]:
+        if not isinstance(item, Mapping):
+            raise WireError("a refund in the list is not an object")
+        if _id(item.get("paymentId"), "refund paymentId") != payment_id:
+            continue
+        status = item.get("status")
+        if not isinstance(status, str) or status.casefold() not in REFUND_STATUSES:
+            raise WireError(f"unknown refund status {status!r}")
+        refund_id = _id(item.get("id"), "refund id")
+        amount = amount_of(item.get("amount"))
+        refunds.append(
+            ListedRefund(refund_id, payment_id, amount, REFUND_STATUSES[status.casefold()])
+        )
+    cursor = data.get(NEXT_CURSOR)
+    return refunds, cursor if isinstance(cursor, str) and cursor else None
+
+
+def refunds_outcome(refunds: list[ListedRefund], amount: Money) -> PaymentStatus | None:
+    """What a payment's refunds did about ``amount``.
+
+    REFUNDED when the successful ones give it all back; PENDING while one is under way;
+    None when none gives money back (there is none, or each was rejected).
+    """
+    done = 0
+    for refund in refunds:
+        if refund.amount.currency != amount.currency:
+            raise WireError(
+                f"refund {refund.id} is in {refund.amount.currency}, not {amount.currency}"
+            )
+        if refund.status is PaymentStatus.REFUNDED:
+            done += refund.amount.amount_minor
+    if amount.amount_minor > 0 and done >= amount.amount_minor:
+        return PaymentStatus.REFUNDED
+    if any(refund.status is PaymentStatus.PENDING for refund in refunds):
+        return PaymentStatus.PENDING
+    return None
 
 
 def parse_sticker(data: object, sticker_id: str) -> str:

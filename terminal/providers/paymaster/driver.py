@@ -20,6 +20,7 @@ from terminal.payment import mask_code
 from terminal.providers.base import Capabilities, Order, PaymentStatus, ProviderAnswer
 from terminal.providers.httpx_errors import raise_for_unavailable, translate_httpx_errors
 from terminal.providers.paymaster import codec as wire
+from terminal.providers.paymaster.refunds import RefundLookup
 from terminal.providers.paymaster.settings import (
     DEFAULT_LOOKUP_WINDOW_H,
     OPTIONS,
@@ -46,7 +47,10 @@ class PayMasterProvider:
     qr.nspk.ru link of the answer, or, with option ``sticker_id``, the link of a cash-link
     sticker / NFC plate (mode 2). ``order.order_id`` is ``invoice.orderNo`` and the
     ``Idempotency-Key``. Never retries by itself; a payment whose id is not known (its
-    create answer was lost) is found in the payment list by ``orderNo``.
+    create answer was lost) is found in the payment list by ``orderNo``. A refunded
+    payment stays ``Settled`` at PayMaster, so a settled one is REFUNDED once the refund
+    list shows its money given back; a refund PayMaster calls a duplicate is looked up
+    there too, and is never taken as refused.
     """
 
     #: PayMaster's schedule (SetRetail's PayMaster SBP plugin): a poll every 3 s, first
@@ -104,6 +108,7 @@ class PayMasterProvider:
         self._now = now or (lambda: datetime.now(UTC))
         self._refs: OrderedDict[str, str] = OrderedDict()
         self._sticker_link: str | None = None
+        self._refunds = RefundLookup(name, self._merchant_id, self._get_list)
 
     def __repr__(self) -> str:
         state = "closed" if self._client.is_closed else "open"
@@ -147,11 +152,21 @@ class PayMasterProvider:
         return ProviderAnswer(PaymentStatus.DECLINED, raw_status="not_supported", message=message)
 
     async def query(self, order: Order) -> ProviderAnswer:
-        """What became of ``order``: by its payment id, or found by ``orderNo`` first."""
+        """What became of ``order``: by its payment id, or found by ``orderNo`` first.
+
+        A settled payment whose refunds gave the whole amount back is REFUNDED. Should the
+        refund list not answer as expected, the payment's own status stands (PAID).
+        """
         payment_id = await self._payment_id(order)
         if payment_id is None:
             return ProviderAnswer(PaymentStatus.NOT_FOUND, raw_status="not_found")
-        return await self._answer(order, await self._get_payment(order, payment_id))
+        answer = await self._answer(order, await self._get_payment(order, payment_id))
+        if answer.status is not PaymentStatus.PAID:
+            return answer
+        outcome = await self._refunds.outcome(order, payment_id, order.amount)
+        if outcome is PaymentStatus.REFUNDED:
+            return dataclasses.replace(answer, status=outcome, message="refunded")
+        return answer
 
     async def cancel(self, order: Order) -> ProviderAnswer:
         """Cancel an unpaid payment (``PUT …/cancel``) and report its status afterwards."""
@@ -184,7 +199,7 @@ class PayMasterProvider:
             key=refund_id, accept={wire.CODE_ALREADY_USED, wire.CODE_REFUSED},
         )  # fmt: skip
         if reply.refusal is not None:
-            return await self._refund_refused(order, payment_id, reply.refusal)
+            return await self._refund_refused(order, payment_id, amount, reply.refusal)
         try:
             refund = wire.parse_refund(reply.data, payment_id, amount)
         except wire.WireError as exc:
@@ -232,6 +247,11 @@ class PayMasterProvider:
         self._remember(order, payment_id)
         return payment_id
 
+    async def _get_list(
+        self, order: Order, path: str, params: Mapping[str, str]
+    ) -> Mapping[str, Any]:
+        return (await self._call("GET", path, order, params=params)).data
+
     async def _get_payment(self, order: Order, payment_id: str) -> wire.Payment:
         path = f"{wire.PAYMENTS_PATH}/{_segment(payment_id)}"
         reply = await self._call("GET", path, order)
@@ -255,17 +275,30 @@ class PayMasterProvider:
         return self._sticker_link
 
     async def _refund_refused(
-        self, order: Order, payment_id: str, refusal: wire.Refusal
+        self, order: Order, payment_id: str, amount: Money, refusal: wire.Refusal
     ) -> ProviderAnswer:
-        """A refused refund: the payment's own status, with PayMaster's reason."""
+        """A refund PayMaster did not take now: what its refund list says became of it.
+
+        ``idempotency_key_violation`` means this refund id came before (an answer was
+        lost): REFUNDED when the list shows the money back, else PENDING, never refused.
+        ``invalid_operation`` is refused (the payment's own status) unless the list shows
+        the money back or a refund under way, as it does when a repeat came too late for
+        PayMaster to tell it was one.
+        """
+        duplicate = refusal.code == wire.CODE_ALREADY_USED
+        logger.info("paymaster:refund_refused %s %s", self.name, refusal.describe())
+        outcome = await self._refunds.outcome(order, payment_id, amount)
+        if outcome is PaymentStatus.REFUNDED:
+            message = "the refund was made already"
+            return ProviderAnswer(outcome, refusal.code, provider_ref=payment_id, message=message)
+        if outcome is PaymentStatus.PENDING or duplicate:
+            message = "PayMaster has this refund already; it is not confirmed yet"
+            return ProviderAnswer(
+                PaymentStatus.PENDING, refusal.code, provider_ref=payment_id, message=message
+            )
         payment = await self._get_payment(order, payment_id)
-        why = (
-            "this refund id was already used for another refund"
-            if refusal.code == wire.CODE_ALREADY_USED
-            else f"refund refused: {refusal.message or refusal.code}"
-        )
-        answer = payment.answer()
-        return dataclasses.replace(answer, raw_status=refusal.code, message=why)
+        why = f"refund refused: {refusal.message or refusal.code}"
+        return dataclasses.replace(payment.answer(), raw_status=refusal.code, message=why)
 
     # -- transport -----------------------------------------------------------------------
 

@@ -5,27 +5,37 @@ merchant, required fields, amounts with at most two decimals), answers with PayM
 field names and status words, and makes qr.nspk.ru links of the real shape. PayMaster's
 answers carry no signature; while :attr:`signatures_valid` is False the fake answers
 about another merchant's order and amount instead, which the driver must refuse.
+
+A refund sent again under an ``Idempotency-Key`` already booked is answered, as PayMaster's
+public record has it, ``idempotency_key_violation`` ("duplicate request"); switched to
+``replay`` (``POST /control/refunds``) the fake answers the first refund again instead.
+The refund list (``GET /api/v2/refunds?paymentId=``) shows each booked refund ``Success``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
 
 from terminal.money import Money
 from terminal.providers import sbp_links
-from terminal.providers.fake_app import FakeProviderApp
+from terminal.providers.fake_app import DuplicateRefund, FakeProviderApp
 from terminal.providers.loopback_http import Request, Response
 from terminal.providers.paymaster import codec as wire
-from terminal.providers.sandbox.ledger import LedgerRecord, LedgerRefusal, SandboxLedger
+from terminal.providers.paymaster import fake_requests as req
+from terminal.providers.sandbox.ledger import (
+    LedgerRecord,
+    LedgerRefusal,
+    RefundRecord,
+    SandboxLedger,
+)
 
 __all__ = ["PayMasterFake", "DEMO_MERCHANT", "sbp_link"]
 
@@ -43,14 +53,6 @@ _STATUS: dict[str, tuple[str, str]] = {
     "cancelled": ("Cancelled", ""),
     "refunded": ("Settled", ""),  # a refund is its own object; the payment stays settled
 }
-
-
-class _Refused(Exception):
-    """Answer the request with PayMaster's error body."""
-
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.response = _answer({"code": code, "message": message, "errors": [message]}, status)
 
 
 @dataclass
@@ -82,6 +84,8 @@ class PayMasterFake(FakeProviderApp):
     DEMO_SECRETS: Mapping[str, str] = {"token": "demo-paymaster-token-not-for-production"}
     #: Payments per page of the list (small pages exercise the driver's cursor handling).
     PAGE_SIZE = 20
+    #: PayMaster answers a repeated Idempotency-Key with ``idempotency_key_violation``.
+    DUPLICATE_REFUND: DuplicateRefund = "refuse"
 
     def __init__(
         self,
@@ -101,12 +105,12 @@ class PayMasterFake(FakeProviderApp):
         """Answer one ``/api/v2/`` request as PayMaster would."""
         route = [unquote(part) for part in self._unprefixed(request.path).strip("/").split("/")]
         if route[:2] != ["api", "v2"]:
-            return _answer({"code": "not_found", "message": "no such endpoint"}, 404)
+            return req.answer({"code": "not_found", "message": "no such endpoint"}, 404)
         if not self._authorized(request):
-            return _refusal("not_authorized", "the token is missing or not valid", 401)
+            return req.refusal("not_authorized", "the token is missing or not valid", 401)
         try:
             return self._route(request, route[2:])
-        except _Refused as exc:
+        except req.Refused as exc:
             return exc.response
 
     # -- routes --------------------------------------------------------------------------
@@ -118,30 +122,32 @@ class PayMasterFake(FakeProviderApp):
             case ("GET", ["payments"]):
                 return self._list(request.params())
             case ("GET", ["payments", payment_id]):
-                return _answer(self._payment_json(self._record(payment_id)))
+                return req.answer(self._payment_json(self._record(payment_id)))
             case ("PUT", ["payments", payment_id, "cancel"]):
                 return self._cancel(self._record(payment_id))
             case ("POST", ["refunds"]):
                 return self._refund(request)
+            case ("GET", ["refunds"]):
+                return self._refund_list(request.params())
             case ("POST", ["stickers"]):
                 return self._register_sticker(request)
             case ("GET", ["stickers", sticker_id]):
-                return _answer(self._sticker_json(sticker_id))
-        return _answer({"code": "not_found", "message": "no such endpoint"}, 404)
+                return req.answer(self._sticker_json(sticker_id))
+        return req.answer({"code": "not_found", "message": "no such endpoint"}, 404)
 
     def _create(self, request: Request) -> Response:
-        _idempotency_key(request)
-        body = _body(request)
+        req.idempotency_key(request)
+        body = req.body_of(request)
         self._check_merchant(body.get("merchantId"))
-        invoice = _object(body, "invoice")
-        order_no = _string(invoice, "orderNo", "Invoice.OrderNo")
-        description = _string(invoice, "description", "Invoice.Description")
-        expires = _expires(invoice.get("expires"))
-        money = _money(body.get("amount"))
-        data = _object(body, "paymentData")
+        invoice = req.object_at(body, "invoice")
+        order_no = req.string_at(invoice, "orderNo", "Invoice.OrderNo")
+        description = req.string_at(invoice, "description", "Invoice.Description")
+        expires = req.expires_of(invoice.get("expires"))
+        money = req.money_of(body.get("amount"))
+        data = req.object_at(body, "paymentData")
         method = data.get("paymentMethod")
         if not isinstance(method, str) or method.casefold() != wire.SBP_METHOD:
-            raise _Refused("validation_error", "this test shop accepts PaymentMethod sbp only")
+            raise req.Refused("validation_error", "this test shop accepts PaymentMethod sbp only")
         sticker = data.get("stickerId")
         if sticker is not None:
             self._sticker(str(sticker))
@@ -151,85 +157,109 @@ class PayMasterFake(FakeProviderApp):
             )
         except LedgerRefusal as exc:
             message = "this order number was already used with other parameters"
-            raise _Refused(wire.CODE_ALREADY_USED, message, 409) from exc
+            raise req.Refused(wire.CODE_ALREADY_USED, message, 409) from exc
         if record.order_id not in self._meta:
             test_mode = body.get("testMode") is True
-            self._meta[order_no] = _Meta(_now(), test_mode, _opt(sticker), expires)
+            self._meta[order_no] = _Meta(req.now(), test_mode, req.optional(sticker), expires)
             log.info("paymaster-fake:payment order=%s %s", order_no, money)
-        return _answer(self._payment_json(record))
+        return req.answer(self._payment_json(record))
 
     def _list(self, params: Mapping[str, str]) -> Response:
         self._check_merchant(params.get("merchantId"))
-        start, end = _time(params.get("start"), "Start"), _time(params.get("end"), "End")
+        start, end = (
+            req.time_of(params.get("start"), "Start"),
+            req.time_of(params.get("end"), "End"),
+        )
         try:
             offset = int(params.get("cursor", "0"))
         except ValueError as exc:
-            raise _Refused("validation_error", "Cursor is not valid") from exc
+            raise req.Refused("validation_error", "Cursor is not valid") from exc
         records = [r for r in self.ledger.payments() if self._created_within(r, start, end)]
         page = records[offset : offset + self.PAGE_SIZE]
         answer: dict[str, Any] = {"items": [self._payment_json(r) for r in page]}
         if offset + self.PAGE_SIZE < len(records):
             answer["cursor"] = str(offset + self.PAGE_SIZE)
-        return _answer(answer)
+        return req.answer(answer)
 
     def _cancel(self, record: LedgerRecord) -> Response:
         try:
             cancelled = self.ledger.cancel(record.order_id)
         except LedgerRefusal as exc:
-            raise _Refused(wire.CODE_REFUSED, "a settled payment cannot be cancelled") from exc
+            raise req.Refused(wire.CODE_REFUSED, "a settled payment cannot be cancelled") from exc
         log.info("paymaster-fake:cancel order=%s -> %s", record.order_id, cancelled.status)
-        return _answer(self._payment_json(cancelled))
+        return req.answer(self._payment_json(cancelled))
 
     def _refund(self, request: Request) -> Response:
-        key = _idempotency_key(request)
-        body = _body(request)
+        key = req.idempotency_key(request)
+        body = req.body_of(request)
         payment_id = body.get("paymentId")
         record = self._record(str(payment_id)) if isinstance(payment_id, str | int) else None
         if record is None:
-            raise _Refused("validation_error", "Specify required PaymentId value.")
-        money = _money(body.get("amount"))
+            raise req.Refused("validation_error", "Specify required PaymentId value.")
+        money = req.money_of(body.get("amount"))
         if money.currency != record.currency:
-            raise _Refused("validation_error", "the refund currency differs from the payment's")
+            raise req.Refused("validation_error", "the refund currency differs from the payment's")
+        if self.refuses_repeat(key):
+            message = "violation of key uniqueness (duplicate request)"
+            raise req.Refused(wire.CODE_ALREADY_USED, message, 409)
         try:
-            self.ledger.refund(record.order_id, key, money.amount_minor)
+            booked = self.ledger.refund(record.order_id, key, money.amount_minor)
         except LedgerRefusal as exc:
             if exc.error == "conflict":
                 message = "this Idempotency-Key was used for another refund"
-                raise _Refused(wire.CODE_ALREADY_USED, message, 409) from exc
-            raise _Refused(wire.CODE_REFUSED, f"refund refused: {exc.error}") from exc
-        refund = {
-            "id": _digits(f"refund:{key}"),
-            "created": wire.iso_time(_now()),
-            "paymentId": _payment_id(record),
-            "amount": wire.amount_json(money),
+                raise req.Refused(wire.CODE_ALREADY_USED, message, 409) from exc
+            raise req.Refused(wire.CODE_REFUSED, f"refund refused: {exc.error}") from exc
+        return req.answer(self._refund_json(booked, record))
+
+    def _refund_list(self, params: Mapping[str, str]) -> Response:
+        self._check_merchant(params.get("merchantId"))
+        payment_id = params.get("paymentId", "")
+        record = self._record(payment_id) if payment_id else None
+        booked = [
+            refund
+            for refund in self.ledger.refunds()
+            if record is None or refund.order_id == record.order_id
+        ]
+        if not self.refunds_visible:
+            booked = []  # still being booked: the list does not show them yet
+        by_order = {r.order_id: r for r in self.ledger.payments()}
+        items = [self._refund_json(refund, by_order[refund.order_id]) for refund in booked]
+        return req.answer({"items": items})
+
+    def _refund_json(self, refund: RefundRecord, record: LedgerRecord) -> dict[str, Any]:
+        data = {
+            "id": req.digits(f"refund:{refund.refund_id}"),
+            "created": wire.iso_time(req.now()),
+            "paymentId": req.payment_id(record),
+            "amount": wire.amount_json(Money(refund.amount_minor, record.currency)),
             "status": "Success",
         }
         if not self.signatures_valid:
-            refund["paymentId"] = _digits(f"other:{key}")
-        return _answer(refund)
+            data["paymentId"] = req.digits(f"other:{refund.refund_id}")
+        return data
 
     def _register_sticker(self, request: Request) -> Response:
-        _idempotency_key(request)
-        body = _body(request)
+        req.idempotency_key(request)
+        body = req.body_of(request)
         self._check_merchant(body.get("merchantId"))
-        kind = _string(body, "stickerType", "StickerType")
-        purpose = _string(body, "paymentPurpose", "PaymentPurpose")
-        sticker_id = _digits(secrets.token_hex(8))
+        kind = req.string_at(body, "stickerType", "StickerType")
+        purpose = req.string_at(body, "paymentPurpose", "PaymentPurpose")
+        sticker_id = req.digits(secrets.token_hex(8))
         extra = {"stickerType": kind, "description": body.get("description", "")}
         self._stickers[sticker_id] = _Sticker(body.get("cashlink") is True, purpose, extra)
-        return _answer(self._sticker_json(sticker_id))
+        return req.answer(self._sticker_json(sticker_id))
 
     # -- the answers ---------------------------------------------------------------------
 
     def _payment_json(self, record: LedgerRecord) -> dict[str, Any]:
-        meta = self._meta.get(record.order_id) or _Meta(_now(), self._default_test_mode())
+        meta = self._meta.get(record.order_id) or _Meta(req.now(), self._default_test_mode())
         status, result_code = _STATUS[record.status]
         money = Money(record.amount_minor, record.currency)
         invoice: dict[str, Any] = {"description": record.description, "orderNo": record.order_id}
         if meta.expires is not None:
             invoice["expires"] = meta.expires
         data: dict[str, Any] = {
-            "id": _payment_id(record),
+            "id": req.payment_id(record),
             "created": wire.iso_time(meta.created),
             "testMode": meta.test_mode,
             "status": status,
@@ -251,7 +281,7 @@ class PayMasterFake(FakeProviderApp):
     def _sticker_json(self, sticker_id: str) -> dict[str, Any]:
         sticker = self._sticker(sticker_id)
         return {
-            "id": sticker_id if self.signatures_valid else _digits(f"other:{sticker_id}"),
+            "id": sticker_id if self.signatures_valid else req.digits(f"other:{sticker_id}"),
             "stickerType": "Sbp",
             **sticker.extra,
             "cashlink": sticker.cashlink,
@@ -287,19 +317,19 @@ class PayMasterFake(FakeProviderApp):
 
     def _check_merchant(self, merchant_id: object) -> None:
         if not merchant_id:
-            raise _Refused("validation_error", "Specify required MerchantId value.")
+            raise req.Refused("validation_error", "Specify required MerchantId value.")
         if merchant_id != self._merchant:
-            raise _Refused("not_authorized", "the token is not valid for this merchant", 403)
+            raise req.Refused("not_authorized", "the token is not valid for this merchant", 403)
 
     def _record(self, payment_id: str) -> LedgerRecord:
         for record in self.ledger.payments():
-            if _payment_id(record) == payment_id:
+            if req.payment_id(record) == payment_id:
                 return record
-        raise _Refused("not_found", f"payment {payment_id} not found", 404)
+        raise req.Refused("not_found", f"payment {payment_id} not found", 404)
 
     def _sticker(self, sticker_id: str) -> _Sticker:
         if not sticker_id.isdigit():
-            raise _Refused("validation_error", "StickerId is not valid")
+            raise req.Refused("validation_error", "StickerId is not valid")
         return self._stickers.get(sticker_id, _Sticker())
 
     def _created_within(self, record: LedgerRecord, start: datetime, end: datetime) -> bool:
@@ -313,94 +343,3 @@ class PayMasterFake(FakeProviderApp):
 def sbp_link(record: LedgerRecord) -> str:
     """A dynamic SBP link of the real shape for ``record`` (``type=02``, sum in kopecks)."""
     return sbp_links.dynamic_link(record.payment_id, record.amount_minor, record.currency)
-
-
-# -- request helpers ------------------------------------------------------------------------
-
-
-def _answer(data: Mapping[str, Any], status: int = 200) -> Response:
-    return Response(status, wire.encode(data))
-
-
-def _refusal(code: str, message: str, status: int) -> Response:
-    return _answer({"code": code, "message": message, "errors": [message]}, status)
-
-
-def _body(request: Request) -> dict[str, Any]:
-    if "application/json" not in request.headers.get("content-type", ""):
-        raise _Refused("validation_error", "Content-Type must be application/json")
-    try:
-        body = wire.decode(request.body)
-    except ValueError as exc:
-        raise _Refused("validation_error", "the body is not JSON") from exc
-    if not isinstance(body, dict):
-        raise _Refused("validation_error", "the body is not a JSON object")
-    return body
-
-
-def _idempotency_key(request: Request) -> str:
-    key = request.headers.get("idempotency-key", "").strip()
-    if not key:  # PayMaster makes it optional; payterm always sends it, so the fake insists
-        raise _Refused("validation_error", "Idempotency-Key header is required by this fake")
-    return key
-
-
-def _object(body: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = body.get(key)
-    if not isinstance(value, dict):
-        raise _Refused("validation_error", f"Specify required {key[0].upper()}{key[1:]} value.")
-    return value
-
-
-def _string(body: Mapping[str, Any], key: str, label: str) -> str:
-    value = body.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise _Refused("validation_error", f"Specify required {label} value.")
-    return value
-
-
-def _money(data: object) -> Money:
-    try:
-        money = wire.amount_of(data)
-    except wire.WireError as exc:
-        raise _Refused("validation_error", f"Amount is not valid: {exc}") from exc
-    if money.amount_minor <= 0:
-        raise _Refused("validation_error", "Amount must be greater than zero")
-    if money.currency != "RUB":
-        raise _Refused("validation_error", "SBP accepts RUB only")
-    return money
-
-
-def _time(raw: str | None, label: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat((raw or "").replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise _Refused("validation_error", f"Specify required {label} value.") from exc
-    if moment.tzinfo is None:
-        raise _Refused("validation_error", f"{label} must carry a time zone")
-    return moment
-
-
-def _expires(raw: object) -> str | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, str) or _time(raw, "Invoice.Expires") <= _now():
-        raise _Refused("validation_error", "Invoice.Expires must be in the future")
-    return raw
-
-
-def _opt(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _payment_id(record: LedgerRecord) -> str:
-    """PayMaster ids are numbers: the ledger's hex payment id read as one."""
-    return str(int(record.payment_id, 16))
-
-
-def _digits(seed: str) -> str:
-    return str(int(hashlib.sha256(seed.encode()).hexdigest()[:12], 16))

@@ -309,6 +309,10 @@ class SandboxLedger:
             )
             return RefundRecord(refund_id, order_id, amount_minor)
 
+    def refund_of(self, refund_id: str) -> RefundRecord | None:
+        """The refund booked under ``refund_id``, or None when that id was never refunded."""
+        return self._refund(refund_id)
+
     def refunds(self) -> list[RefundRecord]:
         """Return every refund, oldest first."""
         rows = self._db.execute(
