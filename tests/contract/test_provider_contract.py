@@ -13,7 +13,9 @@ from terminal.errors import (
     ProviderTimeout,
     ProviderUnavailable,
 )
-from terminal.providers.base import FINAL_STATUSES, PaymentStatus
+from terminal.money import Money
+from terminal.providers.base import FINAL_STATUSES, Order, PaymentStatus
+from terminal.providers.fake_app import DUPLICATE_REFUNDS
 from tests.contract.kit import CODE, DRIVERS, Kit, running_kit
 
 pytestmark = pytest.mark.usefixtures("no_asyncio_errors")
@@ -112,6 +114,75 @@ async def test_refund_twice_with_one_reference_refunds_once(kit: Kit) -> None:
     assert len(kit.ledger.refunds()) == 1
 
 
+async def _paid(kit: Kit) -> Order:
+    """A payment the customer paid, on a driver that refunds."""
+    if not kit.provider.capabilities.supports_refund:
+        pytest.skip(f"{kit.driver} has no refunds")
+    order = kit.order()
+    await _start(kit, order)
+    await kit.customer("pay", order.order_id)
+    assert (await kit.provider.query(order)).status is PaymentStatus.PAID
+    return order
+
+
+async def _refunds_behave(kit: Kit, duplicate: str, *, visible: bool = True) -> None:
+    """Tell the fake how to answer a repeated refund and whether its lookups show refunds."""
+    if kit.driver == "sandbox":
+        if duplicate != "replay" or not visible:
+            pytest.skip("the sandbox's own protocol answers a repeat with the first refund")
+        return
+    response = await kit.control("/control/refunds", {"duplicate": duplicate, "visible": visible})
+    assert response.status_code == 200, response.text
+
+
+async def _refund_with_the_answer_lost(kit: Kit, order: Order) -> None:
+    """Send the refund; the provider books it and the answer never comes back."""
+    kit.server.http.set_misbehaviour("lose_answer", count=1)
+    with pytest.raises(ProviderTechnicalError):
+        await kit.provider.refund(order, f"{order.order_id}-void", order.amount)
+    assert len(kit.ledger.refunds()) == 1, "the provider booked the refund"
+
+
+@pytest.mark.parametrize("duplicate", DUPLICATE_REFUNDS)
+async def test_a_lost_refund_answer_then_the_retry_is_refunded_once(
+    kit: Kit, duplicate: str
+) -> None:
+    order = await _paid(kit)
+    await _refunds_behave(kit, duplicate)
+    await _refund_with_the_answer_lost(kit, order)
+    again = await kit.provider.refund(order, f"{order.order_id}-void", order.amount)
+    assert again.status is PaymentStatus.REFUNDED, again
+    assert len(kit.ledger.refunds()) == 1
+    # What reconciliation asks about a voiding payment: the refund shows.
+    assert (await kit.provider.query(order)).status is PaymentStatus.REFUNDED
+
+
+async def test_a_repeated_refund_the_provider_does_not_show_yet_is_pending(kit: Kit) -> None:
+    order = await _paid(kit)
+    await _refunds_behave(kit, "refuse", visible=False)
+    await _refund_with_the_answer_lost(kit, order)
+    again = await kit.provider.refund(order, f"{order.order_id}-void", order.amount)
+    assert again.status is PaymentStatus.PENDING, again
+    assert (await kit.provider.query(order)).status is PaymentStatus.PAID
+    await _refunds_behave(kit, "refuse", visible=True)
+    last = await kit.provider.refund(order, f"{order.order_id}-void", order.amount)
+    assert last.status is PaymentStatus.REFUNDED, last
+    assert len(kit.ledger.refunds()) == 1
+
+
+@pytest.mark.parametrize("duplicate", DUPLICATE_REFUNDS)
+async def test_a_refund_refused_for_a_business_reason_still_reads_refused(
+    kit: Kit, duplicate: str
+) -> None:
+    order = await _paid(kit)
+    await _refunds_behave(kit, duplicate)
+    more = Money(order.amount.amount_minor + 1, order.amount.currency)
+    refused = await kit.provider.refund(order, f"{order.order_id}-void", more)
+    assert refused.status is PaymentStatus.PAID, refused
+    assert refused.message
+    assert kit.ledger.refunds() == []
+
+
 async def test_unknown_order_is_not_found(kit: Kit) -> None:
     assert (await kit.provider.query(kit.order())).status is PaymentStatus.NOT_FOUND
 
@@ -159,3 +230,16 @@ async def test_one_connection_serves_every_poll(kit: Kit) -> None:
     for _ in range(5):
         await kit.provider.query(order)
     assert kit.server.http.connections_accepted == 1
+
+
+@pytest.mark.parametrize(
+    "body", [{"duplicate": "ignore"}, {"visible": "no"}, {"duplicate": None, "visible": True}]
+)
+async def test_the_refund_switch_refuses_what_it_does_not_know(
+    kit: Kit, body: dict[str, object]
+) -> None:
+    if kit.driver == "sandbox":
+        pytest.skip("the sandbox has no refund switch")
+    response = await kit.control("/control/refunds", body)
+    assert response.status_code == 400
+    assert "duplicate" in response.json()["message"]

@@ -170,6 +170,17 @@ async def test_refund_of_more_than_was_paid_is_refused(
     assert (answer.status, answer.raw_status) == (PaymentStatus.PAID, "exceeds")
 
 
+async def test_a_refund_id_booked_already_is_never_read_as_refused(
+    sandbox: SandboxServer, provider: Provider
+) -> None:
+    await provider.create_invoice(order())
+    await customer(sandbox, "pay")
+    await provider.refund(order(), "R1", Money(500, "RUB"))
+    answer = await provider.refund(order(), "R1", Money(1250, "RUB"))
+    assert (answer.status, answer.raw_status) == (PaymentStatus.PENDING, "conflict")
+    assert len((await ledger_view(sandbox))["refunds"]) == 1
+
+
 async def test_reused_order_id_with_another_amount_is_declined(provider: Provider) -> None:
     await provider.create_invoice(order(amount_minor=100))
     answer = await provider.create_invoice(order(amount_minor=200))

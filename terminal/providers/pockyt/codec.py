@@ -169,6 +169,13 @@ STATUS_MAP: dict[str, PaymentStatus] = {
 #: The statuses of a transaction (or refund) still under way.
 WAITING = frozenset({"init", "dealing", "pending"})
 
+#: What Pockyt answers a refund whose ``refundReference`` it has seen (nothing is
+#: documented): ``000022``, "parameters do not match". The driver never reads it as refused.
+REFUND_SEEN = "000022"
+#: The refusals of a refund that say something about the payment (its status, or that the
+#: amount exceeds what is left): the driver reads the payment back, refunded or not.
+REFUND_REFUSALS = frozenset({"000040", REFUND_SEEN, "000023"})
+
 #: Body encoding. The docs' curl examples post JSON; the Python SDK, the Go SDK and the
 #: PHP samples post form fields. The terminal posts form fields, as the SDKs do.
 CONTENT_TYPE = "application/x-www-form-urlencoded"

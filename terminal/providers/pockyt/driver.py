@@ -34,6 +34,8 @@ from terminal.providers.pockyt.codec import (
     CONTENT_TYPE,
     NO_RECORD,
     PATHS,
+    REFUND_REFUSALS,
+    REFUND_SEEN,
     RET_CODES,
     STATUS_ERROR,
     STATUS_MAP,
@@ -199,8 +201,8 @@ class PockytProvider:
         reply = await self._call("refund", params, order)
         if reply.code == NO_RECORD:
             return _not_found(reply)
-        if reply.code == STATUS_ERROR:
-            return await self._after_refusal(order, "refund refused", reply.message or reply.code)
+        if reply.code in REFUND_REFUSALS:
+            return await self._refund_refused(order, reply)
         return await self._refund_answer(self._ok(reply, order), order, refund_id)
 
     async def aclose(self) -> None:
@@ -303,6 +305,25 @@ class PockytProvider:
         if word in ("failed", "closed"):
             return await self._after_refusal(order, "refund not done", f"refund {word}")
         self._fail_protocol(order, f"unknown refund status {word!r}")
+
+    async def _refund_refused(self, order: Order, reply: _Reply) -> ProviderAnswer:
+        """A refund Pockyt did not take now: the payment read back says what became of it.
+
+        REFUNDED when the payment's refunds cover it (an earlier attempt went through);
+        PENDING when Pockyt said it has seen this ``refundReference`` and the payment does
+        not show it refunded yet; otherwise the payment's own status (PAID: refused).
+        """
+        reason = reply.message or reply.code
+        found = await self._after_refusal(order, "refund refused", reason)
+        if found.status is PaymentStatus.REFUNDED:
+            return dataclasses.replace(found, message="the refund was made already")
+        if reply.code == REFUND_SEEN and found.status is PaymentStatus.PAID:
+            message = f"Pockyt has this refund already ({reason}); it is not confirmed yet"
+            pending = PaymentStatus.PENDING
+            return dataclasses.replace(
+                found, status=pending, raw_status=reply.code, message=message
+            )
+        return found
 
     async def _recover_qr(self, order: Order, answer: ProviderAnswer) -> ProviderAnswer:
         """The QR of an invoice whose creation answer was lost, now that a query found it.

@@ -7,6 +7,10 @@ while :attr:`signatures_valid` is False puts a wrong ``verifySign`` into every r
 Payments live in the ledger, keyed by ``reference``. A transaction that was only ``add``-ed
 (status ``init``, no code yet, no money) is kept in memory until a code pays it. ``cancel``
 of a paid transaction refunds it, as Pockyt documents; that refund shows as ``voidAmount``.
+
+Pockyt documents nothing about a refund repeated under the same ``refundReference``: by
+default the fake answers the first refund again; switched to ``refuse``
+(``POST /control/refunds``) it answers ``000022`` "refundReference already used".
 """
 
 from __future__ import annotations
@@ -205,6 +209,8 @@ class PockytFake(FakeProviderApp):
             raise _Refused("000040", "transaction status error: not paid")
         if amount.currency != record.currency:
             raise _Refused("000022", "currency does not match the transaction")
+        if self.refuses_repeat(refund_id):
+            raise _Refused("000022", "refundReference already used")
         try:
             done = self.ledger.refund(reference, refund_id, amount.amount_minor)
         except LedgerRefusal as exc:
@@ -240,6 +246,8 @@ class PockytFake(FakeProviderApp):
     def _record_fields(self, record: LedgerRecord) -> tuple[dict[str, str], str]:
         reversal = _reversal_id(record.order_id)
         void = sum(r.amount_minor for r in self.ledger.refunds() if r.refund_id == reversal)
+        record = self.as_seen(record)
+        void = void if record.refunded_minor else 0
         amount = Money(record.amount_minor, record.currency)
         fields = self._transaction(record.order_id, amount, record.refunded_minor - void, void)
         return fields, "closed" if void else LEDGER_WORDS[record.status]

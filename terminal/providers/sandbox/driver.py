@@ -188,11 +188,19 @@ class SandboxProvider:
         )
 
     def _refund_refused(self, response: httpx.Response, order: Order) -> ProviderAnswer:
+        """A refused refund, with the payment's status the refusal carries.
+
+        The sandbox answers a repeated refund id with the first refund, so a ``conflict``
+        (the id booked for another amount) is never taken as refused: short of refunded,
+        it is PENDING. Other refusals leave the payment's status (paid: refused).
+        """
         refusal = self._refusal(response, order)
         error = str(refusal["error"])
         status = STATUS_MAP.get(str(refusal.get("status")))
         if error not in _REFUND_REFUSALS or status is None:
             raise self._protocol_error(order, f"unexpected refusal {error!r}")
+        if error == "conflict" and status is PaymentStatus.PAID:
+            status = PaymentStatus.PENDING
         return ProviderAnswer(status, raw_status=error, message=_REFUND_REFUSALS[error])
 
     def _ok_json(

@@ -209,8 +209,7 @@ class VerystarProvider:
         if meaning is Refusal.NOT_FOUND:
             return self._not_found(reply)
         if isinstance(meaning, Refusal):
-            found = await self.query(order)
-            return dataclasses.replace(found, message=codec.REFUSAL_MESSAGES[meaning])
+            return await self._refund_refused(order, meaning)
         self._check_field(order, reply.data, "refund_out_sn", refund_out_sn)
         self._check_amount(order, reply.data, "refund_fee", amount.amount_minor)
         return ProviderAnswer(
@@ -339,6 +338,22 @@ class VerystarProvider:
             qr_payload=qr,
             message="" if settled else reply.msg[:_MSG_CHARS],
         )
+
+    async def _refund_refused(self, order: Order, refusal: Refusal) -> ProviderAnswer:
+        """A refused refund, read back from an order query.
+
+        REFUNDED when the order shows the refund made (an earlier attempt went through).
+        A ``refund_out_sn`` conflict means VeryPay has this refund number already: short of
+        REFUNDED, it is PENDING, never refused. Any other refusal leaves the order's own
+        status (PAID: refused).
+        """
+        found = await self.query(order)
+        if found.status is PaymentStatus.REFUNDED:
+            return dataclasses.replace(found, message="the refund was made already")
+        if refusal is Refusal.REFUND_CONFLICT and found.status is PaymentStatus.PAID:
+            message = "VeryPay has this refund number already; the refund is not confirmed yet"
+            return dataclasses.replace(found, status=PaymentStatus.PENDING, message=message)
+        return dataclasses.replace(found, message=codec.REFUSAL_MESSAGES[refusal])
 
     def _not_found(self, reply: _Reply) -> ProviderAnswer:
         message = codec.REFUSAL_MESSAGES[Refusal.NOT_FOUND]

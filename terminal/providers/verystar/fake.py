@@ -8,6 +8,10 @@ error answer (``retcode`` 10001 app_key, 10003 sign, 10002 parameter). Answers a
 ``signatures_valid`` is False. The terminal's order id is recovered from ``out_sn`` so the
 ledger (and ``/control/customer``) speak in the terminal's ids. Codes and status words
 are those of :mod:`terminal.providers.verystar.codec` (assumed, like the driver's).
+
+A refund repeated under a booked ``refund_out_sn`` gets the first refund again, as the
+public record reads ("the same refund_out_sn refunds once"); switched to ``refuse``
+(``POST /control/refunds``) it gets the refund-number conflict code instead.
 """
 
 from __future__ import annotations
@@ -126,7 +130,7 @@ class VerystarFake(FakeProviderApp):
 
     def _orderquery(self, form: dict[str, str]) -> Response:
         record, out_sn = self._find(form)
-        return self._order_answer(record, out_sn)
+        return self._order_answer(self.as_seen(record), out_sn)
 
     def _closeorder(self, form: dict[str, str]) -> Response:
         _, out_sn = self._find(form)
@@ -147,6 +151,8 @@ class VerystarFake(FakeProviderApp):
         log.info(
             "fake:verystar refund out_sn=%s refund_out_sn=%s fee=%d", out_sn, refund_out_sn, fee
         )
+        if self.refuses_repeat(order_id_from(refund_out_sn)):
+            raise _refused(Refusal.REFUND_CONFLICT)
         try:
             done = self.ledger.refund(record.order_id, order_id_from(refund_out_sn), fee)
         except LedgerRefusal as exc:

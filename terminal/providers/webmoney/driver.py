@@ -200,7 +200,14 @@ class WebMoneyProvider:
             return ProviderAnswer(PaymentStatus.NOT_FOUND, raw_status="NotFound")
         refusal = _REFUND_REFUSALS.get(reply.result_code)
         if refusal is not None:
+            # The refusal carries the payment's State. A RefundId the gateway has seen is
+            # an earlier attempt of this refund: short of Refunded it is PENDING, never
+            # refused; any other refusal leaves the payment's own status (Paid: refused).
             status = self._status(reply, order)
+            if status is PaymentStatus.REFUNDED:
+                refusal = "the refund was made already"
+            elif reply.result_code == codec.Result.REFUND_CONFLICT:
+                status, refusal = PaymentStatus.PENDING, f"{refusal}; not confirmed yet"
             return ProviderAnswer(status, raw_status=reply.state, message=refusal)
         if reply.result_code != codec.Result.OK:
             raise self._protocol_error(order, f"unexpected ResultCode {reply.result_code}")
@@ -249,7 +256,7 @@ _TECHNICAL_REFUSALS: dict[int, str] = {
 _REFUND_REFUSALS: dict[int, str] = {
     codec.Result.NOT_PAID: "the payment is not paid",
     codec.Result.REFUND_EXCEEDS: "the refund exceeds what was paid",
-    codec.Result.REFUND_CONFLICT: "this refund id was already used for another refund",
+    codec.Result.REFUND_CONFLICT: "the gateway has this refund id already",
 }
 
 

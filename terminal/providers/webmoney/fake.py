@@ -4,6 +4,10 @@ It answers ``POST <service_path>`` only, checks every request's signature and th
 merchant's identity (agent, WMID, POS, CrsId), and makes QR payloads shaped like each
 payment type's real ones: an NSPK link for SBP, a ``wmk:payto`` link for WebMoney, a
 ``weixin://wxpay/bizpayurl`` link for WeChat Pay, a ``qr.alipay.com`` link for Alipay.
+
+A refund repeated under a booked ``RefundId`` gets the first refund again, as WebMoney's
+public record has it for resent payments; switched to ``refuse`` (``POST
+/control/refunds``) it gets ``ResultCode`` 6 (refund conflict) with the payment's State.
 """
 
 from __future__ import annotations
@@ -114,7 +118,7 @@ class WebMoneyFake(FakeProviderApp):
         record = self.ledger.get(fields["OrderId"])
         if record is None:
             return _refusal(codec.Result.NOT_FOUND, "no payment under this OrderId")
-        return self._record_fields(record, fields)
+        return self._record_fields(self.as_seen(record), fields)
 
     def _cancel(self, fields: dict[str, str]) -> dict[str, str]:
         try:
@@ -145,6 +149,10 @@ class WebMoneyFake(FakeProviderApp):
         payment = self.ledger.get(order_id)
         if payment is not None and payment.currency != amount.currency:
             raise _Refused(codec.Result.BAD_REQUEST, "Currency is not the payment's")
+        if payment is not None and self.refuses_repeat(refund_id):
+            refusal = _refusal(codec.Result.REFUND_CONFLICT, "RefundId already used")
+            seen = self.as_seen(payment)
+            return {**refusal, "OrderId": order_id, "State": WIRE_STATES[seen.status]}
         try:
             refund = self.ledger.refund(order_id, refund_id, amount.amount_minor)
         except LedgerRefusal as exc:
