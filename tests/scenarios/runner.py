@@ -7,6 +7,7 @@ A scenario is a text file of headless demo commands (see README) mixed with chec
     expect slip <kind>                a slip of that kind was printed since the last such check
     expect journal <state> [flag...]  newest payment's state; flags: forced needs_admin mismatch
     expect charges <n>                the sandbox ledger holds n customer charges in all
+    expect refunds <n>                the sandbox ledger holds n refunds in all
     expect calls <op> <n>             n provider calls of <op> since the scenario began
     expect alert <code>               an alert with that code was raised
     expect payments <n>               the journal holds n payments
@@ -174,6 +175,9 @@ def _check(terminal: Terminal, outcome: Outcome, words: list[str], where: str) -
     elif what == "charges":
         charges = next(iter(terminal.sandboxes.values())).ledger.charges()
         assert charges == int(args[0]), f"{where}: sandbox counted {charges} charges"
+    elif what == "refunds":
+        refunds = next(iter(terminal.sandboxes.values())).ledger.refunds()
+        assert len(refunds) == int(args[0]), f"{where}: sandbox holds {len(refunds)} refunds"
     elif what == "calls":
         calls = [e for e in outcome.of("provider:call") if e["op"] == args[0]]
         assert len(calls) == int(args[1]), f"{where}: {len(calls)} {args[0]} calls"
