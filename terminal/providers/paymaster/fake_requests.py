@@ -43,14 +43,17 @@ class Refused(Exception):
 
 
 def answer(data: Mapping[str, Any], status: int = 200) -> Response:
+    """A JSON answer with ``status``, digits of ``Decimal`` values kept exact."""
     return Response(status, wire.encode(data))
 
 
 def refusal(code: str, message: str, status: int) -> Response:
+    """PayMaster's error body ``{code, message, errors}`` under ``status``."""
     return answer({"code": code, "message": message, "errors": [message]}, status)
 
 
 def body_of(request: Request) -> dict[str, Any]:
+    """The request's JSON object; ``validation_error`` when it is not one."""
     if "application/json" not in request.headers.get("content-type", ""):
         raise Refused("validation_error", "Content-Type must be application/json")
     try:
@@ -63,6 +66,7 @@ def body_of(request: Request) -> dict[str, Any]:
 
 
 def idempotency_key(request: Request) -> str:
+    """The request's ``Idempotency-Key``; the fake insists on one."""
     key = request.headers.get("idempotency-key", "").strip()
     if not key:  # PayMaster makes it optional; payterm always sends it, so the fake insists
         raise Refused("validation_error", "Idempotency-Key header is required by this fake")
@@ -70,6 +74,7 @@ def idempotency_key(request: Request) -> str:
 
 
 def object_at(body: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """The object under ``key``; ``validation_error`` naming it when absent."""
     value = body.get(key)
     if not isinstance(value, dict):
         raise Refused("validation_error", f"Specify required {key[0].upper()}{key[1:]} value.")
@@ -77,6 +82,7 @@ def object_at(body: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 
 
 def string_at(body: Mapping[str, Any], key: str, label: str) -> str:
+    """The non-blank text under ``key``; ``validation_error`` naming ``label``."""
     value = body.get(key)
     if not isinstance(value, str) or not value.strip():
         raise Refused("validation_error", f"Specify required {label} value.")
@@ -84,6 +90,7 @@ def string_at(body: Mapping[str, Any], key: str, label: str) -> str:
 
 
 def money_of(data: object) -> Money:
+    """An ``amount`` object as Money: positive, RUB, whole kopecks."""
     try:
         money = wire.amount_of(data)
     except wire.WireError as exc:
@@ -96,6 +103,7 @@ def money_of(data: object) -> Money:
 
 
 def time_of(raw: str | None, label: str) -> datetime:
+    """An ISO 8601 time with its zone; ``validation_error`` naming ``label``."""
     try:
         moment = datetime.fromisoformat((raw or "").replace("Z", "+00:00"))
     except ValueError as exc:
@@ -106,6 +114,7 @@ def time_of(raw: str | None, label: str) -> datetime:
 
 
 def expires_of(raw: object) -> str | None:
+    """``invoice.expires`` as given, when it lies in the future."""
     if raw is None:
         return None
     if not isinstance(raw, str) or time_of(raw, "Invoice.Expires") <= now():
@@ -114,10 +123,12 @@ def expires_of(raw: object) -> str | None:
 
 
 def optional(value: object) -> str | None:
+    """``value`` as text, or None."""
     return None if value is None else str(value)
 
 
 def now() -> datetime:
+    """The wall clock, in UTC."""
     return datetime.now(UTC)
 
 
@@ -127,4 +138,5 @@ def payment_id(record: LedgerRecord) -> str:
 
 
 def digits(seed: str) -> str:
+    """A stable number made from ``seed``, for ids of refunds and stickers."""
     return str(int(hashlib.sha256(seed.encode()).hexdigest()[:12], 16))
