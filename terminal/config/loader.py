@@ -48,7 +48,7 @@ def load_config(path: Path) -> Config:
         raise_problems(None, problems, source)
     if terminal.secrets_file is None:
         return config
-    if not terminal.secrets_file.is_file():
+    if not terminal.secrets_file.exists():  # a folder is told by load_secrets
         raise ConfigError(
             f"the secrets file {terminal.secrets_file} does not exist; create it from "
             "config/secrets.example.toml and run chmod 600 on it, or remove this key",

@@ -351,3 +351,12 @@ def test_validate_reports_rather_than_raises_for_every_kind_of_mistake() -> None
     problems = validate(TerminalConfig, {"max_amount_minor": 2**64, "data_dir": "\0"})
     assert isinstance(problems, list)
     assert len(problems) == 2
+
+
+def test_a_secrets_file_that_is_a_folder_is_told_as_such(tmp_path: Path) -> None:
+    (tmp_path / "secrets.toml").mkdir()
+    path = tmp_path / "payterm.toml"
+    path.write_text('[terminal]\nsecrets_file = "secrets.toml"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="is a folder, not a secrets file") as caught:
+        load_config(path)
+    assert caught.value.path == str(tmp_path / "secrets.toml")
