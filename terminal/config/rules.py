@@ -22,6 +22,7 @@ from terminal.config.limits import (
 from terminal.config.messages import NAME, did_you_mean, join, unknown
 from terminal.config.model import (
     OPERATOR_FUNCTIONS,
+    ButtonsConfig,
     Config,
     DisplayConfig,
     KeypadConfig,
@@ -233,7 +234,25 @@ def _check_system(system: SystemConfig) -> tuple[str, str] | None:
     return None
 
 
-TABLE_CHECKS: dict[type, TableCheck] = {DisplayConfig: _check_display, SystemConfig: _check_system}
+def _check_buttons(buttons: ButtonsConfig) -> tuple[str, str] | None:
+    """Each button, the LED and the buzzer need a pin of their own (one pin, one device)."""
+    names = ("retry_pin", "cancel_pin", "force_pin", "led_pin", "buzzer_pin")
+    taken: dict[int, str] = {}
+    for name in names:
+        pin = getattr(buttons, name)
+        if pin is None:
+            continue
+        if pin in taken:
+            return name, f"GPIO{pin} is already buttons.{taken[pin]}; give each a pin of its own"
+        taken[pin] = name
+    return None
+
+
+TABLE_CHECKS: dict[type, TableCheck] = {
+    DisplayConfig: _check_display,
+    SystemConfig: _check_system,
+    ButtonsConfig: _check_buttons,
+}
 
 
 def reference_problems(data: Mapping[str, object]) -> list[Problem]:

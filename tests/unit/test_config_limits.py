@@ -18,13 +18,18 @@ import pytest
 from terminal import cli
 from terminal.config.limits import AMOUNT_CEILING_MINOR, INT_LIMITS, SECONDS_LIMITS
 from terminal.config.loader import decode_toml, load_config, parse_config, parse_secrets
-from terminal.config.model import Config, TerminalConfig
-from terminal.config.rules import FIELD_RULES, SECONDS, TABLE_CHECKS
+from terminal.config.model import Config, DisplayConfig, TerminalConfig
+from terminal.config.rules import FIELD_RULES, SECONDS
 from terminal.config.validation import validate
 from terminal.errors import ConfigError
 from terminal.journal import Journal
 from terminal.money import Money
 from terminal.payment import Payment
+
+#: The display's width and height: told by a check of the whole table (the sizes drawn for).
+SIZES = {(DisplayConfig, "width"), (DisplayConfig, "height")}
+#: Buttons on pins of their own, away from the ones each range test sets.
+APART = {"buttons": {"retry_pin": 5, "cancel_pin": 6, "force_pin": 13}}
 
 
 def rejected(data: dict[str, Any], key: str) -> str:
@@ -52,7 +57,7 @@ def table_of(cls: type) -> str:
 
 def data_at(table: str, name: str, value: object) -> dict[str, Any]:
     head, _, sub = table.partition(".")
-    inner = {name: value}
+    inner = {**APART.get(table, {}), name: value}
     return {head: {sub: inner}} if sub else {head: inner}
 
 
@@ -87,7 +92,7 @@ def test_every_whole_number_in_the_model_has_a_range_or_a_choice() -> None:
         for cls, name, hint in model_fields()
         if (plain(hint) is int or (get_origin(hint) is tuple and get_args(hint)[0] is int))
         and (cls, name) not in FIELD_RULES
-        and cls not in TABLE_CHECKS
+        and (cls, name) not in SIZES
         and get_origin(plain(hint)) is not Literal
     ]
     assert unbounded == []
@@ -360,3 +365,17 @@ def test_a_secrets_file_that_is_a_folder_is_told_as_such(tmp_path: Path) -> None
     with pytest.raises(ConfigError, match="is a folder, not a secrets file") as caught:
         load_config(path)
     assert caught.value.path == str(tmp_path / "secrets.toml")
+
+
+@pytest.mark.parametrize(
+    ("buttons", "key", "words"),
+    [
+        ({"cancel_pin": 17}, "buttons.cancel_pin", "GPIO17 is already buttons.retry_pin"),
+        ({"led_pin": 22}, "buttons.led_pin", "GPIO22 is already buttons.force_pin"),
+        ({"led_pin": 5, "buzzer_pin": 5}, "buttons.buzzer_pin", "GPIO5 is already buttons.led_pin"),
+    ],
+)
+def test_two_parts_on_one_gpio_pin_are_refused(
+    buttons: dict[str, int], key: str, words: str
+) -> None:
+    assert words in rejected({"buttons": buttons}, key)
