@@ -71,11 +71,24 @@ class ConfigError(TerminalError, ValueError):
 
 
 class JournalError(TerminalError):
-    """The journal could not be written or read."""
+    """The journal could not be written or read.
+
+    The message names the file, the action and the cause; ``reason`` says it in a few
+    words for the out-of-service screen ("journal: disk full").
+    """
+
+    reason = "journal failed"
+
+    def __init__(self, message: str, *, reason: str = "") -> None:
+        super().__init__(message)
+        if reason:
+            self.reason = reason
 
 
 class JournalFull(JournalError, OSError):
     """The journal's disk is full: no new payment may start."""
+
+    reason = "journal: disk full"
 
 
 class ProviderTechnicalError(TerminalError):

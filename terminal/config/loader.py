@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from terminal.config.files import decode_toml, raise_problems, read_toml
 from terminal.config.model import Config, Secrets, TerminalConfig
+from terminal.config.places import data_dir_problems
 from terminal.config.rules import reference_problems
 from terminal.config.secrets import check_secrets, load_secrets, parse_secrets
 from terminal.config.validation import validate
@@ -43,9 +44,11 @@ def load_config(path: Path) -> Config:
     config = parse_config(read_toml(path, source=source), source=source)
     terminal = _resolve_paths(config.terminal, path.absolute().parent)
     config = dataclasses.replace(config, terminal=terminal)
+    if problems := data_dir_problems(PurePosixPath(terminal.data_dir)):
+        raise_problems(None, problems, source)
     if terminal.secrets_file is None:
         return config
-    if not terminal.secrets_file.is_file():
+    if not terminal.secrets_file.exists():  # a folder is told by load_secrets
         raise ConfigError(
             f"the secrets file {terminal.secrets_file} does not exist; create it from "
             "config/secrets.example.toml and run chmod 600 on it, or remove this key",

@@ -11,16 +11,25 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from hw.base import OPERATOR_KEYS
+from hw.input.evdev_devices import Selector
+from terminal.config.limits import (
+    BAUDRATES,
+    INT_LIMITS,
+    SECONDS_CEILING,
+    SECONDS_LIMITS,
+    shown,
+)
 from terminal.config.messages import NAME, did_you_mean, join, unknown
 from terminal.config.model import (
     OPERATOR_FUNCTIONS,
+    ButtonsConfig,
     Config,
     DisplayConfig,
     KeypadConfig,
     PrinterConfig,
     ProviderConfig,
     RouteConfig,
-    SupervisorConfig,
+    ScannerConfig,
     SupervisorSecrets,
     SystemConfig,
     TerminalConfig,
@@ -35,7 +44,9 @@ __all__ = [
     "KEY_RULES",
     "TABLE_CHECKS",
     "SECONDS",
+    "seconds_rule",
     "NOT_EMPTY_PATH",
+    "NO_NUL",
     "matches",
     "reference_problems",
     "where",
@@ -49,10 +60,6 @@ Problem = tuple[tuple[str | int, ...], str]
 TableCheck = Callable[[Any], tuple[str, str] | None]
 
 _DISPLAY_SIZES = ((128, 64), (128, 128))
-
-
-def _at_least(low: int) -> Rule:
-    return lambda v: None if v >= low else f"must be at least {low}, got {v}"
 
 
 def _between(low: int, high: int) -> Rule:
@@ -74,9 +81,35 @@ def matches(pattern: str, what: str, *, show: bool = True) -> Rule:
     return rule
 
 
-def SECONDS(value: float) -> str | None:  # noqa: N802 - a constant rule, named like one
-    """Every ``*_s`` setting is a time, and a time here is never zero or less."""
-    return None if value > 0 else f"must be a number of seconds greater than 0, got {value}"
+def seconds(high: float, why: str) -> Rule:
+    """A rule: a time in seconds, greater than 0 (a time here never is) and at most ``high``."""
+
+    def rule(value: float) -> str | None:
+        if 0 < value <= high:
+            return None
+        return (
+            f"must be a number of seconds greater than 0 and at most {shown(high)} ({why}), "
+            f"got {value}"
+        )
+
+    return rule
+
+
+#: The rule of a ``*_s`` setting that has no limit of its own in ``SECONDS_LIMITS``.
+SECONDS = seconds(SECONDS_CEILING, "a day")
+
+
+def seconds_rule(table: type, name: str) -> Rule:
+    """The rule of the time ``name`` of ``table``: its own limit, or SECONDS."""
+    limit = SECONDS_LIMITS.get((table, name))
+    return SECONDS if limit is None else seconds(*limit)
+
+
+def NO_NUL(value: object) -> str | None:  # noqa: N802 - a constant rule, named like one
+    """No string may hold a NUL character: TOML can write one ("\\u0000"), no path or name can."""
+    if isinstance(value, str) and "\0" in value:
+        return "must not contain a NUL character (written \\u0000); remove it"
+    return None
 
 
 def NOT_EMPTY_PATH(value: object) -> str | None:  # noqa: N802 - a constant rule, named like one
@@ -110,6 +143,23 @@ def _is_url(value: str) -> str | None:
     return f'must be "embedded" or an address starting with http:// or https://, got {value!r}'
 
 
+def _is_device_file(value: str) -> str | None:
+    if value.startswith("/"):
+        return None
+    return f'must be the full path of a device file, such as "/dev/usb/lp0", got {value!r}'
+
+
+def _is_input_device(value: str) -> str | None:
+    try:
+        Selector.parse(value)
+    except ValueError:
+        return (
+            'must be a device file\'s full path such as "/dev/payterm/scanner", '
+            f'"name:<device name>" or "usb:<vid>:<pid>" in hex, got {value!r}'
+        )
+    return None
+
+
 def _is_operator_key(name: str) -> str | None:
     keys = sorted(OPERATOR_KEYS.values())
     return None if name in keys else unknown(name, keys)
@@ -126,17 +176,17 @@ def _is_operator_function(function: str) -> str | None:
 FIELD_RULES: dict[tuple[type, str], Rule] = {
     (TerminalConfig, "id"): matches(r"[A-Za-z0-9_-]{1,32}", '1 to 32 letters, digits, "-" or "_"'),
     (TerminalConfig, "currency"): matches(r"[A-Z]{3}", '3 upper-case letters such as "RUB"'),
-    (TerminalConfig, "max_amount_minor"): _at_least(1),
-    (SupervisorConfig, "pin_length"): _between(4, 12),
-    (SupervisorConfig, "max_pin_attempts"): _at_least(1),
     (ProviderConfig, "driver"): matches(NAME, 'a driver name such as "sandbox"'),
     (ProviderConfig, "url"): _is_url,
-    (ProviderConfig, "technical_error_budget"): _at_least(1),
     (RouteConfig, "wallet"): matches(r".*\S.*", 'a wallet name such as "alipay"'),
     (RouteConfig, "prefixes"): matches(r"[0-9A-Za-z]+", 'digits and letters only, such as "25"'),
     (RouteConfig, "lengths"): _between(1, 64),
     (PrinterConfig, "columns"): _one_of(32, 42, 48),
-    (PrinterConfig, "copies"): _at_least(1),
+    (PrinterConfig, "baudrate"): _one_of(*BAUDRATES),
+    (PrinterConfig, "serial_device"): _is_device_file,
+    (PrinterConfig, "file"): _is_device_file,
+    (ScannerConfig, "device"): _is_input_device,
+    (KeypadConfig, "device"): _is_input_device,
     (SystemConfig, "hostname"): matches(
         r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)?",
         '"" or 1 to 63 letters, digits and "-", neither first nor last "-", such as "shop1-till2"',
@@ -152,6 +202,8 @@ FIELD_RULES: dict[tuple[type, str], Rule] = {
         r"(?:[0-9A-Fa-f]{2})+", 'an even number of hex digits such as "04a1b2c3"', show=False
     ),
 }
+
+FIELD_RULES.update({where: limit.check for where, limit in INT_LIMITS.items()})
 
 #: Rules on the keys of a table of settings (the rule in FIELD_RULES is for its values).
 KEY_RULES: dict[tuple[type, str], Rule] = {
@@ -182,7 +234,25 @@ def _check_system(system: SystemConfig) -> tuple[str, str] | None:
     return None
 
 
-TABLE_CHECKS: dict[type, TableCheck] = {DisplayConfig: _check_display, SystemConfig: _check_system}
+def _check_buttons(buttons: ButtonsConfig) -> tuple[str, str] | None:
+    """Each button, the LED and the buzzer need a pin of their own (one pin, one device)."""
+    names = ("retry_pin", "cancel_pin", "force_pin", "led_pin", "buzzer_pin")
+    taken: dict[int, str] = {}
+    for name in names:
+        pin = getattr(buttons, name)
+        if pin is None:
+            continue
+        if pin in taken:
+            return name, f"GPIO{pin} is already buttons.{taken[pin]}; give each a pin of its own"
+        taken[pin] = name
+    return None
+
+
+TABLE_CHECKS: dict[type, TableCheck] = {
+    DisplayConfig: _check_display,
+    SystemConfig: _check_system,
+    ButtonsConfig: _check_buttons,
+}
 
 
 def reference_problems(data: Mapping[str, object]) -> list[Problem]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
+from collections.abc import Mapping
 from pathlib import Path
 
 from terminal.config.files import decode_toml, file_error, raise_problems
@@ -37,8 +38,10 @@ def parse_secrets(raw: bytes, *, source: str = "<memory>") -> Secrets:
     """Validate the bytes of a secrets file and return its Secrets (no check of file modes)."""
     data = decode_toml(raw, source=source)
     parsed = validate(SecretsFile, data)
-    if isinstance(parsed, list):
-        raise_problems(data, parsed, source)
+    problems = (parsed if isinstance(parsed, list) else []) + _blank_secrets(data)
+    if problems:
+        raise_problems(data, problems, source)
+    assert isinstance(parsed, SecretsFile)
     return Secrets(
         supervisor_pins=parsed.supervisor.pins,
         supervisor_badges=tuple(badge.lower() for badge in parsed.supervisor.badges),
@@ -48,6 +51,31 @@ def parse_secrets(raw: bytes, *, source: str = "<memory>") -> Secrets:
         provider_secrets={name: dict(table) for name, table in parsed.providers.items()},
         wifi_psk=parsed.wifi.psk,
     )
+
+
+#: Provider secrets that may be written empty: a certificate exported without a password.
+_MAY_BE_EMPTY = frozenset({"pfx_password"})
+
+
+def _blank_secrets(data: Mapping[str, object]) -> list[Problem]:
+    """A provider secret written blank is refused: whoever wrote the line meant to set it.
+
+    Read from the file's data, so that these are told with the problems of types.
+    """
+    providers = data.get("providers")
+    if not isinstance(providers, Mapping):
+        return []
+    problems: list[Problem] = []
+    for name, table in providers.items():
+        if not isinstance(table, Mapping):
+            continue
+        for key, value in table.items():
+            if isinstance(value, str) and not value.strip() and key not in _MAY_BE_EMPTY:
+                message = (
+                    "must not be empty; write the value the provider issued, or remove the line"
+                )
+                problems.append((("providers", name, key), message))
+    return problems
 
 
 def check_secrets(config: Config, secrets: Secrets, *, source: str) -> None:

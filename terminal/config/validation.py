@@ -23,12 +23,13 @@ from terminal.config import messages
 from terminal.config.rules import (
     FIELD_RULES,
     KEY_RULES,
+    NO_NUL,
     NOT_EMPTY_PATH,
-    SECONDS,
     TABLE_CHECKS,
     Problem,
     Rule,
     TableCheck,
+    seconds_rule,
     where,
 )
 
@@ -118,7 +119,7 @@ def _adapt(schema: Any, owner: type | None, name: str) -> CoreSchema:
         return cast(CoreSchema, schema)
     if kind == "lax-or-strict":  # a path: TOML writes it as a string
         schema["strict"] = False
-        return _before(schema, NOT_EMPTY_PATH)
+        return _before(_before(schema, NOT_EMPTY_PATH), NO_NUL)
     if kind == "tuple":  # a TOML array is a list
         schema["strict"] = False
         schema["items_schema"] = [_adapt(s, owner, name) for s in schema["items_schema"]]
@@ -130,9 +131,11 @@ def _adapt(schema: Any, owner: type | None, name: str) -> CoreSchema:
         return cast(CoreSchema, schema)
     if kind == "literal" and any(type(v) is int for v in schema["expected"]):
         schema = core_schema.no_info_before_validator_function(_not_a_boolean, schema)
+    if kind == "str":
+        schema = _after(schema, NO_NUL)
     rule = FIELD_RULES.get((owner, name))  # type: ignore[arg-type]
-    if kind == "float" and name.endswith("_s"):
-        rule = SECONDS
+    if kind == "float" and name.endswith("_s") and owner is not None:
+        rule = seconds_rule(owner, name)
     return schema if rule is None else _after(schema, rule)
 
 

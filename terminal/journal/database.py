@@ -27,6 +27,7 @@ __all__ = [
     "BUSY_TIMEOUT_S",
     "JOURNAL_SIZE_LIMIT_BYTES",
     "WAL_AUTOCHECKPOINT_PAGES",
+    "STORAGE_ERRORS",
     "Database",
     "open_database",
     "journal_error",
@@ -38,6 +39,10 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT_S = 1.0  # a journal held by another process is a fault to report, not to wait out
 WAL_AUTOCHECKPOINT_PAGES = 4000  # ~2 MiB of WAL per checkpoint: hot pages are copied once
 JOURNAL_SIZE_LIMIT_BYTES = 4 * 1024 * 1024  # above one checkpoint cycle, so the WAL is reused
+
+#: What the sqlite3 module raises about storing or reading: its own errors, and the Python
+#: errors of a value it cannot bind (an int beyond 64 bits, a string that is not UTF-8).
+STORAGE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, OverflowError, UnicodeError)
 
 
 class Database:
@@ -53,7 +58,7 @@ class Database:
     def live(self) -> sqlite3.Connection:
         """The open connection; ``JournalError`` once the journal is closed."""
         if self.conn is None:
-            raise JournalError(f"{self.path}: the journal is closed")
+            raise JournalError(f"{self.path}: the journal is closed", reason="journal: closed")
         return self.conn
 
     @contextlib.contextmanager
@@ -64,7 +69,7 @@ class Database:
             conn.execute("BEGIN IMMEDIATE")
             yield conn
             conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except STORAGE_ERRORS as exc:
             self._rollback(conn)
             raise journal_error(self.path, action, exc) from exc
         except BaseException:
@@ -75,7 +80,7 @@ class Database:
         """Every row ``sql`` returns; a failure is a JournalError naming ``action``."""
         try:
             return self.live().execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
+        except STORAGE_ERRORS as exc:
             raise journal_error(self.path, action, exc) from exc
 
     def one(self, action: str, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
@@ -166,8 +171,12 @@ def wall_iso(wall: datetime) -> str:
     return wall.astimezone(UTC).isoformat()
 
 
-def journal_error(path: Path, action: str, exc: sqlite3.Error) -> JournalError:
-    """Translate a sqlite3 error into the terminal's tree, naming the file and the action."""
+def journal_error(path: Path, action: str, exc: Exception) -> JournalError:
+    """Translate a storage error (see ``STORAGE_ERRORS``) into the terminal's tree, in words.
+
+    The message names the file, the action and what went wrong; ``reason`` is the short
+    form the out-of-service screen shows.
+    """
     code = getattr(exc, "sqlite_errorcode", None)
     primary = code & 0xFF if isinstance(code, int) else None
     if primary == sqlite3.SQLITE_FULL:
@@ -181,9 +190,38 @@ def journal_error(path: Path, action: str, exc: sqlite3.Error) -> JournalError:
         sqlite3.SQLITE_READONLY: "the journal is read-only",
         sqlite3.SQLITE_IOERR: "the storage reported an I/O error",
     }
-    hint = hints.get(primary) if primary is not None else None
+    hint: str | None
+    if primary in hints:
+        hint, reason = hints[primary], _REASONS.get(primary)
+    else:
+        hint, reason = _value_hint(exc)
     detail = f"{hint} ({exc})" if hint else str(exc)
-    return JournalError(f"{path}: cannot {action}: {detail}")
+    return JournalError(f"{path}: cannot {action}: {detail}", reason=reason or "")
+
+
+#: The out-of-service screen's words for each SQLite result code that has a hint.
+_REASONS = {
+    sqlite3.SQLITE_BUSY: "journal: in use",
+    sqlite3.SQLITE_LOCKED: "journal: in use",
+    sqlite3.SQLITE_CORRUPT: "journal: damaged",
+    sqlite3.SQLITE_NOTADB: "journal: not a journal",
+    sqlite3.SQLITE_CANTOPEN: "journal: cannot open",
+    sqlite3.SQLITE_READONLY: "journal: read-only",
+    sqlite3.SQLITE_IOERR: "journal: I/O error",
+}
+
+
+def _value_hint(exc: Exception) -> tuple[str | None, str | None]:
+    """The hint and screen words for an error of a value rather than of the file."""
+    if isinstance(exc, OverflowError):
+        return "a number is beyond the 64-bit integers SQLite stores", "journal: value too big"
+    if isinstance(exc, UnicodeError):
+        return "a text is not valid Unicode and cannot be stored", "journal: bad text"
+    if isinstance(exc, sqlite3.DataError):
+        return "a value is too long or out of range for the journal", "journal: bad value"
+    if isinstance(exc, sqlite3.InterfaceError | sqlite3.ProgrammingError):
+        return "a value of a kind the journal does not store was given", "journal: bad value"
+    return None, None
 
 
 def _os_error(path: Path, exc: OSError) -> JournalError:

@@ -59,7 +59,7 @@ class JournalEffects:
             )
         except JournalError as exc:
             log.critical("journal write failed: %s", exc)
-            return JournalFailed(str(exc))
+            return JournalFailed(exc.reason)
         payment = effect.payment
         # One line per journaled step, for `journalctl -u payterm`: the order id and state.
         log.info(
@@ -77,7 +77,7 @@ class JournalEffects:
             payment = self._journal.find(reference)
         except JournalError as exc:
             log.critical("journal read failed: %s", exc)
-            self._feed(JournalFailed(str(exc)))
+            self._feed(JournalFailed(exc.reason))
             return
         self._emit(
             "journal:found", reference=reference, order_id=payment.order_id if payment else None

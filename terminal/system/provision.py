@@ -37,6 +37,7 @@ from typing import Any, NamedTuple
 
 import tomli_w
 
+from terminal.config.files import raise_problems
 from terminal.config.loader import (
     check_secrets,
     decode_toml,
@@ -45,6 +46,7 @@ from terminal.config.loader import (
     parse_secrets,
 )
 from terminal.config.model import Config, Secrets
+from terminal.config.places import data_dir_problems
 from terminal.errors import ConfigError
 from terminal.system.host_settings import (
     WPA_UNIT_TARGET,
@@ -77,6 +79,8 @@ __all__ = ["import_config", "build_parser", "main"]
 log = logging.getLogger(__name__)
 
 _GROUP = "payterm"
+#: The service's StateDirectory (systemd/payterm.service): the one folder it may write.
+STATE_DIR = PurePosixPath("/var/lib/payterm")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -161,6 +165,8 @@ def _plan(layout: Layout, card_config: Path, card_secrets: Path) -> _Plan:
             f"inside {INSTALL_DIR}, which is read-only"
         )
         raise ConfigError(message, key="terminal.data_dir", path=source)
+    data_dir = PurePosixPath(os.path.normpath(config.terminal.data_dir))
+    _check_data_dir(layout, data_dir, data, source)
     secrets = _secrets(layout, config, card_secrets)
     check_secrets(config, secrets.secrets, source=secrets.source)
     text = _installed_text(raw, data, config, secrets.path)
@@ -171,6 +177,18 @@ def _plan(layout: Layout, card_config: Path, card_secrets: Path) -> _Plan:
     hostname = _hostname_changes(layout, config, changes)
     wifi = _wifi_changes(layout, config, secrets.secrets, changes)
     return _Plan(tuple(_only_real(changes)), hostname, wifi)
+
+
+def _check_data_dir(layout: Layout, data_dir: PurePosixPath, data: object, source: str) -> None:
+    """The data folder must be where the service may write, and a folder on the terminal."""
+    if data_dir != STATE_DIR and STATE_DIR not in data_dir.parents:
+        message = (
+            f"must be {STATE_DIR} or a folder in it: the terminal's service may write nowhere "
+            "else (the rest of the file system is read-only to it)"
+        )
+        raise ConfigError(message, key="terminal.data_dir", path=source)
+    if problems := data_dir_problems(data_dir, root=layout.root):
+        raise_problems(data, problems, source)
 
 
 def _read(path: Path, source: str) -> bytes:

@@ -259,6 +259,62 @@ def test_relative_data_dir_is_refused(root: Path) -> None:
     assert "terminal.data_dir" in result.message
 
 
+@pytest.mark.parametrize(
+    ("data_dir", "words"),
+    [
+        ("/srv/payterm", "must be /var/lib/payterm or a folder in it"),
+        ("/var/lib", "must be /var/lib/payterm or a folder in it"),
+        ("/var/lib/payterm/../../../proc", "must be /var/lib/payterm or a folder in it"),
+        ("/var/lib/payterm\\u0000x", "NUL"),
+    ],
+)
+def test_a_data_dir_the_service_cannot_write_is_refused(
+    root: Path, data_dir: str, words: str
+) -> None:
+    card(root, f'[terminal]\ndata_dir = "{data_dir}"\n')
+    result = run(root)
+    assert result.outcome is Outcome.REJECTED
+    assert "terminal.data_dir" in result.message
+    assert words in result.message
+    assert not (root / "etc/payterm/payterm.toml").exists()
+
+
+def test_a_data_dir_that_is_a_file_on_the_terminal_is_refused(root: Path) -> None:
+    (root / "var/lib").mkdir(parents=True)
+    (root / "var/lib/payterm").write_text("not a folder")
+    card(root, GOOD, GOOD_SECRETS)
+    result = run(root)
+    assert result.outcome is Outcome.REJECTED
+    assert "terminal.data_dir: /var/lib/payterm is a file, not a folder" in result.message
+    assert str(root) not in result.message  # the terminal's own path, not the build machine's
+
+
+def test_a_data_dir_under_a_file_on_the_terminal_is_refused(root: Path) -> None:
+    (root / "var").mkdir()
+    (root / "var/lib").write_text("not a folder")
+    card(root, '[terminal]\ndata_dir = "/var/lib/payterm/shop1"\n')
+    result = run(root)
+    assert result.outcome is Outcome.REJECTED
+    assert "is under /var/lib, which is a file, not a folder" in result.message
+
+
+def test_a_data_dir_not_made_yet_is_accepted_and_not_made(root: Path) -> None:
+    card(root, '[terminal]\ndata_dir = "/var/lib/payterm/shop1"\n')
+    assert run(root).outcome is Outcome.IMPORTED
+    assert not (root / "var/lib/payterm").exists()
+
+
+def test_a_link_in_the_image_is_not_followed_into_the_build_machine(
+    root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    elsewhere = tmp_path_factory.mktemp("build-machine")
+    (elsewhere / "payterm").write_text("a file on the build machine, not on the terminal")
+    (root / "var").mkdir()
+    (root / "var/lib").symlink_to(elsewhere)  # absolute: meant for the terminal's own /
+    card(root, GOOD, GOOD_SECRETS)
+    assert run(root).outcome is Outcome.IMPORTED
+
+
 def test_secrets_named_but_absent_are_refused(root: Path) -> None:
     card(root, GOOD)
     result = run(root)
