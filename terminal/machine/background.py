@@ -107,14 +107,13 @@ def track(result: Step) -> Step:
 
 
 def unsettled_found(state: State, event: UnsettledFound, now: Now) -> Step:
-    """A payment to settle was in the journal at start: ask about it as soon as possible."""
+    """A payment to settle was in the journal at start: ask about it now."""
     payment = event.payment
     if payment.state not in RECONCILED_STATES:
         return reject(state, event)
     if chase_of(state, payment.order_id) is not None:
         return Step(state)
-    chased = state.evolve(chases=(*state.chases, Chase(payment, due=state.now)))
-    return Step(chased, (_schedule(chased),))
+    return _send_due(state.evolve(chases=(*state.chases, Chase(payment, due=state.now))))
 
 
 # --- sending the calls -----------------------------------------------------------------------

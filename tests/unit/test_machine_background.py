@@ -187,9 +187,9 @@ def _stored(state: PaymentState, seq: int = 4, provider: str = "paymaster") -> P
 def test_after_a_restart_a_cancel_failed_payment_is_cancelled_at_once() -> None:
     cancel_failed, forced = _stored(P.CANCEL_FAILED, 4), _stored(P.FORCED, 5)
     script = run(State(SETTINGS), [
-        (0, UnsettledFound(cancel_failed), Expect(phase=Phase.IDLE, timers={"reconcile": 0.0})),
-        (0, UnsettledFound(forced), Expect(timers={"reconcile": 0.0})),
-        (0, fire("reconcile"), Expect(phase=Phase.IDLE, check=sends("cancel", "query"))),
+        (0, UnsettledFound(cancel_failed), Expect(phase=Phase.IDLE, check=sends("cancel"))),
+        (0, UnsettledFound(forced), Expect(check=sends("query"))),
+        (0, UnsettledFound(forced), Expect(check=sends())),  # found twice: asked once
         (0.5, ReconcileAnswered(cancel_failed, ProviderAnswer(S.CANCELLED), "cancel"), Expect(
             records=(P.CANCELLED,), check=lambda r: _note_is(r, "closed in the background"),
         )),
@@ -216,8 +216,7 @@ def test_a_provider_without_cancel_is_queried_instead() -> None:
     no_cancel = replace(PAYMASTER, supports_cancel=False)
     settings = replace(SETTINGS, providers={**SETTINGS.providers, "paymaster": no_cancel})
     run(State(settings), [
-        (0, UnsettledFound(_stored(P.CANCEL_FAILED)), Expect(timers={"reconcile": 0.0})),
-        (0, fire("reconcile"), Expect(check=sends("query"))),
+        (0, UnsettledFound(_stored(P.CANCEL_FAILED)), Expect(check=sends("query"))),
     ])  # fmt: skip
 
 
