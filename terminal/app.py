@@ -20,6 +20,7 @@ from terminal.journal import Journal
 from terminal.machine import Settings, State
 from terminal.providers.base import Provider
 from terminal.providers.registry import build_provider, capabilities_from
+from terminal.runtime.link import default_route_up
 from terminal.runtime.runtime import Devices, Runtime
 
 __all__ = ["Terminal", "settings_from", "JOURNAL_FILE"]
@@ -151,6 +152,7 @@ class Terminal:
             slip_columns=cfg.printer.columns,
             slip_copies=cfg.printer.copies,
             operator_keys=cfg.keypad.operator_keys,
+            route_probe=default_route_up if cfg.terminal.hardware == "pi" else None,
         )
         self._stack.push_async_callback(self.runtime.aclose)
 
@@ -189,6 +191,8 @@ class Terminal:
         """Cut (False) or restore (True) the path from the terminal to its providers."""
         for link in self.links:
             link.set_up(up)
+        if up and self.links:
+            self.runtime.link_restored("demo network link")
 
     async def customer(self, action: str, order_id: str | None = None) -> dict[str, Any]:
         """Act as the customer at the sandbox: pay, decline, abandon or let expire."""

@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from hw.errors import HardwareError
@@ -154,7 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _clock(args: argparse.Namespace) -> Clock:
     if getattr(args, "fake_clock", False):
-        return FakeClock()
+        # Starts at the host's time, so a restarted demo sees the time that went by.
+        return FakeClock(start_wall=datetime.now(UTC))
     # On a laptop running the demo the clock is kept by the host; on the Pi, `payterm run`
     # trusts the wall clock only once systemd-timesyncd says it synchronised.
     return SystemClock(assume_synced=args.command == "demo")

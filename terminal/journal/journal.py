@@ -113,6 +113,10 @@ class Journal:
         """Return the payments still owed a provider's final word, in seq order."""
         return payments.unresolved(self._db)
 
+    def cancelling_in_background(self) -> int:
+        """How many orders whose cancel failed are still being closed with their provider."""
+        return payments.cancelling_in_background(self._db)
+
     def recent(self, limit: int = 20) -> list[Payment]:
         """Return the latest ``limit`` payments, newest first."""
         return payments.recent(self._db, limit)

@@ -24,6 +24,7 @@ from terminal.payment import Payment, PaymentState
 
 __all__ = [
     "HistoryEntry",
+    "cancelling_in_background",
     "get",
     "history",
     "last_paid",
@@ -102,6 +103,16 @@ def unresolved(db: Database) -> list[Payment]:
     return read_payments(
         db, "read unresolved payments", f"{SELECT} WHERE unresolved = 1 ORDER BY seq"
     )
+
+
+def cancelling_in_background(db: Database) -> int:
+    """How many cancel-failed payments are still unsettled (closed in the background)."""
+    rows = db.rows(
+        "count the orders being cancelled",
+        "SELECT count(*) FROM payments WHERE unresolved = 1 AND state = ?",
+        (PaymentState.CANCEL_FAILED.value,),
+    )
+    return int(rows[0][0])
 
 
 def recent(db: Database, limit: int = 20) -> list[Payment]:

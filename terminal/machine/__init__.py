@@ -2,6 +2,7 @@
 
 from terminal.machine.effects import (
     Alert,
+    BackgroundCall,
     CallProvider,
     CancelTimer,
     Effect,
@@ -18,24 +19,29 @@ from terminal.machine.events import (
     InDoubtFound,
     JournalFailed,
     KeyPressed,
+    LinkRestored,
     PartReported,
     PaymentLookedUp,
     PrinterReported,
     ProviderAnswered,
     ProviderFailed,
     ReconcileAnswered,
+    ReconcileFailed,
     RefundRequested,
     TimerFired,
+    UnsettledFound,
 )
 from terminal.machine.machine import TABLE, Step, order_of, step
-from terminal.machine.states import Now, Phase, Settings, State
+from terminal.machine.states import Chase, Now, Phase, Settings, State
 
 __all__ = [
     "Alert",
+    "BackgroundCall",
     "BadgeTapped",
     "ButtonPressed",
     "CallProvider",
     "CancelTimer",
+    "Chase",
     "CodeScanned",
     "Effect",
     "Event",
@@ -43,6 +49,7 @@ __all__ = [
     "InDoubtFound",
     "JournalFailed",
     "KeyPressed",
+    "LinkRestored",
     "Now",
     "Phase",
     "PrintSlip",
@@ -52,6 +59,7 @@ __all__ = [
     "ProviderAnswered",
     "ProviderFailed",
     "ReconcileAnswered",
+    "ReconcileFailed",
     "RecordPayment",
     "RefundRequested",
     "Settings",
@@ -60,6 +68,7 @@ __all__ = [
     "Step",
     "TABLE",
     "TimerFired",
+    "UnsettledFound",
     "order_of",
     "step",
 ]

@@ -13,6 +13,7 @@ from terminal.views.model import SlipKind
 __all__ = [
     "RecordPayment",
     "CallProvider",
+    "BackgroundCall",
     "StartTimer",
     "CancelTimer",
     "PrintSlip",
@@ -40,6 +41,18 @@ class CallProvider:
     code: str = ""  # pay: the customer's code
     refund_id: str = ""  # refund: the idempotency key
     refund_amount: Money | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BackgroundCall:
+    """Call ``op`` about an unsettled ``payment`` in the background, one call at a time.
+
+    The answer comes back as ``ReconcileAnswered``, a failure as ``ReconcileFailed``; the
+    payment in hand is never held up by it.
+    """
+
+    op: Op
+    payment: Payment
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,4 +97,13 @@ class FindPayment:
     reference: str
 
 
-Effect = RecordPayment | CallProvider | StartTimer | CancelTimer | PrintSlip | Alert | FindPayment
+Effect = (
+    RecordPayment
+    | CallProvider
+    | BackgroundCall
+    | StartTimer
+    | CancelTimer
+    | PrintSlip
+    | Alert
+    | FindPayment
+)

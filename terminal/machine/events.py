@@ -20,6 +20,9 @@ __all__ = [
     "ProviderFailed",
     "InDoubtFound",
     "ReconcileAnswered",
+    "ReconcileFailed",
+    "UnsettledFound",
+    "LinkRestored",
     "JournalFailed",
     "RefundRequested",
     "PaymentLookedUp",
@@ -95,11 +98,36 @@ class InDoubtFound:
 
 
 @dataclass(frozen=True, slots=True)
+class UnsettledFound:
+    """At start, the journal held a forced, cancel-failed or voiding payment to settle."""
+
+    payment: Payment
+
+
+@dataclass(frozen=True, slots=True)
 class ReconcileAnswered:
-    """A provider answered about a forced or cancel-failed payment being reconciled."""
+    """A provider answered a background call (``op``) about an unsettled payment."""
 
     payment: Payment
     answer: ProviderAnswer
+    op: Op = "query"
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileFailed:
+    """A background call (``op``) about an unsettled payment got no proper answer."""
+
+    payment: Payment
+    op: Op
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRestored:
+    """The path to the providers works again; ``source`` says how the terminal learnt it."""
+
+    source: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +176,10 @@ Event = (
     | ProviderAnswered
     | ProviderFailed
     | InDoubtFound
+    | UnsettledFound
     | ReconcileAnswered
+    | ReconcileFailed
+    | LinkRestored
     | PrinterReported
     | PartReported
     | RefundRequested

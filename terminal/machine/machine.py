@@ -5,7 +5,7 @@ events, and everything the terminal must do goes out as effects. The transition 
 ``TABLE`` maps (phase, event type) to the handler that decides; an event it does not
 list is rejected with "Can't {event} when in {phase}". The handlers live in one module
 per area: ``entry``, ``waiting``, ``cancel``, ``dialog``, ``approval``, ``results``,
-``refund`` and ``recovery``, with what they share in ``common``.
+``refund``, ``recovery`` and ``background``, with what they share in ``common``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,15 @@ from terminal.machine.approval import (
     approval_button,
     approval_failed,
     approval_key,
+)
+from terminal.machine.background import (
+    TIMER,
+    background_answered,
+    background_failed,
+    background_timer,
+    link_restored,
+    track,
+    unsettled_found,
 )
 from terminal.machine.cancel import cancel_answered, cancel_error
 from terminal.machine.common import TICK_S, Step, order_of, reject
@@ -42,16 +51,19 @@ from terminal.machine.events import (
     InDoubtFound,
     JournalFailed,
     KeyPressed,
+    LinkRestored,
     PartReported,
     PaymentLookedUp,
     PrinterReported,
     ProviderAnswered,
     ProviderFailed,
     ReconcileAnswered,
+    ReconcileFailed,
     RefundRequested,
     TimerFired,
+    UnsettledFound,
 )
-from terminal.machine.recovery import enter_fault, queue_in_doubt, reconcile
+from terminal.machine.recovery import enter_fault, queue_in_doubt
 from terminal.machine.refund import (
     REFUND_FROM,
     begin_refund,
@@ -82,7 +94,7 @@ def step(state: State, event: Event, now: Now) -> Step:
         if not state.calls_out:
             return reject(state, event)  # nothing was asked: a duplicate or stray answer
         state = state.evolve(calls_out=state.calls_out - 1)
-    result = _dispatch(state, event, now)
+    result = track(_dispatch(state, event, now))
     payment = result.state.payment
     sent = sum(
         isinstance(effect, CallProvider) and payment is not None
@@ -104,8 +116,11 @@ def _dispatch(state: State, event: Event, now: Now) -> Step:
         return enter_fault(state, event.reason)
     if state.phase is Phase.FAULT:
         return reject(state, event)
-    if isinstance(event, ReconcileAnswered):
-        return reconcile(state, event)
+    background = _BACKGROUND.get(type(event))
+    if background is not None:
+        return background(state, event, now)
+    if isinstance(event, TimerFired) and event.name == TIMER:
+        return background_timer(state, event, now)
     if isinstance(event, InDoubtFound):
         return queue_in_doubt(state, event.payment, now)
     if isinstance(event, PartReported):
@@ -122,6 +137,14 @@ def _dispatch(state: State, event: Event, now: Now) -> Step:
 # --- the transition table ------------------------------------------------------------------
 
 Handler = Callable[[State, Any, Now], Step]
+
+#: Events about payments settled in the background, taken in every phase but the fault.
+_BACKGROUND: dict[type, Handler] = {
+    ReconcileAnswered: background_answered,
+    ReconcileFailed: background_failed,
+    LinkRestored: link_restored,
+    UnsettledFound: unsettled_found,
+}
 
 TABLE: dict[tuple[Phase, type], Handler] = {
     (Phase.IDLE, KeyPressed): idle_key,

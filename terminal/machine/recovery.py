@@ -1,34 +1,25 @@
-"""Payments in doubt after a restart, reconciliation of late answers, and the latched fault."""
+"""Payments in doubt after a restart, resolved one at a time, and the latched fault."""
 
 from __future__ import annotations
 
-from terminal.machine.common import (
-    TICK_S,
-    Step,
-    absorb,
-    order_of,
-    record,
-    stop_payment_timers,
-    unpaid_state,
-)
-from terminal.machine.effects import Alert, CallProvider, CancelTimer, Effect, PrintSlip, StartTimer
-from terminal.machine.events import ReconcileAnswered
-from terminal.machine.states import Now, Phase, State
+from terminal.machine.common import TICK_S, Step, order_of, stop_payment_timers
+from terminal.machine.effects import Alert, CallProvider, CancelTimer, StartTimer
+from terminal.machine.lifetime import resumed_start
+from terminal.machine.states import Now, Phase, Resumable, State
 from terminal.payment import Payment, PaymentState
-from terminal.providers.base import PaymentStatus
-from terminal.views.model import SlipKind
 
-# --- payments in doubt and reconciliation --------------------------------------------------
+# --- payments in doubt ---------------------------------------------------------------------
 
 
 def queue_in_doubt(state: State, payment: Payment, now: Now) -> Step:
     """Queue a new or pending payment found after a restart; resolve it at once when idle."""
     if payment.state not in (PaymentState.NEW, PaymentState.PENDING):
-        # Forced, cancel-failed and voiding payments are settled by reconciliation, whose
+        # Forced, cancel-failed and voiding payments are settled in the background, whose
         # answers can raise a mismatch; resuming them here would lose that.
         return Step(state, (), f"Can't resume a {payment.state.value} payment")
+    resumable = Resumable(payment, resumed_start(state.settings, payment, now))
     queued = state.evolve(
-        queue=(*state.queue, payment), next_seq=max(state.next_seq, payment.seq + 1)
+        queue=(*state.queue, resumable), next_seq=max(state.next_seq, payment.seq + 1)
     )
     if state.phase is Phase.IDLE:
         return resolve_next(queued)
@@ -36,8 +27,12 @@ def queue_in_doubt(state: State, payment: Payment, now: Now) -> Step:
 
 
 def resolve_next(state: State) -> Step:
-    """Ask the provider about the first queued payment in doubt."""
-    payment, rest = state.queue[0], state.queue[1:]
+    """Ask the provider about the first queued payment in doubt.
+
+    Its wait keeps the start read back from the journal, so a restart never lengthens it.
+    """
+    first, rest = state.queue[0], state.queue[1:]
+    payment = first.payment
     resolving = state.evolve(
         phase=Phase.RESOLVING,
         queue=rest,
@@ -46,7 +41,7 @@ def resolve_next(state: State) -> Step:
         code="",
         tech_errors=0,
         last_answer_at=state.now,
-        started_at=state.now,
+        started_at=first.started_at,
         retrying=False,
         deadline=None,
         message="",
@@ -57,43 +52,6 @@ def resolve_next(state: State) -> Step:
     )
     query = CallProvider("query", payment.provider, order_of(payment))
     return Step(resolving, (CancelTimer("result"), query, StartTimer("tick", TICK_S)))
-
-
-def reconcile(state: State, event: ReconcileAnswered) -> Step:
-    """Decide what a late provider answer means for a forced, cancel-failed or voiding payment."""
-    payment, status = event.payment, event.answer.status
-    if status is PaymentStatus.PENDING or not payment.is_unresolved:
-        return Step(state)
-    payment = absorb(payment, event.answer)
-    settled = _settle(payment, status)
-    effects: list[Effect] = [record(settled, f"reconciled: provider says {status.value}")]
-    if settled.needs_admin and payment.state is PaymentState.VOIDING:
-        text = f"{settled.order_id}: void not done, provider says {status.value}"
-        effects.append(Alert("void_not_done", text, settled.order_id))
-    if settled.mismatch:
-        effects.append(PrintSlip(SlipKind.MISMATCH, settled))
-        text = (
-            f"{settled.order_id}: terminal said {payment.state.value}, provider says {status.value}"
-        )
-        effects.append(Alert("reconcile_mismatch", text, settled.order_id))
-    if state.payment is not None and state.payment.order_id == settled.order_id:
-        state = state.evolve(payment=settled)
-    return Step(state, tuple(effects))
-
-
-def _settle(payment: Payment, status: PaymentStatus) -> Payment:
-    """The final record of an unresolved payment, given the provider's final word."""
-    paid = status is PaymentStatus.PAID
-    if payment.state is PaymentState.FORCED:
-        final = PaymentState.PAID if paid else unpaid_state(status)
-        return payment.with_state(final, mismatch=not paid)
-    if payment.state is PaymentState.VOIDING:
-        if status is PaymentStatus.REFUNDED:
-            return payment.with_state(PaymentState.VOIDED)
-        return payment.with_state(PaymentState.PAID, needs_admin=True, message="void not done")
-    # CANCEL_FAILED: cancelled means all is well; paid means the customer was charged.
-    final = PaymentState.PAID if paid else PaymentState.CANCELLED
-    return payment.with_state(final, mismatch=paid, needs_admin=paid)
 
 
 # --- the fault -----------------------------------------------------------------------------

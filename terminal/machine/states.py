@@ -16,6 +16,8 @@ __all__ = [
     "RESULT_PHASES",
     "Now",
     "Settings",
+    "Resumable",
+    "Chase",
     "State",
 ]
 
@@ -96,6 +98,33 @@ class Settings:
 
 
 @dataclass(frozen=True, slots=True)
+class Resumable:
+    """A payment in doubt after a restart, queued with the monotonic time its wait began.
+
+    ``started_at`` is read back from the journal's wall time of its creation (see
+    ``terminal.machine.lifetime``), so resuming it never gives the customer a fresh window.
+    """
+
+    payment: Payment
+    started_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Chase:
+    """An unsettled payment the terminal keeps asking its provider about, in the background.
+
+    Cancel-failed payments are cancelled again, forced and voiding ones queried, until the
+    provider's word is final. ``attempts`` counts the calls since the last one that could
+    reach the provider (it sets the back-off); ``due`` is the monotonic time of the next
+    call, None while one is out.
+    """
+
+    payment: Payment
+    attempts: int = 0
+    due: float | None = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class State:
     """Everything the machine knows; replaced, never mutated."""
 
@@ -118,7 +147,8 @@ class State:
     return_phase: Phase = Phase.IDLE  # where Cancel leaves the approval dialog to
     message: str = ""  # a short notice key shown on the current screen
     paid_at: float | None = None  # monotonic time the payment in hand was paid (void window)
-    queue: tuple[Payment, ...] = ()  # payments in doubt waiting their turn
+    queue: tuple[Resumable, ...] = ()  # payments in doubt waiting their turn
+    chases: tuple[Chase, ...] = ()  # unsettled payments closed or reconciled in the background
     calls_out: int = 0  # provider calls sent whose answer has not come back yet
     printer_problem: str = ""  # "paper", "offline" or "error" while the printer fails
     part_problem: str = ""  # the latest problem a scanner or keypad reported, "" when none

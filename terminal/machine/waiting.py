@@ -17,6 +17,7 @@ from terminal.machine.common import (
 )
 from terminal.machine.effects import CallProvider, CancelTimer, Effect, PrintSlip, StartTimer
 from terminal.machine.events import Op, ProviderAnswered, ProviderFailed, TimerFired
+from terminal.machine.lifetime import wait_window_s
 from terminal.machine.states import Now, Phase, State
 from terminal.payment import Payment, PaymentState
 from terminal.providers.base import PaymentStatus
@@ -24,10 +25,12 @@ from terminal.views.model import SlipKind
 
 
 def wait_deadline(state: State, payment: Payment) -> float:
-    """When the wait for ``payment`` ends: the invoice lifetime or the confirmation window."""
-    caps = state.settings.capabilities(payment.provider)
-    window = caps.invoice_lifetime_s if payment.flow == "mpm" else caps.confirm_timeout_s
-    return state.started_at + window
+    """When the wait for ``payment`` ends: the invoice lifetime or the confirmation window.
+
+    Counted from ``started_at``: the payment's start on the monotonic clock, or, for one
+    resumed after a restart, the start read back from the journal (``lifetime``).
+    """
+    return state.started_at + wait_window_s(state.settings, payment)
 
 
 def enter_waiting(
@@ -130,12 +133,14 @@ def _still_pending(state: State, payment: Payment, op: Op) -> Step:
         extra.append(record(payment, "accepted by provider"))
     elif payment.qr_payload and not had_qr:
         extra.append(record(payment, "QR received"))
+    if state.phase is Phase.RESOLVING and wait_deadline(state, payment) <= state.now:
+        # Resumed after its lifetime ran out (by the journal's clock): never shown again,
+        # cancelled at once so the customer can no longer pay it.
+        expired = send_cancel(state.evolve(payment=payment, message="not_paid_in_time"), payment)
+        return Step(expired.state, (*extra, *expired.effects))
     qr = payment.qr_payload
     if payment.flow == "mpm" and qr and state.settings.qr_on_slip(qr) and not had_qr:
         extra.append(PrintSlip(SlipKind.QR, payment))
-    if state.phase is Phase.RESOLVING:
-        # After a restart the original deadline is gone: give the customer a full window.
-        state = state.evolve(started_at=state.now)
     return enter_waiting(state, payment, *extra, first=first)
 
 

@@ -14,7 +14,9 @@ from terminal.machine import (
     JournalFailed,
     PaymentLookedUp,
     RecordPayment,
+    UnsettledFound,
 )
+from terminal.machine.background import RECONCILED_STATES
 from terminal.payment import PaymentState
 from terminal.runtime.observers import Emit
 
@@ -40,12 +42,23 @@ class JournalEffects:
         self._emit = emit
 
     def queue_in_doubt(self) -> None:
-        """Feed the machine every payment left NEW or PENDING, to be resolved with its provider."""
+        """Feed the machine every payment the journal holds unfinished.
+
+        NEW and PENDING ones are resolved with their provider one at a time; forced,
+        cancel-failed and voiding ones are settled in the background.
+        """
         for payment in self._journal.unresolved():
             if payment.state in (PaymentState.NEW, PaymentState.PENDING):
                 log.warning("payment %s in doubt after restart: resolving", payment.order_id)
                 self._emit("journal:in_doubt", order_id=payment.order_id, state=payment.state.value)
                 self._feed(InDoubtFound(payment))
+            elif payment.state in RECONCILED_STATES:
+                log.warning("payment %s %s: settling in the background", payment.order_id,
+                            payment.state.value)  # fmt: skip
+                self._emit(
+                    "journal:unsettled", order_id=payment.order_id, state=payment.state.value
+                )
+                self._feed(UnsettledFound(payment))
 
     def record(self, effect: RecordPayment) -> JournalFailed | None:
         """Record the payment step durably; on failure, the event the machine must take at once."""

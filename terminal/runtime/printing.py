@@ -56,14 +56,18 @@ class SlipPrinting:
         )
         await self.print_slip(slip)
 
-    def x_report(self, summary: ShiftSummary, *, printed_wall: str) -> Slip:
-        """The X report of ``summary``, printed at ``printed_wall``."""
+    def x_report(self, summary: ShiftSummary, *, printed_wall: str, cancelling: int = 0) -> Slip:
+        """The X report of ``summary``, printed at ``printed_wall``.
+
+        ``cancelling``: orders still being closed in the background after a failed cancel.
+        """
         return build_x_report(
             summary,
             terminal_id=self._state_of().settings.terminal_id,
             printed_wall=printed_wall,
             language=self._language,
             columns=self._columns,
+            cancelling=cancelling,
         )
 
     async def print_slip(self, slip: Slip) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from terminal.errors import ProviderTechnicalError
 from terminal.machine import CallProvider, Event, ProviderAnswered, ProviderFailed
 from terminal.providers.base import Provider, ProviderAnswer
+from terminal.runtime.link import LinkWatch
 from terminal.runtime.observers import Emit
 
 __all__ = ["ProviderCalls"]
@@ -19,11 +20,17 @@ class ProviderCalls:
     """Carries out CallProvider: the call runs as a task; its answer or failure is fed back."""
 
     def __init__(
-        self, providers: Mapping[str, Provider], *, feed: Callable[[Event], None], emit: Emit
+        self,
+        providers: Mapping[str, Provider],
+        *,
+        feed: Callable[[Event], None],
+        emit: Emit,
+        link: LinkWatch | None = None,
     ) -> None:
         self._providers = providers
         self._feed = feed
         self._emit = emit
+        self._link = link
 
     async def call(self, effect: CallProvider) -> None:
         """Make the call; feed ProviderAnswered, or ProviderFailed for a technical error."""
@@ -38,12 +45,16 @@ class ProviderCalls:
                 "provider:failed", op=effect.op, order_id=order_id, kind=kind, message=str(exc)
             )
             self._feed(ProviderFailed(effect.op, order_id, kind, str(exc)))
+            if self._link is not None:
+                self._link.failed(effect.provider)
             return
         self._emit(
             "provider:answer", op=effect.op, order_id=order_id, status=answer.status.value,
             raw_status=answer.raw_status,
         )  # fmt: skip
         self._feed(ProviderAnswered(effect.op, order_id, answer))
+        if self._link is not None:
+            self._link.answered(effect.provider)
 
     async def _invoke(self, effect: CallProvider) -> ProviderAnswer:
         provider = self._providers[effect.provider]

@@ -1,83 +1,89 @@
-"""Reconciliation: asking providers again about forced, cancel-failed and voiding payments."""
+"""Background calls: closing failed cancels and reconciling forced and voiding payments.
+
+The machine decides which unsettled payment to ask about and when (``BackgroundCall``,
+on its ``reconcile`` timer with a back-off, and at once when the link is back); this
+module makes the calls, one at a time so passes never overlap, and feeds each answer
+(``ReconcileAnswered``) or failure (``ReconcileFailed``) back. The payment in hand never
+waits for them: its own calls run beside, as tasks of their own.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping
 
-from terminal.clock import Clock
 from terminal.errors import ProviderTechnicalError
-from terminal.journal import Journal
-from terminal.machine import Event, Phase, ReconcileAnswered, State, order_of
-from terminal.payment import PaymentState
-from terminal.providers.base import PaymentStatus, Provider
+from terminal.machine import BackgroundCall, Event, ReconcileAnswered, ReconcileFailed, order_of
+from terminal.machine.background import RECONCILED_STATES
+from terminal.providers.base import Provider, ProviderAnswer
+from terminal.runtime.link import LinkWatch
+from terminal.runtime.observers import Emit
 
-__all__ = ["RECONCILED_STATES", "RECONCILE_INTERVAL_S", "Reconciler"]
+__all__ = ["RECONCILED_STATES", "Reconciler"]
 
 log = logging.getLogger("payterm.runtime")
 
-#: How often forced and cancel-failed payments are asked about again.
-RECONCILE_INTERVAL_S = 60.0
-
-#: Unresolved payments the background reconciliation asks about (NEW and PENDING ones are
-#: resolved in the machine itself at start).
-RECONCILED_STATES = frozenset(
-    {PaymentState.FORCED, PaymentState.CANCEL_FAILED, PaymentState.VOIDING}
-)
-
 
 class Reconciler:
-    """Asks each provider about its payments awaiting reconciliation; final answers are fed."""
+    """Carries out BackgroundCall effects one at a time; their outcomes are fed back."""
 
     def __init__(
         self,
-        journal: Journal,
         providers: Mapping[str, Provider],
-        clock: Clock,
         *,
-        state_of: Callable[[], State],
         feed: Callable[[Event], None],
+        emit: Emit,
+        link: LinkWatch,
     ) -> None:
-        self._journal = journal
         self._providers = providers
-        self._clock = clock
-        self._state_of = state_of
         self._feed = feed
+        self._emit = emit
+        self._link = link
+        self._one_at_a_time = asyncio.Lock()
         self._failures = 0
+        self.answers = 0  # proper answers so far, for the status and the demo
 
-    async def run_forever(self) -> None:
-        """Reconcile now, then every ``RECONCILE_INTERVAL_S``."""
-        while True:
-            await self.reconcile_once()
-            await self._clock.sleep(RECONCILE_INTERVAL_S)
+    async def call(self, effect: BackgroundCall) -> None:
+        """Make one background call after those already waiting; feed its outcome."""
+        async with self._one_at_a_time:
+            await self._call(effect)
 
-    async def reconcile_once(self) -> int:
-        """Ask providers about forced, cancel-failed and voiding payments; count the answers."""
-        answered = 0
-        state = self._state_of()
-        current = state.payment.order_id if state.payment else None
-        for payment in self._journal.unresolved():
-            if payment.state not in RECONCILED_STATES:
-                continue
-            if payment.order_id == current and self._state_of().phase is not Phase.DONE:
-                continue
-            provider = self._providers.get(payment.provider)
-            if provider is None:
-                continue
-            try:
-                answer = await provider.query(order_of(payment))
-            except ProviderTechnicalError as exc:
-                self._note_failure(payment.order_id, exc)
-                continue
-            self._failures = 0
-            answered += 1
-            if answer.status is not PaymentStatus.PENDING:
-                self._feed(ReconcileAnswered(payment, answer))
-        return answered
+    async def _call(self, effect: BackgroundCall) -> None:
+        payment, op = effect.payment, effect.op
+        provider = self._providers.get(payment.provider)
+        self._emit("reconcile:call", op=op, provider=payment.provider, order_id=payment.order_id)
+        if provider is None:
+            message = f"provider {payment.provider!r} is not configured"
+            self._failed(effect, "ProviderNotConfigured", message)
+            return
+        try:
+            answer = await self._invoke(provider, effect)
+        except ProviderTechnicalError as exc:
+            self._link.failed(payment.provider)
+            self._failed(effect, type(exc).__name__, str(exc))
+            return
+        self._failures = 0
+        self.answers += 1
+        self._emit(
+            "reconcile:answer", op=op, order_id=payment.order_id, status=answer.status.value,
+            raw_status=answer.raw_status,
+        )  # fmt: skip
+        self._feed(ReconcileAnswered(payment, answer, op))
+        self._link.answered(payment.provider)
 
-    def _note_failure(self, order_id: str, exc: ProviderTechnicalError) -> None:
-        # The first failure of a run is a warning; repeats are debug, so a dead link
+    async def _invoke(self, provider: Provider, effect: BackgroundCall) -> ProviderAnswer:
+        order = order_of(effect.payment)
+        if effect.op == "cancel":
+            return await provider.cancel(order)
+        return await provider.query(order)
+
+    def _failed(self, effect: BackgroundCall, kind: str, message: str) -> None:
+        # The first failure in a row is a warning; repeats are debug, so a dead link
         # does not fill the SD card with the same line.
         level = logging.WARNING if self._failures == 0 else logging.DEBUG
         self._failures += 1
-        log.log(level, "reconcile %s: %s", order_id, exc)
+        order_id = effect.payment.order_id
+        log.log(level, "background %s %s: %s", effect.op, order_id, message)
+        self._emit("reconcile:failed", op=effect.op, order_id=order_id, kind=kind, message=message)
+        self._feed(ReconcileFailed(effect.payment, effect.op, kind, message))

@@ -19,6 +19,7 @@ from terminal.clock import Clock
 from terminal.journal import Journal
 from terminal.machine import (
     Alert,
+    BackgroundCall,
     BadgeTapped,
     ButtonPressed,
     CallProvider,
@@ -36,9 +37,11 @@ from terminal.machine import (
     State,
     step,
 )
+from terminal.payment import PaymentState
 from terminal.providers.base import Provider
 from terminal.runtime.inputs import PartProblems, pump, pump_keypad, pump_problems
 from terminal.runtime.journaling import JournalEffects
+from terminal.runtime.link import LinkWatch
 from terminal.runtime.observers import Observer, Observers
 from terminal.runtime.printing import SlipPrinting, printer_status
 from terminal.runtime.provider_calls import ProviderCalls
@@ -84,6 +87,7 @@ class Runtime:
         slip_columns: int = 32,
         slip_copies: int = 1,
         operator_keys: Mapping[str, str] | None = None,
+        route_probe: Callable[[], bool | None] | None = None,
     ) -> None:
         self.state = state
         self._journal = journal
@@ -95,21 +99,22 @@ class Runtime:
         self._redraw_due = False
         self._operator_keys = dict(operator_keys or {})  # key name (slash, …) -> function
         self._stopping = False
-        self._inputs: list[asyncio.Task[None]] = []  # input pumps and reconciliation
+        self._inputs: list[asyncio.Task[None]] = []  # input pumps and the route watch
         self._processor: asyncio.Task[None] | None = None
         self._observers = Observers()
         emit = self._observers.emit
         self._screen = ScreenUpdater(devices.display, language=language, emit=emit)
         self._journaling = JournalEffects(journal, clock, feed=self.feed, emit=emit)
-        self._calls = ProviderCalls(providers, feed=self.feed, emit=emit)
+        probe = route_probe or (lambda: None)
+        self._link = LinkWatch(clock, feed=self.feed, emit=emit, route_probe=probe)
+        self._watch_routes = route_probe is not None
+        self._calls = ProviderCalls(providers, feed=self.feed, emit=emit, link=self._link)
         self._timers = Timers(clock, feed=self.feed)
         self._printing = SlipPrinting(
             devices.printer, state_of=self._current_state, language=language,
             columns=slip_columns, copies=slip_copies, feed=self.feed, emit=emit,
         )  # fmt: skip
-        self._reconciler = Reconciler(
-            journal, providers, clock, state_of=self._current_state, feed=self.feed
-        )
+        self._reconciler = Reconciler(providers, feed=self.feed, emit=emit, link=self._link)
         self._problems = PartProblems()
 
     # --- public ------------------------------------------------------------------------
@@ -132,9 +137,16 @@ class Runtime:
         """A summary for the self-check, systemd and integrators.
 
         ``printer_problem`` is "paper", "offline" or "error" since a slip failed ("" once
-        one printed); ``part_problems`` maps each part with a problem to it.
+        one printed); ``part_problems`` maps each part with a problem to it;
+        ``cancelling_in_background`` lists the orders whose cancel failed and that are
+        still being closed with their provider.
         """
         payment = self.state.payment
+        cancelling = [
+            c.payment.order_id
+            for c in self.state.chases
+            if c.payment.state is PaymentState.CANCEL_FAILED
+        ]
         return {
             "phase": self.state.phase.value,
             "order_id": payment.order_id if payment else None,
@@ -145,6 +157,7 @@ class Runtime:
             "printer_problem": self.state.printer_problem,
             "part_problems": self._problems.as_dict(),
             "fault": self.state.fault,
+            "cancelling_in_background": cancelling,
             "stopping": self._stopping,
         }
 
@@ -173,8 +186,9 @@ class Runtime:
             pump(devices.scanner.codes(), CodeScanned, self.feed),
             pump(devices.buttons.presses(), ButtonPressed, self.feed),
             pump(devices.nfc.taps(), BadgeTapped, self.feed),
-            self._reconciler.run_forever(),
         ]
+        if self._watch_routes:
+            pumps.append(self._link.watch_routes())
         async with asyncio.TaskGroup() as group:
             self._inputs = [group.create_task(task) for task in pumps]
             self._processor = group.create_task(self._process_forever())
@@ -229,15 +243,27 @@ class Runtime:
             self._spawn(self._printing.print_slip(self._printing.last_slip))
         elif function == "x_report":
             report = self._printing.x_report(
-                self._journal.shift_summary(), printed_wall=self._clock.wall().isoformat()
+                self._journal.shift_summary(),
+                printed_wall=self._clock.wall().isoformat(),
+                cancelling=self._journal.cancelling_in_background(),
             )
             self._spawn(self._printing.print_slip(report))
         else:
             log.warning("operator key function %r: nothing to do now", function)
 
+    def link_restored(self, source: str) -> None:
+        """Say the path to the providers is back: unsettled payments are settled at once."""
+        self._link.restore(source)
+
     async def reconcile_once(self) -> int:
-        """Ask providers about forced, cancel-failed and voiding payments; count the answers."""
-        return await self._reconciler.reconcile_once()
+        """Ask about every unsettled payment now; return once done, with the answers counted.
+
+        Forced and voiding payments are queried, cancel-failed ones cancelled again.
+        """
+        before = self._reconciler.answers
+        self._link.restore("asked")
+        await self.wait_idle()
+        return self._reconciler.answers - before
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -278,6 +304,8 @@ class Runtime:
                     return  # write-ahead: nothing after a failed journal write may happen
             if isinstance(effect, CallProvider):
                 self._spawn(self._calls.call(effect))
+            elif isinstance(effect, BackgroundCall):
+                self._spawn(self._reconciler.call(effect))
             elif isinstance(effect, StartTimer):
                 self._timers.start(effect)
             elif isinstance(effect, CancelTimer):

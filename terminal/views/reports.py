@@ -13,9 +13,13 @@ __all__ = ["build_x_report"]
 
 def build_x_report(
     summary: ShiftSummary, *, terminal_id: str, printed_wall: str, language: Language,
-    columns: int = 32,
+    columns: int = 32, cancelling: int = 0,
 ) -> Slip:  # fmt: skip
-    """The X report: the shift so far (only paid payments summed, forced ones apart)."""
+    """The X report: the shift so far (only paid payments summed, forced ones apart).
+
+    ``cancelling`` counts the orders (of any shift) whose cancel failed and that are still
+    being closed with their provider in the background; the line appears only then.
+    """
     lang = language
     lines: list[SlipLine] = [
         SlipLine(t("report_x", lang), align="center", bold=True, large=True),
@@ -30,6 +34,7 @@ def build_x_report(
         *pair_line(t("report_forced", lang), str(summary.forced_count), columns),
         *_totals(summary.forced_total, columns),
         *pair_line(t("report_voided", lang), str(summary.voided_count), columns),
+        *(pair_line(t("report_cancelling", lang), str(cancelling), columns) if cancelling else ()),
         SlipLine("-" * columns),
         SlipLine(t("report_only_paid", lang), align="center"),
         SlipLine(t("report_open_shift", lang), align="center", bold=True),

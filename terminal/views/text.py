@@ -115,6 +115,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "report_paid": ("Paid", "Оплачено"),
     "report_forced": ("Forced", "Проведено вручную"),
     "report_voided": ("Voided", "Отменено оплат"),
+    "report_cancelling": ("Cancelling in background", "Отменяются в фоне"),
     "report_open_shift": ("Shift stays open", "Смена не закрыта"),
     "report_only_paid": ("Only paid payments are summed", "Суммируются только оплаченные"),
 }

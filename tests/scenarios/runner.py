@@ -8,6 +8,8 @@ A scenario is a text file of headless demo commands (see README) mixed with chec
     expect journal <state> [flag...]  newest payment's state; flags: forced needs_admin mismatch
     expect charges <n>                the sandbox ledger holds n customer charges in all
     expect refunds <n>                the sandbox ledger holds n refunds in all
+    expect ledger <status>            the provider's ledger has the newest order in that status
+    expect customer-refused           the provider refused the customer's last action
     expect calls <op> <n>             n provider calls of <op> since the scenario began
     expect alert <code>               an alert with that code was raised
     expect payments <n>               the journal holds n payments
@@ -178,6 +180,14 @@ def _check(terminal: Terminal, outcome: Outcome, words: list[str], where: str) -
     elif what == "refunds":
         refunds = next(iter(terminal.sandboxes.values())).ledger.refunds()
         assert len(refunds) == int(args[0]), f"{where}: sandbox holds {len(refunds)} refunds"
+    elif what == "ledger":
+        records = next(iter(terminal.sandboxes.values())).ledger.payments()
+        assert records, f"{where}: the provider's ledger is empty"
+        assert records[-1].status == args[0], f"{where}: the provider has {records[-1]}"
+    elif what == "customer-refused":
+        acted = outcome.of("customer:acted")
+        assert acted, f"{where}: the customer did nothing"
+        assert acted[-1].get("http_status", 200) >= 400, f"{where}: {acted[-1]}"
     elif what == "calls":
         calls = [e for e in outcome.of("provider:call") if e["op"] == args[0]]
         assert len(calls) == int(args[1]), f"{where}: {len(calls)} {args[0]} calls"

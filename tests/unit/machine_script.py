@@ -71,10 +71,13 @@ __all__ = [
     "answer",
     "fail",
     "in_doubt",
+    "IN_DOUBT_CREATED_S",
 ]
 
 #: The wall time at monotonic zero in every script.
 WALL_START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+#: When a payment found in doubt at second 0 was created, by default: just before the restart.
+IN_DOUBT_CREATED_S = -10.0
 #: Timer due times are compared with this slack (float sums of delays).
 TIME_SLACK_S = 1e-6
 
@@ -178,10 +181,25 @@ def fail(op: Op, seq: int = 1, kind: str = "ProviderTimeout") -> ProviderFailed:
     return ProviderFailed(op, order_id(seq), kind, f"{op}: {kind}")
 
 
-def in_doubt(seq: int, state: PaymentState = PaymentState.NEW, flow: Flow = "mpm") -> InDoubtFound:
-    """A payment of 25.00 the journal held unfinished at start (MPM: PayMaster, CPM: Verystar)."""
+def in_doubt(
+    seq: int,
+    state: PaymentState = PaymentState.NEW,
+    flow: Flow = "mpm",
+    *,
+    created_s: float = IN_DOUBT_CREATED_S,
+    synced: bool = True,
+) -> InDoubtFound:
+    """A payment of 25.00 the journal held unfinished at start (MPM: PayMaster, CPM: Verystar).
+
+    It was created at script second ``created_s`` by the wall clock (before the restart,
+    which is second 0), with that reading's ``synced`` flag.
+    """
     provider = "paymaster" if flow == "mpm" else "verystar"
-    payment = Payment(order_id(seq), seq, 1, flow, provider, Money(2500, "RUB"), state)
+    created = now_at(created_s).wall
+    payment = Payment(
+        order_id(seq), seq, 1, flow, provider, Money(2500, "RUB"), state,
+        created_wall=created, wall_synced=synced,
+    )  # fmt: skip
     return InDoubtFound(payment)
 
 

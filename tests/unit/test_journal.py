@@ -623,3 +623,20 @@ def test_a_journal_made_before_the_provider_order_index_gains_it(path: Path) -> 
         assert "payments_by_provider_ref" in str(plan)
     finally:
         conn.close()
+
+
+def test_orders_being_cancelled_in_the_background_are_counted(tmp_path: Path) -> None:
+    wall = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    with Journal.open(tmp_path / "j.sqlite3", terminal_id="T1") as journal:
+        for seq, state in enumerate(
+            [PaymentState.CANCEL_FAILED, PaymentState.CANCEL_FAILED, PaymentState.FORCED], 1
+        ):
+            payment = Payment(f"T1-0000-{seq:06d}", seq, 1, "mpm", "sandbox", Money(100, "RUB"),
+                              state, created_wall=wall.isoformat())  # fmt: skip
+            journal.record(payment, note="t", mono=0.0, wall=wall, wall_synced=True)
+        assert journal.cancelling_in_background() == 2
+        closed = journal.get("T1-0000-000001")
+        assert closed is not None
+        journal.record(closed.with_state(PaymentState.CANCELLED), note="closed", mono=1.0,
+                       wall=wall, wall_synced=True)  # fmt: skip
+        assert journal.cancelling_in_background() == 1

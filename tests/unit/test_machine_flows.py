@@ -675,9 +675,10 @@ FLOWS: list[Flow] = [
     ]),
     Flow("in_doubt_still_pending", [
         (0, in_doubt(7, P.PENDING), Expect(phase=Phase.RESOLVING, calls=("query",))),
+        # Created 10 s before the restart: its 120 s lifetime ends at second 110, not 125.
         (5, answer("query", S.PENDING, 7), Expect(
             phase=Phase.WAITING, payment=P.PENDING, records=(),
-            timers={"poll": PAYMASTER.first_poll_delay_s, "deadline": 120.0},
+            timers={"poll": PAYMASTER.first_poll_delay_s, "deadline": 105.0},
         )),
         (7, fire("poll"), Expect(calls=("query",))),
         (7.5, answer("query", S.PAID, 7), Expect(phase=Phase.DONE, slips=(K.RECOVERED,))),
