@@ -195,7 +195,9 @@ async def test_emulated_is_the_default_for_hardware_emulated(
 
     rows = _rows(out)
     assert code == 0
-    assert rows["display"]["detail"] == "drew the test screen on luma:dummy 128x64"
+    # The emulated display is the configured driver, named with the bus it would be on.
+    detail = "drew the test screen on emulated ssd1306 on i2c-1 at 0x3C 128x64"
+    assert rows["display"]["detail"] == detail
     assert rows["nfc reader"]["status"] == "SKIP"  # nfc.path is empty: none configured
     assert rows["provider sandbox"] == {
         "name": "provider sandbox",
