@@ -29,8 +29,8 @@ import pytest
 
 from terminal.app import Terminal
 from terminal.clock import FakeClock
-from terminal.config.loader import demo_config
 from terminal.config.model import Config, ProviderConfig, RouteConfig
+from terminal.demo.builtin import builtin_demo_config
 from terminal.demo.headless import HeadlessSession
 from terminal.errors import JournalFull
 from terminal.money import Money
@@ -50,7 +50,7 @@ class Outcome:
 
 def scenario_config(data_dir: Path, header: dict[str, str], driver: str = "sandbox") -> Config:
     """The demo config on ``driver``'s embedded fake, adjusted by ``# set key=value`` lines."""
-    config = demo_config(data_dir)
+    config = builtin_demo_config(data_dir)
     if driver != "sandbox":
         config = dataclasses.replace(
             config,
