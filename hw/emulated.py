@@ -37,6 +37,7 @@ from terminal.views.model import Screen
 __all__ = [
     "DEFAULT_BUTTON_PINS",
     "EMULATED_PRINTER_PROFILE",
+    "EMULATED_PRINTER_PROFILE_80MM",
     "EmulatedButtons",
     "EmulatedDevice",
     "EmulatedKeypad",

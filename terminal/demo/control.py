@@ -7,6 +7,7 @@ answers "ok" to something that changed nothing.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,6 +26,7 @@ __all__ = [
     "restore_network",
     "set_network",
     "set_sandbox_behaviour",
+    "why_stopped",
 ]
 
 #: What the customer can do at the sandbox.
@@ -142,3 +144,15 @@ async def restore_network(terminal: Terminal) -> dict[str, int]:
     waiting = sum(1 for p in terminal.journal.unresolved() if p.state in RECONCILED_STATES)
     answered = await terminal.runtime.reconcile_once() if waiting else 0
     return {"waiting": waiting, "answered": answered}
+
+
+def why_stopped(runner: asyncio.Task[None]) -> str:
+    """The reason the runtime's task ended, in words."""
+    if runner.cancelled():
+        return "the terminal was stopped"
+    exc = runner.exception()
+    if exc is None:
+        return "the terminal stopped"
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return f"the terminal stopped: {exc or type(exc).__name__}"

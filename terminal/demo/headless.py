@@ -26,6 +26,7 @@ from terminal.demo.control import (
     restore_network,
     set_network,
     set_sandbox_behaviour,
+    why_stopped,
 )
 from terminal.errors import TerminalError
 from terminal.payment import Payment
@@ -258,7 +259,7 @@ def _payment_dict(p: Payment) -> dict[str, Any]:
 
 def _one(args: list[str], what: str) -> str:
     if len(args) != 1:
-        raise CommandFailed(f"expected one argument: {what}")
+        raise CommandFailed(f"give exactly one argument: {what}")
     return args[0]
 
 
@@ -316,7 +317,7 @@ async def run_headless(terminal: Terminal, *, stdin: TextIO = sys.stdin) -> int:
     loop = asyncio.get_running_loop()
     try:
         if not await _started(runner, started):
-            write({"event": "terminal:failed", "message": _why_stopped(runner)})
+            write({"event": "terminal:failed", "message": why_stopped(runner)})
             return 1
         await terminal.runtime.wait_idle()
         write({"event": "terminal:ready", **terminal.runtime.status()})
@@ -325,12 +326,13 @@ async def run_headless(terminal: Terminal, *, stdin: TextIO = sys.stdin) -> int:
             if not line or not await session.execute(line):
                 break
             if runner.done():
-                write({"event": "terminal:failed", "message": _why_stopped(runner)})
+                write({"event": "terminal:failed", "message": why_stopped(runner)})
                 return session.failed + 1
         return session.failed
     finally:
         runner.cancel()
-        with contextlib.suppress(asyncio.CancelledError, BaseExceptionGroup):
+        # Its failure, if any, was told already (terminal:failed, the log).
+        with contextlib.suppress(asyncio.CancelledError, Exception):
             await runner
 
 
@@ -342,15 +344,3 @@ async def _started(runner: asyncio.Task[None], started: asyncio.Event) -> bool:
     finally:
         waiter.cancel()
     return started.is_set() and not runner.done()
-
-
-def _why_stopped(runner: asyncio.Task[None]) -> str:
-    """The reason the runtime's task ended, in words."""
-    if runner.cancelled():
-        return "the terminal was stopped"
-    exc = runner.exception()
-    if exc is None:
-        return "the terminal stopped"
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        exc = exc.exceptions[0]
-    return f"the terminal stopped: {exc or type(exc).__name__}"
