@@ -136,10 +136,7 @@ async def open_device(config: Config) -> Any:
     if config.terminal.hardware == "emulated":
         from hw.emulated import open_emulated_device
 
-        return open_emulated_device(
-            display_size=(config.display.width, config.display.height),
-            columns=config.printer.columns,
-        )
+        return open_emulated_device(config)
     return await open_pi_device(config)
 
 

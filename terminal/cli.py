@@ -1,4 +1,4 @@
-"""The ``payterm`` command: run the terminal, the demo, the sandbox, or check a config."""
+"""The payterm command: run the terminal, the demo, the sandbox, or check a config."""
 
 from __future__ import annotations
 
@@ -13,30 +13,73 @@ from pathlib import Path
 
 from hw.errors import HardwareError
 from terminal.clock import Clock, FakeClock, SystemClock
-from terminal.config.loader import demo_config, load_config
+from terminal.config.loader import load_config
 from terminal.config.model import Config
+from terminal.demo.builtin import builtin_demo_config
 from terminal.errors import ConfigError, TerminalError
 from terminal.system.logs import configure_logging
 
-__all__ = ["main", "build_parser", "DEFAULT_CONFIG", "default_demo_dir"]
+__all__ = [
+    "main", "build_parser", "DEFAULT_CONFIG", "EXIT_FAILED", "EXIT_ERROR", "default_demo_dir",
+    "default_sandbox_ledger", "version",
+]  # fmt: skip
 
 DEFAULT_CONFIG = Path("/etc/payterm/payterm.toml")
+#: Exit status when a headless command (or a check) failed.
+EXIT_FAILED = 1
+#: Exit status when payterm could not do its work at all (bad config, missing part, …).
+EXIT_ERROR = 2
+
+_DESCRIPTION = """The payterm command: run the terminal, the demo, the sandbox, or check a config.
+Exit status: 0 done, 1 something it checked or ran failed (a headless command, a doctor
+check), 2 it could not run (the message on stderr says why), 130 interrupted."""
+
+
+def _state_home() -> Path:
+    return Path(os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state"))
 
 
 def default_demo_dir() -> Path:
     """Where the demo keeps its journal and sandbox ledger between runs."""
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "payterm-demo"
+    return _state_home() / "payterm-demo"
+
+
+def default_sandbox_ledger() -> Path:
+    """Where ``payterm sandbox`` keeps its ledger unless told: never the current folder."""
+    return _state_home() / "payterm-sandbox" / "ledger.sqlite3"
+
+
+def version() -> str:
+    """payterm's version: the installed package's, else the source tree's."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as package_version
+
+    try:
+        return package_version("payterm")
+    except PackageNotFoundError:
+        from terminal import __version__
+
+        return __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``payterm`` command."""
-    parser = argparse.ArgumentParser(prog="payterm", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="payterm",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"payterm {version()}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the terminal (as the service does)")
-    run.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    run.add_argument(
+        "--config",
+        type=Path,
+        default=DEFAULT_CONFIG,
+        help=f"the config file (default: {DEFAULT_CONFIG})",
+    )
     run.add_argument(
         "--wait-on-error",
         action="store_true",
@@ -53,36 +96,58 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the terminal on the emulated device")
     demo.add_argument("--config", type=Path, help="a config file (default: built-in demo)")
-    demo.add_argument("--data-dir", type=Path, help=f"default: {default_demo_dir()}")
-    demo.add_argument("--headless", action="store_true", help="JSON lines on stdin/stdout")
+    demo.add_argument(
+        "--data-dir", type=Path, help=f"its journal and ledger (default: {default_demo_dir()})"
+    )
+    demo.add_argument(
+        "--headless",
+        action="store_true",
+        help="commands on stdin, JSON lines on stdout; exit status 1 if any command failed",
+    )
     demo.add_argument("--fake-clock", action="store_true", help="time moves only by 'advance'")
     demo.add_argument("--language", choices=["en", "ru"], help="override terminal.language")
     demo.add_argument("--qr-mode", type=int, choices=[0, 1, 2], help="override payment.qr_mode")
 
     sandbox = sub.add_parser("sandbox", help="serve the sandbox provider on its own")
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8765)
-    sandbox.add_argument("--ledger", type=Path, default=Path("sandbox-ledger.sqlite3"))
-    sandbox.add_argument("--api-key", default=os.environ.get("PAYTERM_SANDBOX_KEY"))
+    sandbox.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    sandbox.add_argument(
+        "--port",
+        type=int,
+        default=8765,
+        help="port to listen on, 0 for any free one (default: %(default)s)",
+    )
+    sandbox.add_argument(
+        "--ledger",
+        type=Path,
+        default=default_sandbox_ledger(),
+        help="the file that keeps its payments between runs (default: %(default)s)",
+    )
+    sandbox.add_argument(
+        "--api-key",
+        default=os.environ.get("PAYTERM_SANDBOX_KEY"),
+        help="the Bearer key clients must send (default: $PAYTERM_SANDBOX_KEY; unset: none needed)",
+    )
     sandbox.add_argument(
         "--provider",
         default="sandbox",
         help="speak this driver's wire format (sandbox, paymaster, pockyt, verystar, webmoney, "
-        "sendy) with its demo credentials",
+        "sendy) with its demo credentials (default: %(default)s)",
     )
     sandbox.add_argument(
         "--config", type=Path, help="take --provider's options and secrets from this config"
     )
 
     sendy = sub.add_parser("sendy-activate", help="activate the terminal with Sendy")
-    sendy.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    sendy.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="default: %(default)s")
     sendy.add_argument("--provider", default="sendy", help="the [providers.<name>] to activate")
     sendy.add_argument("--terminal-id", required=True, help="issued at registration with Sendy")
     sendy.add_argument("--serial", required=True, help="the serial number chosen for it")
     sendy.add_argument("--code", required=True, help="the activation code from the cabinet")
 
     doctor = sub.add_parser("doctor", help="check every configured part and print the fix")
-    doctor.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    doctor.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="default: %(default)s")
     doctor.add_argument("--json", action="store_true", help="one JSON list instead of a table")
     doctor.add_argument("--interactive", action="store_true", help="ask for a scan, keys, taps")
     doctor.add_argument("--print", action="store_true", help="print a commissioning slip")
@@ -91,15 +156,29 @@ def build_parser() -> argparse.ArgumentParser:
     nfc_sub = nfc.add_subparsers(dest="nfc_command", required=True)
     write = nfc_sub.add_parser("write-link", help="write a link as an NDEF URI record")
     write.add_argument("url", help="the SBP cash-register link (https://qr.nspk.ru/...)")
-    write.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
-    write.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for a tag")
+    write.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="default: %(default)s")
+    write.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        help="seconds to wait for a tag (default: %(default)s)",
+    )
     write.add_argument("--lock", action="store_true", help="make the tag read-only afterwards")
 
     check = sub.add_parser("check-config", help="validate a config file and its secrets")
-    check.add_argument("config", type=Path)
+    check.add_argument("config", type=Path, help="the config file to check")
 
     journal = sub.add_parser("journal", help="print the last payments of the journal (read-only)")
-    journal.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    journal.add_argument(
+        "--config",
+        type=Path,
+        help=f"the terminal's config (default: {DEFAULT_CONFIG}, not read with --data-dir alone)",
+    )
+    journal.add_argument(
+        "--data-dir",
+        type=Path,
+        help=f"read the journal in this folder instead, e.g. the demo's {default_demo_dir()}",
+    )
     journal.add_argument("--last", type=_positive, default=10, help="how many (default 10)")
     journal.add_argument("--json", action="store_true", help="one JSON list instead of a table")
     return parser
@@ -148,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_run(config, _clock(args)))
     except (TerminalError, HardwareError) as exc:
         print(f"payterm: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
 
@@ -164,7 +243,7 @@ def _clock(args: argparse.Namespace) -> Clock:
 
 def _demo_config(args: argparse.Namespace) -> Config:
     data_dir = args.data_dir or default_demo_dir()
-    config = load_config(args.config) if args.config else demo_config(data_dir)
+    config = load_config(args.config) if args.config else builtin_demo_config(data_dir)
     if args.data_dir:
         config = replace(config, terminal=replace(config.terminal, data_dir=args.data_dir))
     if args.language:
@@ -177,14 +256,17 @@ def _demo_config(args: argparse.Namespace) -> Config:
 async def _demo(config: Config, clock: Clock, *, headless: bool) -> int:
     from terminal.app import Terminal
 
-    async with Terminal(config, clock, with_network_link=True) as terminal:
-        if headless:
-            from terminal.demo.headless import run_headless
+    if headless:
+        from terminal.demo.headless import run_headless
 
-            await run_headless(terminal)
-        else:
-            from terminal.demo.interactive import run_interactive
+        async with Terminal(config, clock, with_network_link=True) as terminal:
+            failed = await run_headless(terminal)
+        return EXIT_FAILED if failed else 0
+    from terminal.demo.interactive import check_window, demo_logging, run_interactive
 
+    check_window(config)  # before anything is drawn or opened
+    with demo_logging(config.terminal.data_dir):
+        async with Terminal(config, clock, with_network_link=True) as terminal:
             await run_interactive(terminal)
     return 0
 
@@ -207,11 +289,18 @@ def _print_journal(args: argparse.Namespace) -> int:
     from terminal.app import JOURNAL_FILE
     from terminal.journal.listing import payments_json, payments_table, read_last_payments
 
-    config = load_config(args.config)
-    path = config.terminal.data_dir / JOURNAL_FILE
+    config = _journal_config(args)
+    path = (args.data_dir or config.terminal.data_dir) / JOURNAL_FILE
     payments = read_last_payments(path, terminal_id=config.terminal.id, last=args.last)
     print(payments_json(payments) if args.json else payments_table(payments))
     return 0
+
+
+def _journal_config(args: argparse.Namespace) -> Config:
+    """The config ``journal`` reads: the file given, else the default file unless --data-dir."""
+    if args.config is None and args.data_dir is not None:
+        return Config()
+    return load_config(args.config or DEFAULT_CONFIG)
 
 
 async def _sendy_activate(args: argparse.Namespace) -> int:

@@ -45,18 +45,20 @@ def open_luma_display(
     bus: Any = None,
     spi: Any = None,
     pin_factory: Any = None,
+    wiring: Wiring | None = None,
 ) -> LumaDisplay:
     """Open the display ``cfg`` describes: bus, driver, rotation and contrast.
 
     ``serial_interface`` replaces the bus interface built from ``cfg`` (e.g. luma's
-    ``noop()``); ``bus`` is an smbus2-compatible I²C bus and ``spi`` a spidev-compatible
+    ``noop()``), ``wiring`` what messages and ``status()`` name (the bus ``cfg`` describes
+    when None); ``bus`` is an smbus2-compatible I²C bus and ``spi`` a spidev-compatible
     object handed to luma; ``pin_factory`` is the gpiozero pin factory for the SPI D/C and
     RESET pins (the default factory when None).
 
     :raises DisplayError: the driver cannot drive that size, or the bus, the pins or the
         display did not answer; the message says what to check.
     """
-    wiring = Wiring.of(cfg)
+    wiring = wiring or Wiring.of(cfg)
     _check_panel(cfg, wiring)
     closers: list[Callable[[], object]] = []
     built = serial_interface is None

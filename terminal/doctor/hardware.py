@@ -86,12 +86,15 @@ def emulated_hardware(
     device: EmulatedDevice | None = None,
     prompt_timeout_s: float = PROMPT_TIMEOUT_S,
 ) -> DoctorHardware:
-    """The emulated device's parts; prompts are answered by acting on them (a scan, a press)."""
+    """The emulated device ``config`` describes; prompts are answered by acting on its parts.
+
+    The device is built from the same config as the Pi's parts (its pins, printer, display),
+    so what the doctor reports is what the terminal will do.
+    """
     if device is None:
         from hw.emulated import open_emulated_device
 
-        size = (config.display.width, config.display.height)
-        device = open_emulated_device(display_size=size, columns=config.printer.columns)
+        device = open_emulated_device(config)
     dev = device
     return DoctorHardware(
         display=lambda _cfg: dev.display,

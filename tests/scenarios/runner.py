@@ -9,7 +9,6 @@ A scenario is a text file of headless demo commands (see README) mixed with chec
     expect charges <n>                the sandbox ledger holds n customer charges in all
     expect refunds <n>                the sandbox ledger holds n refunds in all
     expect ledger <status>            the provider's ledger has the newest order in that status
-    expect customer-refused           the provider refused the customer's last action
     expect calls <op> <n>             n provider calls of <op> since the scenario began
     expect alert <code>               an alert with that code was raised
     expect payments <n>               the journal holds n payments
@@ -20,6 +19,7 @@ A scenario is a text file of headless demo commands (see README) mixed with chec
     expect slip-line <text>           a printed slip had that line
     disk full                         the journal's database can no longer grow
     journal lost                      the journal can no longer be read or written
+    refused <command>                 the command must answer an error (the customer cannot pay)
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ import pytest
 
 from terminal.app import Terminal
 from terminal.clock import FakeClock
-from terminal.config.loader import demo_config
 from terminal.config.model import Config, ProviderConfig, RouteConfig
+from terminal.demo.builtin import builtin_demo_config
 from terminal.demo.headless import HeadlessSession
 from terminal.errors import JournalFull
 from terminal.money import Money
@@ -53,7 +53,7 @@ class Outcome:
 
 def scenario_config(data_dir: Path, header: dict[str, str], driver: str = "sandbox") -> Config:
     """The demo config on ``driver``'s embedded fake, adjusted by ``# set key=value`` lines."""
-    config = demo_config(data_dir)
+    config = builtin_demo_config(data_dir)
     if driver != "sandbox":
         config = dataclasses.replace(
             config,
@@ -113,9 +113,14 @@ async def run_scenario(path: Path, data_dir: Path, driver: str = "sandbox") -> O
                 if words[0] == "expect":
                     _check(terminal, outcome, words[1:], f"{path.name}:{number}: {line}")
                     continue
-                await session.execute(line)
-                errors = [e for e in outcome.events if e["event"] == "error"]
-                assert not errors, f"{path.name}:{number}: {errors[-1]}"
+                refused = words[0] == "refused"
+                seen = len(outcome.events)
+                await session.execute(line.split(None, 1)[1] if refused else line)
+                errors = [e for e in outcome.events[seen:] if e["event"] == "error"]
+                if refused:
+                    assert errors, f"{path.name}:{number}: the command was not refused"
+                else:
+                    assert not errors, f"{path.name}:{number}: {errors[-1]}"
         finally:
             runner.cancel()
             try:
@@ -184,10 +189,6 @@ def _check(terminal: Terminal, outcome: Outcome, words: list[str], where: str) -
         records = next(iter(terminal.sandboxes.values())).ledger.payments()
         assert records, f"{where}: the provider's ledger is empty"
         assert records[-1].status == args[0], f"{where}: the provider has {records[-1]}"
-    elif what == "customer-refused":
-        acted = outcome.of("customer:acted")
-        assert acted, f"{where}: the customer did nothing"
-        assert acted[-1].get("http_status", 200) >= 400, f"{where}: {acted[-1]}"
     elif what == "calls":
         calls = [e for e in outcome.of("provider:call") if e["op"] == args[0]]
         assert len(calls) == int(args[1]), f"{where}: {len(calls)} {args[0]} calls"

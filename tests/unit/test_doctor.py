@@ -28,6 +28,7 @@ from hw.buttons.gpiozero_buttons import open_gpiozero_buttons
 from hw.display.luma_display import LumaDisplay
 from hw.emulated import open_emulated_device
 from hw.errors import HardwareError
+from terminal.config.loader import load_config
 from terminal.config.model import (
     ButtonsConfig,
     Config,
@@ -195,7 +196,9 @@ async def test_emulated_is_the_default_for_hardware_emulated(
 
     rows = _rows(out)
     assert code == 0
-    assert rows["display"]["detail"] == "drew the test screen on luma:dummy 128x64"
+    # The emulated display is the configured driver, named with the bus it would be on.
+    detail = "drew the test screen on emulated ssd1306 on i2c-1 at 0x3C 128x64"
+    assert rows["display"]["detail"] == detail
     assert rows["nfc reader"]["status"] == "SKIP"  # nfc.path is empty: none configured
     assert rows["provider sandbox"] == {
         "name": "provider sandbox",
@@ -203,6 +206,23 @@ async def test_emulated_is_the_default_for_hardware_emulated(
         "detail": "embedded sandbox: runs inside the terminal",
         "fix": "",
     }
+
+
+async def test_emulated_doctor_reports_the_pins_of_the_config(
+    tmp_path: Path, probes: SystemProbes
+) -> None:
+    example = load_config(Path(__file__).parents[2] / "config" / "payterm.example.toml")
+    config = replace(example, terminal=replace(example.terminal, data_dir=tmp_path / "data"))
+    out = io.StringIO()
+
+    code = await run_doctor(
+        config, out=out, as_json=True, interactive=True, print_slip=False, system=probes
+    )
+
+    rows = _rows(out)
+    assert code == 0
+    assert rows["buttons"]["detail"] == "opened retry GPIO17, cancel GPIO27, force GPIO22"
+    assert {rows[f"button {name}"]["status"] for name in ("retry", "cancel", "force")} == {"PASS"}
 
 
 # --- config and secrets ---------------------------------------------------------------------

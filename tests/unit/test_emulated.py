@@ -89,7 +89,7 @@ async def test_button_press_goes_through_gpiozero(device: EmulatedDevice) -> Non
     device.buttons.press("force")
 
     assert [await anext(presses) for _ in range(2)] == ["force", "force"]
-    pin = device.buttons.factory.pin(13)
+    pin = device.buttons.factory.pin(22)  # [buttons] force_pin default
     # Floating, pulled up, then pressed (low) and released (high) twice.
     pin.assert_states([False, True, False, True, False, True])
     assert len(pin.states) == 6
