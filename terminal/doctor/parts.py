@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 
-from hw.base import ButtonName, Buttons, Display, Keypad, NfcReader, Printer, Scanner
+from hw.base import BrokenScan, ButtonName, Buttons, Display, Keypad, NfcReader, Printer, Scanner
 from hw.errors import HardwareError
 from terminal.config.model import ButtonsConfig, NfcConfig
 from terminal.doctor.prompts import Asker, Prompt
@@ -133,6 +133,10 @@ async def check_scanner_scan(scanner: Scanner, device: str, asker: Asker) -> Che
             "set the scanner to USB keyboard (HID) mode; if it beeps but nothing arrives, "
             f"check scanner.device ({device}) names it (ls -l /dev/input/by-id)"
         )
+        return CheckResult("scanner scan", Status.FAIL, detail, fix)
+    if isinstance(code, BrokenScan):
+        detail = f"the scan arrived broken ({code.reason})"
+        fix = "scan again; if scans keep breaking, set the scanner to a steady USB keyboard speed"
         return CheckResult("scanner scan", Status.FAIL, detail, fix)
     shown = code if len(code) <= 24 else f"{code[:21]}..."
     return CheckResult("scanner scan", Status.PASS, f"read {shown!r} ({len(code)} characters)")

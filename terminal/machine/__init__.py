@@ -25,6 +25,7 @@ from terminal.machine.events import (
     ProviderFailed,
     ReconcileAnswered,
     RefundRequested,
+    ScanBroken,
     TimerFired,
 )
 from terminal.machine.machine import TABLE, Step, order_of, step
@@ -54,6 +55,7 @@ __all__ = [
     "ReconcileAnswered",
     "RecordPayment",
     "RefundRequested",
+    "ScanBroken",
     "Settings",
     "StartTimer",
     "State",

@@ -28,6 +28,7 @@ from terminal.machine.entry import (
     amount_button,
     amount_key,
     amount_scan,
+    broken_scan,
     idle_key,
     idle_scan,
     ready_button,
@@ -49,6 +50,7 @@ from terminal.machine.events import (
     ProviderFailed,
     ReconcileAnswered,
     RefundRequested,
+    ScanBroken,
     TimerFired,
 )
 from terminal.machine.recovery import enter_fault, queue_in_doubt, reconcile
@@ -123,6 +125,9 @@ def _dispatch(state: State, event: Event, now: Now) -> Step:
 
 Handler = Callable[[State, Any, Now], Step]
 
+#: The phases that take a scan (``CodeScanned``); a broken scan is answered in the same ones.
+SCAN_PHASES = (Phase.IDLE, Phase.AMOUNT, Phase.READY, Phase.REFUND_SCAN)
+
 TABLE: dict[tuple[Phase, type], Handler] = {
     (Phase.IDLE, KeyPressed): idle_key,
     (Phase.IDLE, CodeScanned): idle_scan,
@@ -165,4 +170,6 @@ TABLE: dict[tuple[Phase, type], Handler] = {
     (Phase.REFUND_SCAN, KeyPressed): refund_key,
     (Phase.REFUND_SCAN, ButtonPressed): refund_button,
     (Phase.REFUND_SCAN, PaymentLookedUp): refund_found,
+    # A broken scan is told wherever a scan is taken; nothing of it is charged or looked up.
+    **{(phase, ScanBroken): broken_scan for phase in SCAN_PHASES},
 }
