@@ -10,7 +10,9 @@ real luma.oled ``ssd1306`` driver behind :class:`hw.display.luma_display.LumaDis
 a serial interface that takes as long as the bus would: luma writes a frame as 32-byte I²C
 transactions, each an address and a control byte plus the data, 9 bits a byte (1 024 data
 bytes: ≈ 25 ms at 400 kHz, ≈ 98 ms at the Pi's default 100 kHz). Half the payments are
-customer codes, half QR payments with their countdown.
+customer codes, half QR payments with their countdown. They go at a cashier's pace: a key
+every 150 ms, the clock moved one second at a time with 100 ms between (each second is a
+countdown redraw), Enter on the result, so the screens are pushed, not all dropped.
 
 While they run, a probe task sleeps 1 ms at a time and notes how late it wakes: the
 longest lateness is the longest time the loop could not run anything (a scan's events
@@ -44,6 +46,8 @@ __all__ = ["SlowI2C", "main", "measure", "stall_run"]
 
 SECTION = "loop stall during payments, display on a slow I2C bus"
 STALL_LIMIT_MS = 5.0
+KEY_GAP_S = 0.15  # between a cashier's key presses
+SECOND_S = 0.1  # real time between the fake clock's seconds
 BUS_SPEEDS_HZ = (100_000, 400_000)
 PROBE_S = 0.001
 BLOCK = 32  # luma.core.interface.serial.i2c writes data in blocks of this many bytes
@@ -102,27 +106,43 @@ class _Probe:
 
 
 @contextlib.contextmanager
-def _display_on(bus: SlowI2C) -> Iterator[list[Any]]:
-    """The terminal opens the emulated device with this display; the displays made are listed."""
+def _display_on(bus: SlowI2C) -> Iterator[tuple[list[Any], list[float]]]:
+    """The terminal opens the emulated device with this display: the displays made, and
+    how long each of their ``show()`` calls took."""
     import hw.select
     from hw.display.luma_display import open_luma_display
     from hw.emulated import open_emulated_device
     from terminal.config.model import DisplayConfig
 
     made: list[Any] = []
+    shows_ms: list[float] = []
     real_open = hw.select.open_device
 
     async def open_device(config: Any) -> Any:
         device = open_emulated_device(columns=config.printer.columns)
         device.display = open_luma_display(DisplayConfig(), serial_interface=bus)
+        device.display.show = _timed(device.display.show, shows_ms)
         made.append(device.display)
         return device
 
     hw.select.open_device = open_device
     try:
-        yield made
+        yield made, shows_ms
     finally:
         hw.select.open_device = real_open
+
+
+def _timed(show: Any, times_ms: list[float]) -> Any:
+    """``show`` noting how long each call held the loop, in milliseconds."""
+
+    def timed(screen: Any) -> None:
+        started = time.perf_counter()
+        try:
+            show(screen)
+        finally:
+            times_ms.append((time.perf_counter() - started) * 1000)
+
+    return timed
 
 
 async def stall_run(bus_hz: int, payments: int, base: Path) -> dict[str, Any]:
@@ -134,7 +154,7 @@ async def stall_run(bus_hz: int, payments: int, base: Path) -> dict[str, Any]:
     clock = FakeClock()
     data_dir = Path(tempfile.mkdtemp(prefix=f"stall-{bus_hz}-", dir=base))
     probe = _Probe()
-    with _display_on(bus) as displays:
+    with _display_on(bus) as (displays, shows_ms):
         async with running_terminal(data_dir, data_dir / "ledger.sqlite3", clock) as (
             terminal,
             sandbox,
@@ -145,10 +165,11 @@ async def stall_run(bus_hz: int, payments: int, base: Path) -> dict[str, Any]:
                 await pay_once(terminal, sandbox, watch, clock, cpm=True)  # warm-up
                 await terminal.runtime.wait_idle()
                 bus.busy_s = 0.0
+                shows_ms.clear()
                 probe.on = True
                 started = time.perf_counter()
                 for index in range(payments):
-                    await pay_once(terminal, sandbox, watch, clock, cpm=index % 2 == 0)
+                    await _paced_payment(terminal, sandbox, watch, clock, cpm=index % 2 == 0)
                 await terminal.runtime.wait_idle()
                 elapsed = time.perf_counter() - started
                 probe.on = False
@@ -159,12 +180,45 @@ async def stall_run(bus_hz: int, payments: int, base: Path) -> dict[str, Any]:
             status = displays[-1].status()
     return {
         "late_ms": probe.late_ms,
+        "show_ms": shows_ms,
         "elapsed_s": elapsed,
         "bus_s": bus.busy_s,
         "frames": status["frames"],
         "dropped": status.get("frames_dropped", 0),
         "errors": list(watch.errors),
     }
+
+
+async def _paced_payment(terminal: Any, sandbox: Any, watch: Any, clock: Any, *, cpm: bool) -> None:
+    """One paid payment at a cashier's pace, back to idle."""
+    from bench.rig import ALIPAY_CODE, StalledError, wait
+    from terminal.machine import CodeScanned, KeyPressed
+
+    runtime = terminal.runtime
+    waiting, done = watch.expect_phase("waiting"), watch.expect_phase("done")
+    slip = watch.expect_slip("payment")
+    for digit in str(100 + runtime.state.next_seq % 900):
+        runtime.feed(KeyPressed(digit))
+        await asyncio.sleep(KEY_GAP_S)
+    runtime.feed(KeyPressed("enter"))
+    await asyncio.sleep(KEY_GAP_S)
+    runtime.feed(CodeScanned(ALIPAY_CODE) if cpm else KeyPressed("enter"))
+    await wait(waiting, "waiting for the customer")
+    sandbox.ledger.customer("pay", runtime.state.payment.order_id)
+    for _ in range(60):
+        for _ in range(3):  # the runtime's timers are tasks: let them reach their sleep
+            await asyncio.sleep(0)
+        clock.advance(1.0)
+        finished, _ = await asyncio.wait({done}, timeout=SECOND_S)
+        if finished:
+            break
+    else:
+        raise StalledError("the terminal never reached: the paid result")
+    await wait(slip, "the payment slip")
+    await asyncio.sleep(KEY_GAP_S)
+    idle = watch.expect_phase("idle")
+    runtime.feed(KeyPressed("enter"))
+    await wait(idle, "idle")
 
 
 def measure(payments: int) -> list[Figure]:
@@ -192,6 +246,8 @@ def _figures(bus_hz: int, run: dict[str, Any]) -> list[Figure]:
                "ms", STALL_LIMIT_MS if bus_hz else None, note=note),
         Figure(SECTION, f"stall_p99_{name}", f"{where}: loop stall, p99",
                round(percentile(late, 0.99), 2), "ms"),
+        Figure(SECTION, f"show_max_{name}", f"{where}: longest display.show() on the loop",
+               round(max(run["show_ms"]), 3), "ms", STALL_LIMIT_MS),
         Figure(SECTION, f"frames_{name}", f"{where}: frames pushed (full + countdown)",
                float(frames["full"] + frames["countdown"]), "frames",
                note=f"{run['dropped']} replaced by a newer one before they were pushed"),

@@ -6,7 +6,8 @@
 
 Two figures for each code shape (an 18-digit wallet code, a 104-character SBP link):
 
-- **decoder**: ``hw.input.scan_decoder.ScanDecoder`` fed ``evdev.InputEvent`` objects made beforehand
+- **decoder**: ``hw.input.scan_decoder.ScanDecoder`` fed ``evdev.InputEvent`` objects made
+  beforehand
   (what the decoder costs, no I/O);
 - **through the pipe**: ``EvdevScanner.codes()`` reading an ``EventPipe`` with evdev's own
   asyncio reader, the kernel's ``input_event`` structs written by a second thread (what the

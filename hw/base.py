@@ -88,8 +88,9 @@ class PrinterStatus:
 class Display(Protocol):
     """The customer display.
 
-    Required: ``show()`` draws a :class:`Screen` (raises ``DisplayError``). ``size`` is
-    (width, height) in pixels.
+    Required: ``show()`` draws a :class:`Screen` (raises ``DisplayError``) without holding
+    the loop up: a backend that pushes frames off the loop raises a failed push from the
+    next ``show()``. ``size`` is (width, height) in pixels.
     """
 
     @property

@@ -92,6 +92,9 @@ def check_display(display: Display) -> CheckResult:
     """Draw the test screen (title, amount, hint and a QR) on the display."""
     try:
         display.show(TEST_SCREEN)
+        flush = getattr(display, "flush", None)  # a display that pushes off the loop: wait
+        if flush is not None:
+            flush(DISPLAY_FLUSH_S)
     except HardwareError as exc:
         detail, fix = split_fix(str(exc))
         return CheckResult("display", Status.FAIL, detail, fix or "check the display's wiring")
@@ -119,6 +122,9 @@ async def check_printer(printer: Printer) -> CheckResult:
         return CheckResult("printer", Status.WARN, f"online, {status.detail}", fix)
     return CheckResult("printer", Status.PASS, f"online, {status.detail}")
 
+
+#: How long the self-check waits for the test screen to reach the panel (a frame: ≈ 0.1 s).
+DISPLAY_FLUSH_S = 5.0
 
 PRINTER_FIX = "check the printer's power, cable and the [printer] connection settings"
 
