@@ -30,6 +30,7 @@ TIMEOUT_S = 1800.0
 BENCHMARKS: tuple[str, ...] = (
     "bench.bench_engine",
     "bench.bench_display",
+    "bench.bench_display_stall",
     "bench.bench_input",
     "bench.bench_printer",
     "bench.bench_refund_lookup",

@@ -5,7 +5,9 @@
     .venv/bin/python -m bench.bench_display --json
 
 Frames go through :class:`hw.display.luma_display.LumaDisplay` onto luma's ``dummy`` device (the
-target: render + push ≤ 15 ms per QR frame), and onto the real driver classes (ssd1306 for
+target: render + push ≤ 15 ms per QR frame, timed from ``show()`` until ``flush()`` says the
+display's worker pushed it; the loop itself only posts the frame, see
+:mod:`bench.bench_display_stall`), and onto the real driver classes (ssd1306 for
 128×64, sh1107 for 128×128) over a serial interface that only counts the bytes it is given,
 so their bit packing is timed and the bytes that would cross the bus are known. The exit
 status is 0 whatever the figures say.
@@ -98,6 +100,7 @@ def _size_figures(size: tuple[int, int], payload: str, frames: int) -> list[Figu
     full_real = _times(real, _amount_frames(payload), frames)
     counting.data_bytes = counting.command_bytes = 0
     real.show(_screen(payload, 0, 1))
+    real.flush()
     frame_bytes = counting.data_bytes + counting.command_bytes
     tick_dummy = _times(dummy, _countdown_frames(payload), frames)
     tick_real = _times(real, _countdown_frames(payload), frames)
@@ -151,11 +154,13 @@ def _new_payload_frames(payload: str) -> Callable[[int], Screen]:
 
 def _times(display: LumaDisplay, make: Callable[[int], Screen], frames: int) -> list[float]:
     display.show(make(frames + 1))  # the first frame of a run is not what is measured
+    display.flush()
     times = []
     for index in range(frames):
         screen = make(index)
         started = time.perf_counter()
         display.show(screen)
+        display.flush()  # drawn and pushed by the display's worker: wait for it
         times.append((time.perf_counter() - started) * 1000)
     return times
 

@@ -6,7 +6,8 @@
 
 Two figures for each code shape (an 18-digit wallet code, a 104-character SBP link):
 
-- **decoder**: ``hw.input.keymaps.ScanDecoder`` fed ``evdev.InputEvent`` objects made beforehand
+- **decoder**: ``hw.input.scan_decoder.ScanDecoder`` fed ``evdev.InputEvent`` objects made
+  beforehand
   (what the decoder costs, no I/O);
 - **through the pipe**: ``EvdevScanner.codes()`` reading an ``EventPipe`` with evdev's own
   asyncio reader, the kernel's ``input_event`` structs written by a second thread (what the
@@ -62,7 +63,7 @@ def _stream(text: str, count: int) -> list[Any]:
 
 def decode_throughput(text: str, count: int) -> float:
     """Codes per second ``ScanDecoder`` turns out from a prepared event stream."""
-    from hw.input.keymaps import ScanDecoder
+    from hw.input.scan_decoder import ScanDecoder
 
     events = _stream(text, count)
     decoder = ScanDecoder(max_length=256)

@@ -19,6 +19,7 @@ __all__ = [
     "ButtonName",
     "KeyName",
     "PrinterStatus",
+    "BrokenScan",
     "Display",
     "Printer",
     "Scanner",
@@ -87,8 +88,9 @@ class PrinterStatus:
 class Display(Protocol):
     """The customer display.
 
-    Required: ``show()`` draws a :class:`Screen` (raises ``DisplayError``). ``size`` is
-    (width, height) in pixels.
+    Required: ``show()`` draws a :class:`Screen` (raises ``DisplayError``) without holding
+    the loop up: a backend that pushes frames off the loop raises a failed push from the
+    next ``show()``. ``size`` is (width, height) in pixels.
     """
 
     @property
@@ -114,10 +116,26 @@ class Printer(Protocol):
     async def aclose(self) -> None: ...
 
 
-class Scanner(Protocol):
-    """The wallet-code scanner: yields each complete scan as text."""
+@dataclass(frozen=True, slots=True)
+class BrokenScan:
+    """A scan that arrived broken (keys lost or late, the scanner unplugged mid-scan).
 
-    def codes(self) -> AsyncIterator[str]: ...
+    None of it is a code and nothing of it may be charged; the cashier is asked to scan
+    again. ``reason`` (for the log) says what broke it, ``length`` how many keys it had.
+    """
+
+    reason: str
+    length: int = 0
+
+
+class Scanner(Protocol):
+    """The wallet-code scanner: yields each complete scan as text, and each broken one.
+
+    A scanner that can tell a scan arrived broken yields a :class:`BrokenScan` for it,
+    in order with the codes; one that cannot yields codes only.
+    """
+
+    def codes(self) -> AsyncIterator[str | BrokenScan]: ...
 
     async def aclose(self) -> None: ...
 

@@ -152,6 +152,7 @@ def show_on_default_display(screen: Screen) -> Display | None:
 
         display = open_luma_display(DisplayConfig())
         display.show(screen)
+        display.flush(5.0)  # the push runs off the loop: wait to know whether it worked
     except Exception as exc:  # noqa: BLE001 - best effort: the log says it all anyway
         log.info("no display to show the configuration error on: %s", exc)
         return None

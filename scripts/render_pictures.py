@@ -158,7 +158,9 @@ def screen_pictures() -> dict[str, Image.Image]:
     out: dict[str, Image.Image] = {}
     for name, screen, (width, height) in screens():
         device = dummy(width=width, height=height, mode="1")
-        LumaDisplay(device=device).show(screen)
+        display = LumaDisplay(device=device)
+        display.show(screen)
+        display.flush()  # the frame is pushed by the display's worker
         zoomed = (width * SCREEN_ZOOM, height * SCREEN_ZOOM)
         out[name] = device.image.resize(zoomed, Image.Resampling.NEAREST)
     return out

@@ -9,6 +9,7 @@ pins) are imported only when a display is opened. Every failure of theirs become
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -17,6 +18,7 @@ from typing import Any
 from PIL import Image
 
 from hw.base import ClosesAsync
+from hw.display.frame_pusher import FramePusher
 from hw.display.luma_wiring import Wiring, display_error, library_errors
 from hw.display.render import can_redraw_countdown, redraw_countdown, render_screen
 from hw.errors import DisplayError
@@ -81,10 +83,14 @@ class LumaDisplay(ClosesAsync):
 
     ``device`` is any luma device (``luma.oled.device.ssd1306(i2c(...))`` on the Pi,
     ``luma.core.device.dummy(width=128, height=64, mode="1")`` in the emulator); frames are
-    drawn 1-bit and converted for colour devices. Loop-only: ``show()`` blocks for one frame
-    transfer (about 25 ms over I²C at 400 kHz for 128×64), which the loop can afford. It skips
-    the transfer when the screen did not change, and when only the countdown changed it draws
-    just the countdown into the previous frame instead of rendering the screen again.
+    drawn 1-bit and converted for colour devices. ``show()`` returns at once: the frame is
+    drawn and pushed by one worker thread (:class:`hw.display.frame_pusher.FramePusher`),
+    because a transfer takes ≈ 23 ms over I²C at 400 kHz and ≈ 92 ms at 100 kHz, which the
+    loop cannot afford. A frame still waiting when a newer one comes is dropped (the latest
+    wins). A screen equal to the one last asked for is not sent again, and when only the
+    countdown changed just the countdown is drawn into the previous frame. A push that
+    failed raises its :class:`DisplayError` from the next ``show()`` (or ``flush()``), so
+    the caller reports it where it always did. Loop-only, but for ``flush()``.
     """
 
     def __init__(
@@ -104,11 +110,14 @@ class LumaDisplay(ClosesAsync):
         self._closers = tuple(closers)
         self._size: tuple[int, int] = (int(device.width), int(device.height))
         self._mode = str(getattr(device, "mode", "1"))
+        # The worker's: the frame on the panel. The loop's: the screen last asked for.
         self._last_screen: Screen | None = None
         self._last_image: Image.Image | None = None
+        self._wanted: Screen | None = None
         self._frames = {"full": 0, "countdown": 0, "skipped": 0}
         self._last_push_ms = 0.0
         self._closed = False
+        self._pusher: FramePusher[Screen] = FramePusher(self._push, name="payterm-display")
 
     @property
     def size(self) -> tuple[int, int]:
@@ -117,12 +126,14 @@ class LumaDisplay(ClosesAsync):
 
     @property
     def last_image(self) -> Image.Image | None:
-        """The last frame pushed to the device, or None before the first ``show()``."""
+        """The last frame pushed to the device (once the pushes under way are done), or None."""
+        self._pusher.wait()
         return self._last_image
 
     @property
     def last_screen(self) -> Screen | None:
-        """The last :class:`Screen` shown, or None before the first ``show()``."""
+        """The last :class:`Screen` pushed (once the pushes under way are done), or None."""
+        self._pusher.wait()
         return self._last_screen
 
     @property
@@ -131,25 +142,31 @@ class LumaDisplay(ClosesAsync):
         return self._closed
 
     def show(self, screen: Screen) -> None:
-        """Draw ``screen`` and push it, unless it equals the screen already shown.
+        """Have ``screen`` drawn and pushed by the worker, unless it is the one asked for last.
 
-        :raises DisplayError: the display is closed, or luma or the bus failed.
+        Returns at once. :raises DisplayError: the display is closed, or an earlier push
+            failed (luma or the bus); ``screen`` is pushed all the same.
         """
         if self._closed:
             raise DisplayError("display is closed", device=self._wiring.path)
-        if screen == self._last_screen:
+        if screen == self._wanted:
             self._frames["skipped"] += 1
-            return
-        image, kind = self._draw(screen)
-        started = time.perf_counter()
-        frame = image if self._mode == "1" else image.convert(self._mode)  # colour panels
-        try:
-            self._device.display(frame)
-        except self._errors as exc:
-            raise display_error(exc, self._wiring, None) from exc
-        self._last_push_ms = (time.perf_counter() - started) * 1000
-        self._last_screen, self._last_image = screen, image
-        self._frames[kind] += 1
+        else:
+            self._wanted = screen
+            self._pusher.post(screen)
+        self._raise_failure()
+
+    def flush(self, timeout_s: float | None = None) -> None:
+        """Wait until the frames asked for are on the panel (any thread; it blocks).
+
+        :raises DisplayError: a push failed since the last ``show()`` / ``flush()``, or
+            ``timeout_s`` ran out first.
+        """
+        if not self._pusher.wait(timeout_s):
+            raise DisplayError(
+                f"the display took longer than {timeout_s} s to draw", device=self._wiring.path
+            )
+        self._raise_failure()
 
     def status(self) -> dict[str, object]:
         """What the self-check shows about the display."""
@@ -161,17 +178,29 @@ class LumaDisplay(ClosesAsync):
             "closed": self._closed,
             "screen": self._last_screen.name if self._last_screen else None,
             "frames": dict(self._frames),
+            "frames_dropped": self._pusher.dropped,
+            "pushing": self._pusher.busy,
             "last_push_ms": round(self._last_push_ms, 2),
         }
 
     async def aclose(self) -> None:
         """Blank the display and release its bus and pins; safe to call twice.
 
+        A frame still waiting is dropped (blanking follows at once); the push under way is
+        let finish, off the loop, before the panel is blanked, so the two never mix on the
+        bus. A push that failed and was not reported yet is logged.
+
         :raises DisplayError: blanking failed (the bus and pins are released all the same).
         """
         if self._closed:
             return
         self._closed = True
+        if self._pusher.discard():
+            log.debug("display:the last frame before close was dropped: blanking follows")
+        await asyncio.to_thread(self._pusher.stop)
+        failed = self._pusher.take_error()
+        if failed is not None:
+            log.warning("display: %s", failed)
         try:
             self._device.cleanup()
         except self._errors as exc:
@@ -184,6 +213,28 @@ class LumaDisplay(ClosesAsync):
         width, height = self._size
         driver = type(self._device).__name__
         return f"<LumaDisplay {driver} {width}x{height} on {self._wiring.where} {state}>"
+
+    def _raise_failure(self) -> None:
+        failed = self._pusher.take_error()
+        if failed is not None:
+            raise failed
+
+    def _push(self, screen: Screen) -> None:
+        """Draw ``screen`` and send it to the device: on the worker's thread only."""
+        try:
+            image, kind = self._draw(screen)
+            started = time.perf_counter()
+            frame = image if self._mode == "1" else image.convert(self._mode)  # colour panels
+            try:
+                self._device.display(frame)
+            except self._errors as exc:
+                raise display_error(exc, self._wiring, None) from exc
+        except Exception:
+            self._wanted = None  # not on the panel: the same screen asked again is sent again
+            raise
+        self._last_push_ms = (time.perf_counter() - started) * 1000
+        self._last_screen, self._last_image = screen, image
+        self._frames[kind] += 1
 
     def _draw(self, screen: Screen) -> tuple[Image.Image, str]:
         old, image = self._last_screen, self._last_image

@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 from hw.base import ClosesAsync
 from hw.errors import HardwareError
 from hw.input.evdev_devices import EventDevice, Selector, device_path, open_input_device
-from hw.input.keymaps import KeyEventLike
+from hw.input.keymaps import EV_SYN, KeyEventLike, RawEvent
 from terminal.clock import SystemClock
 
 if TYPE_CHECKING:
     from terminal.clock import Clock
 
-__all__ = ["PROBLEMS_KEPT", "REPLUG_POLL_S", "EvdevPart"]
+__all__ = ["DEVICE_LOST", "PROBLEMS_KEPT", "REPLUG_POLL_S", "EvdevPart"]
 
 log = logging.getLogger("payterm.hw.input")
 
@@ -33,6 +33,10 @@ REPLUG_POLL_S = 1.0  # a replugged part is back within a second; a poll is one o
 PROBLEMS_KEPT = 16  # problem changes kept for a slow reader of problems(); older ones drop
 _GONE = frozenset({errno.ENODEV, errno.ENOENT, errno.ENXIO})
 _RETRY = frozenset({errno.EAGAIN, errno.EINTR})
+
+#: What ``_events()`` yields when the device went away mid-read: no kernel event has this
+#: code (an ``EV_SYN`` the decoders ignore), and a part that cares compares by identity.
+DEVICE_LOST: KeyEventLike = RawEvent(0, 0, EV_SYN, 0xFFFF, 0)
 
 
 class EvdevPart(ClosesAsync):
@@ -162,7 +166,11 @@ class EvdevPart(ClosesAsync):
     # --- for subclasses ----------------------------------------------------------------
 
     async def _events(self) -> AsyncIterator[KeyEventLike]:
-        """Every event of the device, across unplugs, until ``aclose()``; one reader only."""
+        """Every event of the device, across unplugs, until ``aclose()``; one reader only.
+
+        When the device goes away :data:`DEVICE_LOST` is yielded at once, before the wait
+        for it to come back.
+        """
         if self._reading:
             raise RuntimeError(f"{self!r} is already being read")
         self._reading = True
@@ -171,11 +179,22 @@ class EvdevPart(ClosesAsync):
                 reader = device.async_read_loop()
                 while (event := await self._next_event(device, reader)) is not None:
                     yield event
+                if self._device is None and not self._closed:
+                    yield DEVICE_LOST
         finally:
             self._reading = False
 
-    def _on_lost(self) -> None:
-        """Called when the device went away (override: drop what was half read)."""
+    def _held_keys(self) -> list[int]:
+        """The keys the device holds down now (``EVIOCGKEY``); none when it cannot say."""
+        device = self._device
+        active_keys = getattr(device, "active_keys", None)
+        if active_keys is None:
+            return []
+        try:
+            return list(active_keys())
+        except OSError as exc:
+            log.debug("%s:cannot read the held keys: %s", self.part, exc)
+            return []
 
     def _set_problem(self, problem: str) -> None:
         if problem != self._problem:
@@ -232,7 +251,6 @@ class EvdevPart(ClosesAsync):
         self._release(device, ungrab=False)  # the device is gone: there is no grab to undo
         self._device = None
         self._reconnects += 1
-        self._on_lost()
         if exc.errno not in _GONE:
             self._detail = f"{device_path(device)}: {exc}"
         self._set_problem(f"{self.part} disconnected")

@@ -1,7 +1,7 @@
 """The USB barcode scanner over evdev: scan bursts decoded in the configured layout.
 
 The device handling (choice, grab, replug, problems) is :class:`hw.input.evdev_part.EvdevPart`;
-the decoding is :class:`hw.input.keymaps.ScanDecoder`.
+the decoding is :class:`hw.input.scan_decoder.ScanDecoder`.
 """
 
 from __future__ import annotations
@@ -10,10 +10,12 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
+from hw.base import BrokenScan
 from hw.errors import ScannerError
 from hw.input.evdev_devices import EventDevice
-from hw.input.evdev_part import REPLUG_POLL_S, EvdevPart
-from hw.input.keymaps import LAYOUTS, Layout, ScanDecoder, ScanRejected, key_label
+from hw.input.evdev_part import DEVICE_LOST, REPLUG_POLL_S, EvdevPart
+from hw.input.keymaps import LAYOUTS, Layout, key_label
+from hw.input.scan_decoder import ScanDecoder, ScanRejected
 
 if TYPE_CHECKING:
     from terminal.clock import Clock
@@ -28,10 +30,11 @@ class EvdevScanner(EvdevPart):
     """A USB HID barcode scanner in keyboard mode; implements :class:`hw.base.Scanner`.
 
     Each burst of keys ended by Enter/Tab is decoded in ``layout`` with the scanner's Shift
-    state and yielded by ``codes()``; typing slower than ``inter_key_timeout_s`` is logged
-    and dropped; a scan longer than ``max_length`` or with a key that types nothing
-    printable is logged, reported as a problem and dropped. Never raises while reading.
-    Loop-only.
+    state and yielded by ``codes()``. A burst that arrived broken (events dropped by the
+    kernel, a gap or a held key mid-burst, typing slower than ``inter_key_timeout_s``, an
+    unplug) is discarded whole and yielded as one :class:`hw.base.BrokenScan`; a scan
+    longer than ``max_length`` or with a key that types nothing printable is logged,
+    reported as a problem and dropped. Never raises while reading. Loop-only.
     """
 
     part = "scanner"
@@ -68,23 +71,39 @@ class EvdevScanner(EvdevPart):
         )
         self._scanned = 0
         self._rejected = 0
+        self._broken = 0
 
-    def codes(self) -> AsyncIterator[str]:
-        """Yield each complete scan's text until ``aclose()``; one reader at a time."""
+    def codes(self) -> AsyncIterator[str | BrokenScan]:
+        """Yield each complete scan's text, and each broken scan, until ``aclose()``.
+
+        One reader at a time.
+        """
         return self._codes()
 
     def status(self) -> dict[str, object]:
-        """The part's status plus the layout and the count of codes read and rejected."""
+        """The part's status plus the layout and the count of codes read, rejected, broken."""
         return super().status() | {
             "layout": self._decoder.layout,
             "scanned": self._scanned,
             "rejected": self._rejected,
+            "broken": self._broken,
         }
 
-    async def _codes(self) -> AsyncIterator[str]:
+    async def _codes(self) -> AsyncIterator[str | BrokenScan]:
+        decoder = self._decoder
         async for event in self._events():
-            result = self._decoder.feed(event)
-            if isinstance(result, ScanRejected):
+            if event is DEVICE_LOST:
+                result: str | ScanRejected | BrokenScan | None = decoder.interrupt(
+                    "the scanner disconnected"
+                )
+            else:
+                result = decoder.feed(event)
+                if decoder.wants_keys:
+                    decoder.resync(self._held_keys())
+            if isinstance(result, BrokenScan):
+                self._broken += 1
+                yield result
+            elif isinstance(result, ScanRejected):
                 self._rejected += 1
                 self._set_problem(f"scan rejected: {result.reason}")
             elif result is not None:
@@ -93,9 +112,6 @@ class EvdevScanner(EvdevPart):
                     self._set_problem("")
                 log.info("scanner:code of %d characters", len(result))
                 yield result
-
-    def _on_lost(self) -> None:
-        self._decoder.reset("the scanner disconnected")
 
 
 def open_evdev_scanner(

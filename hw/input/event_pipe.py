@@ -25,14 +25,16 @@ class EventPipe:
 
     ``device`` is an evdev ``EventIO`` over the pipe's read end, read by evdev's own
     asyncio reader, so a part reads it as it reads a real device. ``unplug()`` makes the
-    next read fail with ENODEV, as an unplugged device does. ``send()`` blocks once about
-    2700 events (64 KiB) are unread: send from another thread beyond that.
+    next read fail with ENODEV, as an unplugged device does. ``held`` is what the device's
+    ``active_keys()`` answers (the kernel's ``EVIOCGKEY``: the keys down now). ``send()``
+    blocks once about 2700 events (64 KiB) are unread: send from another thread beyond that.
     """
 
     def __init__(self, *, name: str = "payterm event pipe", path: str = "/dev/input/pipe") -> None:
         read_fd, self._write_fd = os.pipe()
         os.set_blocking(read_fd, False)
         self.device: Any = _pipe_device_class()(read_fd, name=name, path=path)
+        self.held: set[int] = self.device.held
 
     def send(self, events: Iterable[KeyEventLike]) -> None:
         """Write ``events`` as the kernel's ``struct input_event``s."""
@@ -78,12 +80,18 @@ def _pipe_device_class() -> Any:
             self.name = name
             self.path = path
             self.is_grabbed = False
+            self.held: set[int] = set()
 
         def read(self) -> Any:
             events = list(super().read())
             if not events:  # EOF: what an unplugged device's read raises
                 raise OSError(errno.ENODEV, os.strerror(errno.ENODEV), self.path)
             return iter(events)
+
+        def active_keys(self) -> list[int]:
+            if self.fd < 0:
+                raise OSError(errno.EBADF, os.strerror(errno.EBADF), self.path)
+            return sorted(self.held)
 
         def grab(self) -> None:
             self.is_grabbed = True

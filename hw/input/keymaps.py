@@ -5,17 +5,15 @@ Pure: no evdev import and no I/O. Events are anything with evdev ``InputEvent``'
 (``linux/input-event-codes.h``, a stable kernel ABI, checked against ``evdev.ecodes`` by
 the tests).
 
-:class:`ScanDecoder` turns a barcode scanner's keystrokes into codes: a burst of keys, each
-within ``inter_key_timeout_s`` of the one before by the events' own timestamps, ended by
-Enter, keypad Enter or Tab. Keys further apart are a person typing; they are dropped with a
-log line and never become a code. :class:`KeypadDecoder` turns a numeric keypad's keys into
-:data:`hw.base.KEY_NAMES` whatever its NumLock state.
+The scanner's decoder, which uses these tables, is :mod:`hw.input.scan_decoder`;
+:class:`KeypadDecoder` turns a numeric keypad's keys into :data:`hw.base.KEY_NAMES`
+whatever its NumLock state.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -35,11 +33,12 @@ __all__ = [
     "OPERATOR_KEY_CODES",
     "TERMINATORS",
     "Layout",
+    "SHIFT_KEYS",
+    "CONTROL_KEYS",
+    "LOCK_KEYS",
     "KeyEventLike",
-    "ScanRejected",
     "RawEvent",
     "typed_events",
-    "ScanDecoder",
     "KeypadDecoder",
     "char_for",
     "key_label",
@@ -83,14 +82,15 @@ _NAMES_BY_CODE = {code: name for name, code in KEY.items()}
 
 #: Keys that end a scan: Enter, keypad Enter and Tab (a scanner's usual suffixes).
 TERMINATORS = frozenset({KEY["KEY_ENTER"], KEY["KEY_KPENTER"], KEY["KEY_TAB"]})
-_SHIFTS = frozenset({KEY["KEY_LEFTSHIFT"], KEY["KEY_RIGHTSHIFT"]})
-# Held with a character key, these make a control or Alt code: nothing printable.
-_CONTROLS = frozenset(
+SHIFT_KEYS = frozenset({KEY["KEY_LEFTSHIFT"], KEY["KEY_RIGHTSHIFT"]})
+#: Held with a character key, these make a control or Alt code: nothing printable.
+CONTROL_KEYS = frozenset(
     KEY[n]
     for n in ("KEY_LEFTCTRL", "KEY_RIGHTCTRL", "KEY_LEFTALT", "KEY_RIGHTALT")
     + ("KEY_LEFTMETA", "KEY_RIGHTMETA")
 )
-_LOCKS = frozenset({KEY["KEY_NUMLOCK"], KEY["KEY_SCROLLLOCK"]})
+#: Lock keys a scanner may send that type nothing (CapsLock is tracked apart).
+LOCK_KEYS = frozenset({KEY["KEY_NUMLOCK"], KEY["KEY_SCROLLLOCK"]})
 
 
 def _row(names: str, plain: str, shifted: str) -> dict[int, tuple[str, str]]:
@@ -155,19 +155,20 @@ OPERATOR_KEY_CODES: Mapping[int, KeyName] = {
 class KeyEventLike(Protocol):
     """The fields of an ``evdev.InputEvent`` the decoders read."""
 
-    sec: int
-    usec: int
-    type: int
-    code: int
-    value: int
+    @property
+    def sec(self) -> int: ...
 
+    @property
+    def usec(self) -> int: ...
 
-@dataclass(frozen=True, slots=True)
-class ScanRejected:
-    """A complete scan that is not a usable code; ``reason`` says why, for log and screen."""
+    @property
+    def type(self) -> int: ...
 
-    reason: str
-    length: int
+    @property
+    def code(self) -> int: ...
+
+    @property
+    def value(self) -> int: ...
 
 
 def key_label(code: int) -> str:
@@ -188,131 +189,6 @@ def char_for(layout: Layout, code: int, *, shift: bool, caps: bool = False) -> s
     if plain.isalpha():
         return shifted if shift != caps else plain
     return shifted if shift else plain
-
-
-class ScanDecoder:
-    """Turns one scanner's key events into codes (str) and rejections; keeps its own state.
-
-    Timing uses the events' timestamps, taken by the kernel when the USB report arrived,
-    so a busy event loop can neither split a scan nor merge a person's typing into one.
-    Autorepeat events are ignored (a scanner never holds a key).
-    """
-
-    def __init__(
-        self,
-        layout: Layout = "us",
-        *,
-        inter_key_timeout_s: float = 0.05,
-        max_length: int = 128,
-        key_name: Callable[[int], str] = key_label,
-    ) -> None:
-        if layout not in LAYOUTS:
-            raise ValueError(f"unknown keyboard layout {layout!r}; layouts: {sorted(LAYOUTS)}")
-        self.layout: Layout = layout
-        self._timeout_s = inter_key_timeout_s
-        self._max_length = max_length
-        self._key_name = key_name
-        self._chars: list[str] = []
-        self._length = 0  # keys of the burst so far, counted past max_length too
-        self._bad_key = ""  # the first key of the burst that types nothing printable
-        self._last_s: float | None = None
-        self._shift: set[int] = set()
-        self._controls: set[int] = set()
-        self._caps = False
-
-    @property
-    def pending(self) -> int:
-        """Keys of the burst in progress (0 between scans)."""
-        return self._length
-
-    def feed(self, event: KeyEventLike) -> str | ScanRejected | None:
-        """Take one event; return a finished code, a rejected scan, or None (nothing yet)."""
-        if event.type == EV_SYN and event.code == SYN_DROPPED:
-            self.reset("the kernel dropped events")
-            return None
-        if event.type != EV_KEY or event.value == KEY_REPEAT:
-            return None
-        self._check_gap(event.sec + event.usec / 1_000_000)
-        code, down = event.code, event.value == KEY_DOWN
-        if self._track_modifier(code, down) or not down or code in _LOCKS:
-            return None
-        if code in TERMINATORS:
-            return self._finish()
-        self._add(code)
-        return None
-
-    def reset(self, why: str) -> int:
-        """Drop the burst in progress (the device went away, events were lost); its length."""
-        dropped = self._length
-        if dropped:
-            log.warning("scanner:partial scan of %d keys dropped: %s", dropped, why)
-        self._clear()
-        self._shift.clear()
-        self._controls.clear()
-        self._last_s = None
-        return dropped
-
-    # --- private -------------------------------------------------------------------------
-
-    def _check_gap(self, now_s: float) -> None:
-        last, self._last_s = self._last_s, now_s
-        if last is None or not self._length:
-            return
-        if now_s - last > self._timeout_s or now_s < last:
-            self._drop_stale()
-
-    def _drop_stale(self) -> None:
-        if self._length == 1:
-            log.info("scanner:typed key dropped (keys slower than a scan are a person typing)")
-        else:
-            log.warning(
-                "scanner:burst of %d keys without Enter or Tab dropped; set the scanner to "
-                "send an Enter suffix",
-                self._length,
-            )
-        self._clear()
-
-    def _track_modifier(self, code: int, down: bool) -> bool:
-        """Update Shift, Ctrl/Alt/Meta and CapsLock; True when ``code`` is one of them."""
-        if code in _SHIFTS or code in _CONTROLS:
-            held = self._shift if code in _SHIFTS else self._controls
-            (held.add if down else held.discard)(code)
-            return True
-        if code == KEY["KEY_CAPSLOCK"]:
-            self._caps ^= down
-            return True
-        return False
-
-    def _add(self, code: int) -> None:
-        self._length += 1
-        shift = bool(self._shift)
-        char = None if self._controls else char_for(self.layout, code, shift=shift, caps=self._caps)
-        if char is None or not char.isprintable():
-            if not self._bad_key:
-                held = "+".join(sorted(self._key_name(c) for c in self._controls))
-                self._bad_key = f"{held}+{self._key_name(code)}" if held else self._key_name(code)
-        elif len(self._chars) < self._max_length:
-            self._chars.append(char)
-
-    def _finish(self) -> str | ScanRejected | None:
-        length, bad_key, text = self._length, self._bad_key, "".join(self._chars)
-        self._clear()
-        if not length:
-            return None  # Enter on its own: nothing was scanned
-        if bad_key:
-            return self._rejected(f"non-printable key {bad_key}", length)
-        if length > self._max_length:
-            return self._rejected(f"too long ({length} characters, max {self._max_length})", length)
-        return text
-
-    def _rejected(self, reason: str, length: int) -> ScanRejected:
-        log.warning("scanner:scan of %d keys rejected: %s", length, reason)
-        return ScanRejected(reason, length)
-
-    def _clear(self) -> None:
-        self._chars.clear()
-        self._length = 0
-        self._bad_key = ""
 
 
 class KeypadDecoder:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 
-from hw.base import ButtonName, Buttons, Display, Keypad, NfcReader, Printer, Scanner
+from hw.base import BrokenScan, ButtonName, Buttons, Display, Keypad, NfcReader, Printer, Scanner
 from hw.errors import HardwareError
 from terminal.config.model import ButtonsConfig, NfcConfig
 from terminal.doctor.prompts import Asker, Prompt
@@ -92,6 +92,9 @@ def check_display(display: Display) -> CheckResult:
     """Draw the test screen (title, amount, hint and a QR) on the display."""
     try:
         display.show(TEST_SCREEN)
+        flush = getattr(display, "flush", None)  # a display that pushes off the loop: wait
+        if flush is not None:
+            flush(DISPLAY_FLUSH_S)
     except HardwareError as exc:
         detail, fix = split_fix(str(exc))
         return CheckResult("display", Status.FAIL, detail, fix or "check the display's wiring")
@@ -120,6 +123,9 @@ async def check_printer(printer: Printer) -> CheckResult:
     return CheckResult("printer", Status.PASS, f"online, {status.detail}")
 
 
+#: How long the self-check waits for the test screen to reach the panel (a frame: ≈ 0.1 s).
+DISPLAY_FLUSH_S = 5.0
+
 PRINTER_FIX = "check the printer's power, cable and the [printer] connection settings"
 
 
@@ -133,6 +139,10 @@ async def check_scanner_scan(scanner: Scanner, device: str, asker: Asker) -> Che
             "set the scanner to USB keyboard (HID) mode; if it beeps but nothing arrives, "
             f"check scanner.device ({device}) names it (ls -l /dev/input/by-id)"
         )
+        return CheckResult("scanner scan", Status.FAIL, detail, fix)
+    if isinstance(code, BrokenScan):
+        detail = f"the scan arrived broken ({code.reason})"
+        fix = "scan again; if scans keep breaking, set the scanner to a steady USB keyboard speed"
         return CheckResult("scanner scan", Status.FAIL, detail, fix)
     shown = code if len(code) <= 24 else f"{code[:21]}..."
     return CheckResult("scanner scan", Status.PASS, f"read {shown!r} ({len(code)} characters)")

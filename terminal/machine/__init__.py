@@ -28,6 +28,7 @@ from terminal.machine.events import (
     ReconcileAnswered,
     ReconcileFailed,
     RefundRequested,
+    ScanBroken,
     TimerFired,
     UnsettledFound,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "ReconcileFailed",
     "RecordPayment",
     "RefundRequested",
+    "ScanBroken",
     "Settings",
     "StartTimer",
     "State",

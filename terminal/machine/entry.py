@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from terminal.machine.common import DIGITS, Step, order_of, record, reject
 from terminal.machine.effects import CallProvider, CancelTimer, Effect
-from terminal.machine.events import ButtonPressed, CodeScanned, KeyPressed, Op
-from terminal.machine.routing import check_code, route_code
+from terminal.machine.events import ButtonPressed, CodeScanned, KeyPressed, Op, ScanBroken
+from terminal.machine.routing import check_code, route_code, strip_symbology
 from terminal.machine.states import Now, Phase, State
 from terminal.money import Money
 from terminal.payment import Flow, Payment, mask_code
@@ -44,7 +44,17 @@ def amount_scan(state: State, event: CodeScanned, now: Now) -> Step:
     """A scan while typing pays the amount typed so far with the customer's code."""
     if state.amount_minor <= 0:
         return Step(state.evolve(message="amount_first"))
-    return _start_cpm(state, event.code, now)
+    return _start_cpm(state, strip_symbology(event.code), now)
+
+
+def broken_scan(state: State, event: ScanBroken, now: Now) -> Step:
+    """A scan that arrived broken charges nothing: the cashier is asked to scan again.
+
+    Before an amount is typed the notice is the one any scan gets there.
+    """
+    if state.phase is Phase.IDLE or (state.phase is Phase.AMOUNT and state.amount_minor <= 0):
+        return Step(state.evolve(message="amount_first"))
+    return Step(state.evolve(message="scan_again"))
 
 
 def amount_button(state: State, event: ButtonPressed, now: Now) -> Step:
@@ -65,7 +75,7 @@ def ready_key(state: State, event: KeyPressed, now: Now) -> Step:
 
 def ready_scan(state: State, event: CodeScanned, now: Now) -> Step:
     """A scan pays the confirmed amount with the customer's code."""
-    return _start_cpm(state, event.code, now)
+    return _start_cpm(state, strip_symbology(event.code), now)
 
 
 def ready_button(state: State, event: ButtonPressed, now: Now) -> Step:

@@ -13,6 +13,7 @@ __all__ = [
     "ButtonName",
     "KeyPressed",
     "CodeScanned",
+    "ScanBroken",
     "ButtonPressed",
     "BadgeTapped",
     "TimerFired",
@@ -48,6 +49,13 @@ class CodeScanned:
     """The scanner read a customer's wallet code."""
 
     code: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScanBroken:
+    """The scanner read a scan that arrived broken: nothing of it is a code (``reason`` why)."""
+
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +178,7 @@ class JournalFailed:
 Event = (
     KeyPressed
     | CodeScanned
+    | ScanBroken
     | ButtonPressed
     | BadgeTapped
     | TimerFired

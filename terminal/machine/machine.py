@@ -37,6 +37,7 @@ from terminal.machine.entry import (
     amount_button,
     amount_key,
     amount_scan,
+    broken_scan,
     idle_key,
     idle_scan,
     ready_button,
@@ -60,6 +61,7 @@ from terminal.machine.events import (
     ReconcileAnswered,
     ReconcileFailed,
     RefundRequested,
+    ScanBroken,
     TimerFired,
     UnsettledFound,
 )
@@ -145,6 +147,8 @@ _BACKGROUND: dict[type, Handler] = {
     LinkRestored: link_restored,
     UnsettledFound: unsettled_found,
 }
+#: The phases that take a scan (``CodeScanned``); a broken scan is answered in the same ones.
+SCAN_PHASES = (Phase.IDLE, Phase.AMOUNT, Phase.READY, Phase.REFUND_SCAN)
 
 TABLE: dict[tuple[Phase, type], Handler] = {
     (Phase.IDLE, KeyPressed): idle_key,
@@ -188,4 +192,6 @@ TABLE: dict[tuple[Phase, type], Handler] = {
     (Phase.REFUND_SCAN, KeyPressed): refund_key,
     (Phase.REFUND_SCAN, ButtonPressed): refund_button,
     (Phase.REFUND_SCAN, PaymentLookedUp): refund_found,
+    # A broken scan is told wherever a scan is taken; nothing of it is charged or looked up.
+    **{(phase, ScanBroken): broken_scan for phase in SCAN_PHASES},
 }

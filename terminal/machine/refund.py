@@ -20,7 +20,7 @@ from terminal.machine.events import (
     RefundRequested,
 )
 from terminal.machine.recovery import resolve_next
-from terminal.machine.routing import check_code
+from terminal.machine.routing import check_code, strip_symbology
 from terminal.machine.states import Now, Phase, State
 from terminal.payment import Payment, PaymentState
 
@@ -58,7 +58,7 @@ def begin_refund(state: State, event: RefundRequested, now: Now) -> Step:
 
 def refund_scan(state: State, event: CodeScanned, now: Now) -> Step:
     """The slip's barcode was scanned: look the payment up."""
-    reference = event.code.strip()
+    reference = strip_symbology(event.code.strip())
     problem = check_code(reference)
     if problem is not None:
         notice = "code_too_long" if problem == "too_long" else "code_unreadable"

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from terminal.config.model import RouteConfig
 
-__all__ = ["MAX_CODE_LENGTH", "check_code", "route_code"]
+__all__ = ["MAX_CODE_LENGTH", "check_code", "route_code", "strip_symbology"]
 
 #: Longer scans are not wallet codes (WeChat 18, Alipay 16–24, Alipay+ up to 32 characters).
 MAX_CODE_LENGTH = 64
+
+# ISO/IEC 15424 symbology identifier: "]", the symbology's code letter, one modifier character
+# ("]Q1" QR Code, "]C0" Code 128, "]E0" EAN-13, "]d2" Data Matrix, "]e0" GS1 DataBar).
+_SYMBOLOGY_ID = re.compile(r"\][A-Za-z][0-9A-Za-z]")
+
+
+def strip_symbology(code: str) -> str:
+    """``code`` without the symbology identifier a scanner may be set to send before it.
+
+    No wallet code, payment link or slip number starts with "]", so a leading "]" + letter +
+    one character is the scanner's AIM identifier (ISO/IEC 15424), never part of the code.
+    """
+    if _SYMBOLOGY_ID.match(code):
+        return code[3:]
+    return code
 
 
 def check_code(code: str) -> str | None:

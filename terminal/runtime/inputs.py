@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-from hw.base import OPERATOR_KEYS, Keypad
-from terminal.machine import Event, KeyPressed
+from hw.base import OPERATOR_KEYS, BrokenScan, Keypad
+from terminal.machine import CodeScanned, Event, KeyPressed, ScanBroken
 
-__all__ = ["PartProblems", "pump", "pump_keypad", "pump_problems"]
+__all__ = ["PartProblems", "pump", "pump_keypad", "pump_problems", "scan_event"]
 
 
 async def pump(
@@ -17,6 +17,13 @@ async def pump(
     """Feed ``make(item)`` for every item ``source`` yields."""
     async for item in source:
         feed(make(item))
+
+
+def scan_event(scan: str | BrokenScan) -> Event:
+    """What the scanner yielded, as the machine's event: a code, or a broken scan."""
+    if isinstance(scan, BrokenScan):
+        return ScanBroken(scan.reason)
+    return CodeScanned(scan)
 
 
 async def pump_problems(part: str, device: object, report: Callable[[str, str], None]) -> None:

@@ -24,7 +24,6 @@ from terminal.machine import (
     ButtonPressed,
     CallProvider,
     CancelTimer,
-    CodeScanned,
     Effect,
     Event,
     FindPayment,
@@ -39,7 +38,7 @@ from terminal.machine import (
 )
 from terminal.payment import PaymentState
 from terminal.providers.base import Provider
-from terminal.runtime.inputs import PartProblems, pump, pump_keypad, pump_problems
+from terminal.runtime.inputs import PartProblems, pump, pump_keypad, pump_problems, scan_event
 from terminal.runtime.journaling import JournalEffects
 from terminal.runtime.link import LinkWatch
 from terminal.runtime.observers import Observer, Observers
@@ -183,7 +182,7 @@ class Runtime:
             pump_problems("scanner", devices.scanner, self.report_problem),
             pump_problems("keypad", devices.keypad, self.report_problem),
             pump_problems("buttons", devices.buttons, self.report_problem),
-            pump(devices.scanner.codes(), CodeScanned, self.feed),
+            pump(devices.scanner.codes(), scan_event, self.feed),
             pump(devices.buttons.presses(), ButtonPressed, self.feed),
             pump(devices.nfc.taps(), BadgeTapped, self.feed),
         ]

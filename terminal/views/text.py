@@ -65,6 +65,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "code_unreadable": ("Unreadable code, scan again", "Код не прочитан, повторите"),
     "code_too_long": ("Not a wallet code", "Это не код кошелька"),
     "code_empty": ("Empty scan, scan again", "Пустой код, повторите"),
+    "scan_again": ("Scan again", "Сканируйте ещё раз"),
     "wrong_pin": ("Wrong PIN", "Неверный PIN"),
     "approval_refused": ("Approval refused", "Подтверждение отклонено"),
     "not_paid_in_time": ("Not paid in time", "Не оплачено вовремя"),

@@ -136,9 +136,13 @@ async def test_display_pushes_only_changed_screens() -> None:
     luma = CountingDummy(width=128, height=64, mode="1")
     display = LumaDisplay(device=luma)
 
-    display.show(SCREEN)
-    display.show(Screen(name="amount", title="Сумма", amount="1 234,56 ₽", lines=SCREEN.lines))
-    display.show(Screen(name="amount", title="Сумма", amount="1,00 ₽"))
+    for screen in (
+        SCREEN,
+        Screen(name="amount", title="Сумма", amount="1 234,56 ₽", lines=SCREEN.lines),
+        Screen(name="amount", title="Сумма", amount="1,00 ₽"),
+    ):
+        display.show(screen)
+        display.flush()  # each on the panel before the next: none replaced by a newer one
 
     assert luma.frames == 2
     assert display.last_image is not None
@@ -149,7 +153,9 @@ async def test_display_pushes_only_changed_screens() -> None:
 async def test_colour_devices_get_converted_frames() -> None:
     luma = dummy(width=128, height=64, mode="RGB")
 
-    LumaDisplay(device=luma).show(SCREEN)
+    display = LumaDisplay(device=luma)
+    display.show(SCREEN)
+    display.flush()
 
     assert luma.image.mode == "RGB"
     assert luma.image.getbbox() is not None
@@ -162,9 +168,14 @@ async def test_luma_errors_become_display_errors() -> None:
 
     display = LumaDisplay(device=Broken(width=128, height=64, mode="1"))
 
+    display.show(SCREEN)  # returns at once: the push fails on the display's worker
     with pytest.raises(DisplayError, match="bus gone"):
-        display.show(SCREEN)
+        display.flush()
     assert display.last_image is None
+    display.show(SCREEN)  # not on the panel: asked again, it is tried again
+    assert display.last_image is None  # (waits for that push, which fails again)
+    with pytest.raises(DisplayError, match="bus gone"):
+        display.show(Screen(name="idle", title="READY"))  # the earlier failure, reported here
 
 
 async def test_display_aclose_is_idempotent_and_blanks() -> None:

@@ -15,12 +15,13 @@ import pytest
 evdev = pytest.importorskip("evdev")
 from evdev import InputEvent, ecodes  # noqa: E402
 
-from hw.base import Scanner  # noqa: E402
+from hw.base import BrokenScan, Scanner  # noqa: E402
 from hw.errors import ScannerError  # noqa: E402
 from hw.input.evdev_devices import EVIOCSCLOCKID, Selector, open_input_device  # noqa: E402
 from hw.input.evdev_scanner import EvdevScanner, open_evdev_scanner  # noqa: E402
 from hw.input.event_pipe import EventPipe  # noqa: E402
-from hw.input.keymaps import KEY, ScanDecoder, ScanRejected, char_for, typed_events  # noqa: E402
+from hw.input.keymaps import KEY, char_for, typed_events  # noqa: E402
+from hw.input.scan_decoder import ScanDecoder, ScanRejected  # noqa: E402
 from terminal.clock import FakeClock  # noqa: E402
 from terminal.config.model import ScannerConfig  # noqa: E402
 
@@ -50,9 +51,13 @@ def tap(name: str, t_s: float) -> list[InputEvent]:
 
 
 def decode(seq: Iterable[InputEvent], decoder: ScanDecoder | None = None) -> list[object]:
-    """Every code or rejection ``seq`` makes."""
+    """Every code, rejection or broken scan ``seq`` makes (a broken scan as ``BROKEN``)."""
     decoder = decoder or ScanDecoder()
-    return [r for r in (decoder.feed(e) for e in seq) if r is not None]
+    results = [r for r in (decoder.feed(e) for e in seq) if r is not None]
+    return [BROKEN if isinstance(r, BrokenScan) else r for r in results]
+
+
+BROKEN = "<broken scan>"
 
 
 # --- the key tables --------------------------------------------------------------------
@@ -127,10 +132,15 @@ def test_repeated_keys_each_count() -> None:
     assert decode(typed("1111AAAA")) == ["1111AAAA"]
 
 
-def test_autorepeat_is_ignored() -> None:
+def test_autorepeat_between_scans_is_ignored_and_inside_one_breaks_it() -> None:
+    # Shift held before the first character: nothing typed yet, nothing lost.
+    seq = [key("KEY_LEFTSHIFT", 1, 0.0), key("KEY_LEFTSHIFT", 2, 0.25)]
+    seq += [key("KEY_LEFTSHIFT", 2, 0.283), *tap("KEY_A", 0.3), key("KEY_LEFTSHIFT", 0, 0.302)]
+    assert decode([*seq, *tap("KEY_ENTER", 0.304)]) == ["A"]
+    # A key repeating mid-scan: its key-up is late, the scan is broken.
     seq = [key("KEY_7", 1, 0.0), key("KEY_7", 2, 0.01), key("KEY_7", 2, 0.02)]
     seq += [key("KEY_7", 0, 0.03), *tap("KEY_ENTER", 0.04)]
-    assert decode(seq) == ["7"]
+    assert decode(seq) == [BROKEN]
 
 
 @pytest.mark.parametrize("terminator", ["KEY_ENTER", "KEY_KPENTER", "KEY_TAB"])
@@ -177,11 +187,11 @@ def test_over_long_scan_rejected_and_exact_length_accepted() -> None:
     ]
 
 
-def test_typing_is_dropped_with_a_log_line(caplog: pytest.LogCaptureFixture) -> None:
+def test_typing_is_a_broken_scan_with_a_log_line(caplog: pytest.LogCaptureFixture) -> None:
     slow = typed("12", gap_s=0.3, terminator="KEY_ENTER")
     with caplog.at_level(logging.INFO, LOGGER):
-        assert decode(slow) == []
-    assert "typed key dropped" in caplog.text
+        assert decode(slow) == [BROKEN]
+    assert "broken scan of 2 keys discarded" in caplog.text
 
 
 def test_scan_interleaved_with_typing() -> None:
@@ -190,34 +200,39 @@ def test_scan_interleaved_with_typing() -> None:
     more = [e for i, c in enumerate("xy") for e in tap(f"KEY_{c.upper()}", 3.0 + i * 0.4)]
     enter = tap("KEY_ENTER", 4.0)
     assert decode(person + scan + more + enter + typed("again", start_s=5.0)) == [
+        BROKEN,
         "WALLET-42",
+        BROKEN,
         "again",
     ]
 
 
-def test_burst_without_enter_is_dropped(caplog: pytest.LogCaptureFixture) -> None:
+def test_burst_without_enter_is_never_a_code(caplog: pytest.LogCaptureFixture) -> None:
     seq = typed("no-suffix", terminator=None) + typed("next", start_s=1.0)
+    seq += typed("after", start_s=2.0)
     with caplog.at_level(logging.WARNING, LOGGER):
-        assert decode(seq) == ["next"]
-    assert "burst of 9 keys without Enter or Tab dropped" in caplog.text
+        assert decode(seq) == [BROKEN, "after"]
+    assert "burst of 9 keys without Enter or Tab" in caplog.text
+    assert "set the scanner to send an Enter suffix" in caplog.text
 
 
-def test_late_enter_after_a_burst_is_dropped() -> None:
+def test_late_enter_after_a_burst_breaks_it() -> None:
     seq = typed("12345", terminator=None) + tap("KEY_ENTER", 0.5)
-    assert decode(seq) == []
+    assert decode(seq) == [BROKEN]
 
 
-def test_clock_going_back_starts_a_new_burst() -> None:
+def test_clock_going_back_mid_scan_breaks_it() -> None:
     seq = typed("old", start_s=5.0, terminator=None) + typed("new", start_s=1.0)
-    assert decode(seq) == ["new"]
+    assert decode(seq + typed("next", start_s=2.0)) == [BROKEN, "next"]
 
 
-def test_kernel_dropping_events_drops_the_partial_scan(caplog: pytest.LogCaptureFixture) -> None:
+def test_kernel_dropping_events_breaks_the_scan(caplog: pytest.LogCaptureFixture) -> None:
     seq = typed("1234", terminator=None)
     seq.append(InputEvent(0, 9000, ecodes.EV_SYN, ecodes.SYN_DROPPED, 0))
     with caplog.at_level(logging.WARNING, LOGGER):
-        assert decode(seq + typed("56", start_s=0.01)) == ["56"]
-    assert "partial scan of 4 keys dropped" in caplog.text
+        assert decode(seq + typed("56", start_s=0.01)) == [BROKEN]
+    # "5" went down before the SYN_REPORT that ends the cut packet: not counted.
+    assert "broken scan of 5 keys discarded, none of it charged: the kernel dropped" in caplog.text
 
 
 def test_typed_events_refuses_what_the_layout_cannot_type() -> None:
@@ -420,6 +435,8 @@ async def test_device_vanishes_mid_scan_and_comes_back(
     assert await anext(codes) == "first"
     rig.scan("half a sc", terminator=None)
     rig.pipe.unplug()
+    broken = await anext(codes)  # at once, not after the replug
+    assert broken == BrokenScan("the scanner disconnected", 9)
     next_code = asyncio.ensure_future(anext(codes))
     assert await anext(problems) == "scanner disconnected"
     assert rig.scanner.status()["connected"] is False
@@ -432,7 +449,10 @@ async def test_device_vanishes_mid_scan_and_comes_back(
     rig.scan("after replug")
     assert await next_code == "after replug"
     assert rig.scanner.status()["reconnects"] == 1
-    assert "partial scan of 9 keys dropped: the scanner disconnected" in caplog.text
+    assert "broken scan of 9 keys discarded, none of it charged: the scanner disconnected" in (
+        caplog.text
+    )
+    assert rig.scanner.status()["broken"] == 1
 
 
 async def test_absent_at_start_then_plugged_in() -> None:

@@ -6,9 +6,12 @@ the frame each one sends is rebuilt from the bytes it gave the bus and decoded w
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import importlib.util
+import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,7 @@ from luma.core.interface.serial import noop
 from PIL import Image, ImageChops
 
 from hw.display.drawing import FONT_DIR
+from hw.display.frame_pusher import FramePusher
 from hw.display.luma_display import PANEL_SIZES, GpiozeroPins, LumaDisplay, open_luma_display
 from hw.display.render import (
     MIN_LEGIBLE_PX_PER_MODULE,
@@ -139,6 +143,7 @@ def test_every_driver_sends_every_screen_as_drawn(
     screen = SCREENS[index]
 
     display.show(screen)
+    display.flush()
 
     assert display.size == (width, height)
     frame = display.last_image
@@ -159,6 +164,7 @@ def test_qr_decodes_from_the_bytes_the_driver_sent(
     display = open_luma_display(_cfg(driver, width, height), serial_interface=bus)
 
     display.show(Screen("qr", "ОПЛАТА", "1 234,56 ₽", ("Сканируйте QR",), payload, 42))
+    display.flush()
     panel = bus.panel(*_physical(driver, width, height))
     panel.save(tmp_path / "panel.png")
 
@@ -176,7 +182,9 @@ def test_qr_decodes_from_the_bytes_the_driver_sent(
 def test_qr_decodes_on_the_luma_dummy_at_both_sizes(payload: str) -> None:
     for size in [(128, 64), (128, 128)]:
         device = dummy(width=size[0], height=size[1], mode="1")
-        LumaDisplay(device=device).show(Screen("qr", "PAY", "1.00 RUB", (), payload, 5))
+        display = LumaDisplay(device=device)
+        display.show(Screen("qr", "PAY", "1.00 RUB", (), payload, 5))
+        display.flush()
         expected = [payload] if qr_legible(payload, size) else []
         assert _decode(device.image) == expected
 
@@ -208,6 +216,7 @@ def test_rotation_comes_from_the_config(driver: str, height: int) -> None:
     screen = SCREENS[2]
 
     display.show(screen)
+    display.flush()
 
     drawn = render_screen(screen, (128, height))
     assert _same(bus.panel(128, height), drawn.rotate(180))
@@ -217,6 +226,7 @@ def test_a_128x64_sh1107_is_a_turned_64x128_panel() -> None:
     bus = PanelBus()
     display = open_luma_display(_cfg("sh1107", 128, 64), serial_interface=bus)
     display.show(SCREENS[2])
+    display.flush()
 
     assert display.size == (128, 64)
     assert bus.panel(64, 128).size == (64, 128)
@@ -231,6 +241,7 @@ def test_i2c_over_a_bus_object_builds_and_draws() -> None:
     display = open_luma_display(_cfg(), bus=bus)
     started = bus.writes
     display.show(SCREENS[0])
+    display.flush()
 
     assert bus.writes - started == 1 + 1024 // 32  # the address window, then 32-byte blocks
     assert "i2c-1 at 0x3C" in repr(display)
@@ -270,14 +281,17 @@ def test_a_display_that_stops_answering_raises_and_is_drawn_whole_again() -> Non
     bus = FailingBus()
     display = open_luma_display(_cfg(), bus=bus)
     display.show(SCREENS[2])
+    display.flush()
 
     bus.fail_errno = errno.EREMOTEIO
+    display.show(SCREENS[3])  # returns at once: the push fails on the worker
     with pytest.raises(DisplayError, match="no display answered on i2c-1 at 0x3C"):
-        display.show(SCREENS[3])
+        display.flush()
     assert display.last_screen == SCREENS[2]
 
     bus.fail_errno = None
-    display.show(SCREENS[3])
+    display.show(SCREENS[3])  # it never reached the panel: asked again, it is sent again
+    display.flush()
     assert display.last_screen == SCREENS[3]
     assert display.status()["frames"] == {"full": 2, "countdown": 0, "skipped": 0}
 
@@ -289,6 +303,7 @@ async def test_spi_drives_dc_and_reset_through_gpiozero() -> None:
     dc, reset = factory.pin(24), factory.pin(25)
 
     display.show(SCREENS[0])
+    display.flush()
 
     assert reset.state  # luma pulsed RESET low, then left it high
     assert [s.state for s in reset.states][-2:] == [False, True]
@@ -346,6 +361,7 @@ def test_countdown_ticks_redraw_only_the_countdown_and_match_a_full_render(
 
     for second in seconds:
         display.show(_tick(base, second))
+        display.flush()
         assert _same(device.image, render_screen(_tick(base, second), size)), second
 
     frames = display.status()["frames"]
@@ -357,9 +373,11 @@ def test_the_same_screen_is_not_sent_twice() -> None:
     bus = PanelBus()
     display = open_luma_display(_cfg(), serial_interface=bus)
     display.show(SCREENS[1])
+    display.flush()
     sent = len(bus.data_bytes)
 
     display.show(Screen("amount", "СУММА", "1 234,56 ₽", ("Введите сумму",)))
+    display.flush()
 
     assert len(bus.data_bytes) == sent
     assert display.status()["frames"] == {"full": 1, "countdown": 0, "skipped": 1}
@@ -419,3 +437,179 @@ def test_the_bundled_fonts_and_their_licence_ship_with_hw() -> None:
     names = {path.name for path in FONT_DIR.iterdir()}
     assert {"DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansMono.ttf", "LICENSE"} <= names
     assert "Bitstream Vera" in (FONT_DIR / "LICENSE").read_text()
+
+
+# --- frames pushed off the loop: one worker, the latest frame wins --------------------------
+
+
+class HeldBus(PanelBus):
+    """A panel bus that can be held mid-frame, as a slow I²C bus is, and notes its threads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.release.set()
+        self.entered = threading.Event()
+        self.threads: set[int] = set()
+        self.frames = 0
+        self.sent: list[Image.Image] = []  # each frame as the panel showed it
+
+    def hold(self) -> None:
+        self.release.clear()
+        self.entered.clear()
+
+    def data(self, data: Any) -> None:
+        self.threads.add(threading.get_ident())
+        self.entered.set()
+        assert self.release.wait(10), "the test never released the bus"
+        super().data(data)
+        self.frames += 1
+        self.sent.append(self.panel(128, 64))
+
+
+def _held_display() -> tuple[LumaDisplay, HeldBus]:
+    bus = HeldBus()
+    display = open_luma_display(_cfg(), serial_interface=bus)
+    bus.frames = 0  # luma blanked the panel as it opened it
+    bus.threads.clear()
+    bus.sent.clear()
+    return display, bus
+
+
+def test_show_returns_while_the_bus_is_still_busy_and_the_push_is_on_another_thread() -> None:
+    display, bus = _held_display()
+    bus.hold()
+
+    display.show(SCREENS[0])  # returns although the bus cannot take the frame yet
+
+    assert bus.entered.wait(10)
+    assert display.status()["pushing"] is True
+    assert bus.frames == 0
+    bus.release.set()
+    display.flush()
+    assert bus.frames == 1
+    assert bus.threads
+    assert threading.get_ident() not in bus.threads
+    assert _same(bus.panel(128, 64), render_screen(SCREENS[0], (128, 64)))
+
+
+def test_the_latest_frame_wins_while_the_bus_is_busy() -> None:
+    display, bus = _held_display()
+    bus.hold()
+    display.show(SCREENS[0])
+    assert bus.entered.wait(10)  # SCREENS[0] is on the bus
+
+    for screen in SCREENS[1:5]:
+        display.show(screen)
+    bus.release.set()
+    display.flush()
+
+    assert bus.frames == 2  # SCREENS[0], then only the newest
+    assert display.last_screen == SCREENS[4]
+    assert _same(bus.panel(128, 64), render_screen(SCREENS[4], (128, 64)))
+    assert display.status()["frames_dropped"] == 3
+    assert display.status()["frames"] == {"full": 2, "countdown": 0, "skipped": 0}
+
+
+def test_countdown_redraws_stay_right_when_ticks_are_dropped() -> None:
+    display, bus = _held_display()
+    base = COUNTDOWN_SCREENS[0]
+    display.show(_tick(base, 59))
+    display.flush()
+    bus.hold()
+    display.show(_tick(base, 58))
+    assert bus.entered.wait(10)
+    for second in range(57, 49, -1):
+        display.show(_tick(base, second))
+    bus.release.set()
+    display.flush()
+
+    assert _same(bus.panel(128, 64), render_screen(_tick(base, 50), (128, 64)))
+    assert display.status()["frames"] == {"full": 1, "countdown": 2, "skipped": 0}
+
+
+def test_a_failed_push_is_raised_by_the_next_show_which_is_still_pushed() -> None:
+    bus = FailingBus()
+    display = open_luma_display(_cfg(), bus=bus)
+    bus.fail_errno = errno.EREMOTEIO
+    display.show(SCREENS[0])
+    assert display.last_screen is None  # waits for the push, which failed
+
+    bus.fail_errno = None
+    with pytest.raises(DisplayError, match="no display answered on i2c-1 at 0x3C"):
+        display.show(SCREENS[1])
+    display.flush()  # the failure was reported once
+    assert display.last_screen == SCREENS[1]
+
+
+def test_the_runtime_logs_a_failed_push_as_it_always_did(caplog: pytest.LogCaptureFixture) -> None:
+    from terminal.machine import Phase, Settings, State
+    from terminal.runtime.screen import ScreenUpdater
+
+    bus = FailingBus()
+    display = open_luma_display(_cfg(), bus=bus)
+    bus.fail_errno = errno.EREMOTEIO
+    updater = ScreenUpdater(display, language="en", emit=lambda *args, **details: None)
+    state = State(Settings())
+    updater.show(state)
+    assert display.last_screen is None  # the first push failed on the worker
+    with caplog.at_level(logging.WARNING, "payterm.runtime"):
+        updater.show(state.evolve(phase=Phase.AMOUNT, entry="5"))
+    assert "display: /dev/i2c-1: no display answered on i2c-1 at 0x3C" in caplog.text
+
+
+async def test_close_lets_the_push_under_way_finish_drops_the_waiting_one_then_blanks() -> None:
+    display, bus = _held_display()
+    display.show(SCREENS[0])
+    display.flush()
+    bus.hold()
+    display.show(SCREENS[1])
+    assert bus.entered.wait(10)  # SCREENS[1] is on the bus
+    display.show(SCREENS[2])  # waiting: dropped by the close
+
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    ticker = asyncio.create_task(tick())
+    closing = asyncio.create_task(display.aclose())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not closing.done()  # it waits for the push under way...
+    assert ticks >= 10  # ...without holding the loop up
+    bus.release.set()
+    await closing
+    ticker.cancel()
+
+    # SCREENS[0], SCREENS[1], then the blank frame of luma's cleanup: SCREENS[2] never.
+    drawn = [render_screen(SCREENS[i], (128, 64)) for i in range(3)]
+    assert len(bus.sent) == 3
+    assert _same(bus.sent[0], drawn[0])
+    assert _same(bus.sent[1], drawn[1])
+    assert bus.sent[2].getbbox() is None
+    assert bus.commands[-1] == -1  # then the bus was closed
+    assert display.status()["frames_dropped"] == 1
+    with pytest.raises(DisplayError, match="closed"):
+        display.show(SCREENS[3])
+
+
+def test_the_worker_ends_when_idle_and_comes_back_for_the_next_frame() -> None:
+    pushed: list[int] = []
+    pusher: FramePusher[int] = FramePusher(pushed.append, name="test-pusher", idle_exit_s=0.01)
+    pusher.post(1)
+    assert pusher.wait(10)
+    for _ in range(1000):
+        if not any(t.name == "test-pusher" for t in threading.enumerate()):
+            break
+        threading.Event().wait(0.01)
+    assert not any(t.name == "test-pusher" for t in threading.enumerate())
+    pusher.post(2)
+    assert pusher.wait(10)
+    assert pushed == [1, 2]
+    assert pusher.stop(10)
+    with pytest.raises(RuntimeError, match="stopped"):
+        pusher.post(3)

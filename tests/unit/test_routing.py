@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from machine_script import ALIPAY_CODE, SETTINGS, WECHAT_CODE, run, scan, typed
 
 from terminal.config.model import RouteConfig
-from terminal.machine.routing import MAX_CODE_LENGTH, check_code, route_code
+from terminal.machine import CallProvider, FindPayment, Phase, RefundRequested, State
+from terminal.machine.routing import MAX_CODE_LENGTH, check_code, route_code, strip_symbology
 
 #: Verystar-style lists (000): Alipay 16–24 characters from 25–30, WeChat 18 from 10–15.
 ALIPAY = RouteConfig("alipay", "verystar", ("25", "26", "27", "28", "29", "30"),
@@ -85,3 +87,60 @@ def test_no_routes_no_match() -> None:
 def test_routes_may_be_any_iterable() -> None:
     """Routes can come as a generator (read once)."""
     assert route_code("134567890123456789", (r for r in ROUTES)) == WECHAT
+
+
+# --- symbology identifiers (ISO/IEC 15424, "AIM IDs") -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("scanned", "code"),
+    [
+        ("]Q1" + WECHAT_CODE, WECHAT_CODE),  # QR Code, model 2
+        ("]C0" + ALIPAY_CODE, ALIPAY_CODE),  # Code 128
+        ("]E0" + ALIPAY_CODE, ALIPAY_CODE),  # EAN/UPC
+        ("]d2" + WECHAT_CODE, WECHAT_CODE),  # Data Matrix, GS1
+        ("]e0SND123", "SND123"),  # GS1 DataBar
+        ("]QA" + WECHAT_CODE, WECHAT_CODE),  # a letter as the modifier
+        ("]Q1https://qr.nspk.ru/AS1000670LSS7DN18SJQDNP4B05KLJL2",
+         "https://qr.nspk.ru/AS1000670LSS7DN18SJQDNP4B05KLJL2"),
+        (WECHAT_CODE, WECHAT_CODE),  # no identifier: unchanged
+        ("]Q1", ""),  # an identifier and nothing after it is an empty scan
+        ("]1" + WECHAT_CODE, "]1" + WECHAT_CODE),  # "]" + digit is no identifier
+        ("]Q", "]Q"),  # too short to be one
+        ("]Q]" + WECHAT_CODE, "]Q]" + WECHAT_CODE),  # the modifier is a letter or digit
+        ("x]Q1" + WECHAT_CODE, "x]Q1" + WECHAT_CODE),  # only a leading one is stripped
+        ("]Q1]C0" + WECHAT_CODE, "]C0" + WECHAT_CODE),  # one identifier per scan
+    ],
+)  # fmt: skip
+def test_strip_symbology(scanned: str, code: str) -> None:
+    """A leading "]" + letter + letter-or-digit is the scanner's identifier, not the code."""
+    assert strip_symbology(scanned) == code
+
+
+@pytest.mark.parametrize("prefix", ["]Q1", "]C0", "]E0", "]d2"])
+def test_a_code_with_a_symbology_identifier_is_charged_without_it(prefix: str) -> None:
+    """The machine pays with the code itself: the identifier never reaches the provider."""
+    script = run(State(SETTINGS), typed(0, "1500"))
+    result = script.feed(1, scan(prefix + WECHAT_CODE))
+    assert result.state.phase is Phase.PAYING
+    assert result.state.message == ""
+    calls = [e for e in result.effects if isinstance(e, CallProvider)]
+    assert [(c.op, c.code) for c in calls] == [("pay", WECHAT_CODE)]
+
+
+def test_an_identifier_alone_is_an_empty_scan() -> None:
+    script = run(State(SETTINGS), typed(0, "1500"))
+    result = script.feed(1, scan("]Q1"))
+    assert (result.state.phase, result.state.message, result.effects) == (
+        Phase.READY, "code_empty", (),
+    )  # fmt: skip
+
+
+def test_a_slip_barcode_with_a_symbology_identifier_is_looked_up_without_it() -> None:
+    """Code 128 on the slip comes back as "]C0<number>": the number is what is looked up."""
+    script = run(State(SETTINGS), [])
+    script.feed(3600, RefundRequested())
+    result = script.feed(3601, scan("]C0PM-7705"))
+    finds = [e for e in result.effects if isinstance(e, FindPayment)]
+    assert finds == [FindPayment("PM-7705")]
+    assert result.state.phase is Phase.REFUND_SCAN
