@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from terminal.machine.api_events import PrintPairingSlip, RecordApiOrder, RecordPairing
 from terminal.machine.events import Op
 from terminal.money import Money
 from terminal.payment import Payment
@@ -84,4 +85,15 @@ class FindPayment:
     reference: str
 
 
-Effect = RecordPayment | CallProvider | StartTimer | CancelTimer | PrintSlip | Alert | FindPayment
+Effect = (
+    RecordPayment
+    | CallProvider
+    | StartTimer
+    | CancelTimer
+    | PrintSlip
+    | Alert
+    | FindPayment
+    | RecordApiOrder
+    | RecordPairing
+    | PrintPairingSlip
+)

@@ -36,7 +36,17 @@ from terminal.machine import (
     State,
     step,
 )
+from terminal.journal.api_store import ApiStore
+from terminal.machine.api_events import (
+    PairingOpened,
+    PrintPairingSlip,
+    RecordApiOrder,
+    RecordPairing,
+)
+from terminal.machine.common import Step
+from terminal.payment import Payment
 from terminal.providers.base import Provider
+from terminal.runtime.api_effects import ApiEffects, reprint_kind
 from terminal.runtime.inputs import PartProblems, pump, pump_keypad, pump_problems
 from terminal.runtime.journaling import JournalEffects
 from terminal.runtime.observers import Observer, Observers
@@ -111,6 +121,14 @@ class Runtime:
             journal, providers, clock, state_of=self._current_state, feed=self.feed
         )
         self._problems = PartProblems()
+        self.api_store = ApiStore(journal.database)
+        self.api_effects = ApiEffects(
+            self.api_store, clock, emit=emit, terminal_id=lambda: self.state.settings.terminal_id,
+            language=language, columns=slip_columns,
+        )  # fmt: skip
+        self._answers: dict[int, tuple[Event, asyncio.Future[Step]]] = {}
+        #: Makes the event that shows a pairing code (set by the integrator API when it runs).
+        self.pairing_source: Callable[[], PairingOpened] | None = None
 
     # --- public ------------------------------------------------------------------------
 
@@ -122,6 +140,24 @@ class Runtime:
         """Queue ``event`` for the machine."""
         self._busy += 1
         self._queue.put_nowait(event)
+
+    def submit(self, event: Event) -> asyncio.Future[Step]:
+        """Queue ``event``; the future gets the machine's step for it once it is handled.
+
+        The integrator API learns what the machine decided this way, never by deciding.
+        """
+        answer: asyncio.Future[Step] = asyncio.get_running_loop().create_future()
+        self._answers[id(event)] = (event, answer)
+        self.feed(event)
+        return answer
+
+    def clock_wall(self) -> str:
+        """The wall time now, ISO 8601, as the journal records it."""
+        return self._clock.wall().isoformat()
+
+    def reprint(self, payment: Payment) -> None:
+        """Print ``payment``'s slip again (the slip its state calls for)."""
+        self._spawn(self._printing.print_effect(PrintSlip(reprint_kind(payment), payment)))
 
     @property
     def screen(self) -> Screen | None:
@@ -227,6 +263,8 @@ class Runtime:
             self.feed(RefundRequested())
         elif function == "reprint" and self._printing.last_slip is not None:
             self._spawn(self._printing.print_slip(self._printing.last_slip))
+        elif function == "pair" and self.pairing_source is not None:
+            self.feed(self.pairing_source())
         elif function == "x_report":
             report = self._printing.x_report(
                 self._journal.shift_summary(), printed_wall=self._clock.wall().isoformat()
@@ -267,6 +305,9 @@ class Runtime:
             self._observers.emit("machine:state", old=old.value, new=result.state.phase.value)
             signal_change(self._devices.signals, old, result.state)
         self._carry_out(result.effects)
+        waiting = self._answers.pop(id(event), None)
+        if waiting is not None and waiting[0] is event and not waiting[1].done():
+            waiting[1].set_result(result)
         self._schedule_redraw()
 
     def _carry_out(self, effects: tuple[Effect, ...]) -> None:
@@ -276,6 +317,11 @@ class Runtime:
                 if failed is not None:
                     self._handle(failed)
                     return  # write-ahead: nothing after a failed journal write may happen
+            if isinstance(effect, RecordApiOrder | RecordPairing):
+                failed = self.api_effects.record(effect)
+                if failed is not None:
+                    self._handle(failed)
+                    return  # write-ahead, as for a payment's record
             if isinstance(effect, CallProvider):
                 self._spawn(self._calls.call(effect))
             elif isinstance(effect, StartTimer):
@@ -289,6 +335,8 @@ class Runtime:
                 self._observers.emit("terminal:alert", code=effect.code, message=effect.message)
             elif isinstance(effect, FindPayment):
                 self._journaling.find(effect.reference)
+            elif isinstance(effect, PrintPairingSlip):
+                self._spawn(self._printing.print_slip(self.api_effects.pairing_slip(effect)))
 
     def _schedule_redraw(self) -> None:
         # The redraw runs after the tasks just spawned have taken their first step, so a
