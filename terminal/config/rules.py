@@ -13,8 +13,8 @@ from typing import Any
 from hw.base import OPERATOR_KEYS
 from terminal.config.messages import NAME, did_you_mean, join, unknown
 from terminal.config.model import (
-    ApiConfig,
     OPERATOR_FUNCTIONS,
+    ApiConfig,
     Config,
     DisplayConfig,
     KeypadConfig,

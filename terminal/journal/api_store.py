@@ -54,6 +54,14 @@ class StoredEvent:
     wall: str
 
 
+_SELECT_ORDERS = (
+    "SELECT p.order_id, p.seq, p.reference, p.method, p.description, p.amount_minor, "
+    "p.currency, p.provider, p.status, coalesce(r.idempotency_key, ''), "
+    "coalesce(r.body_hash, '') FROM api_payments p LEFT JOIN api_requests r "
+    "ON r.order_id = p.order_id AND r.kind = 'payment'"
+)
+
+
 class ApiStore:
     """Reads and writes of the API's tables; loop-thread only, like the journal."""
 
@@ -167,14 +175,8 @@ class ApiStore:
         return [str(r[0]) for r in rows]
 
     def _orders(self, where: str, params: tuple[object, ...]) -> list[ApiOrder]:
-        rows = self._db.rows(
-            "read API payments",
-            "SELECT p.order_id, p.seq, p.reference, p.method, p.description, p.amount_minor, "
-            "p.currency, p.provider, p.status, coalesce(r.idempotency_key, ''), "
-            "coalesce(r.body_hash, '') FROM api_payments p LEFT JOIN api_requests r "
-            f"ON r.order_id = p.order_id AND r.kind = 'payment' {where}",  # noqa: S608
-            params,
-        )
+        sql = f"{_SELECT_ORDERS} {where}"  # noqa: S608 - ``where`` is one of ours, fixed
+        rows = self._db.rows("read API payments", sql, params)
         return [
             ApiOrder(
                 order_id=str(r[0]),

@@ -17,6 +17,7 @@ from typing import Any
 from hw.base import Buttons, Display, Keypad, NfcReader, Printer, Scanner, Signals
 from terminal.clock import Clock
 from terminal.journal import Journal
+from terminal.journal.api_store import ApiStore
 from terminal.machine import (
     Alert,
     BadgeTapped,
@@ -36,7 +37,6 @@ from terminal.machine import (
     State,
     step,
 )
-from terminal.journal.api_store import ApiStore
 from terminal.machine.api_events import (
     PairingOpened,
     PrintPairingSlip,

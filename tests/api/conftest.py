@@ -55,7 +55,8 @@ class Running:
         await self.terminal.api.api.pairings.open()
         await self.terminal.runtime.wait_idle()
         screen = self.terminal.runtime.screen
-        assert screen is not None and screen.name == "pairing"
+        assert screen is not None
+        assert screen.name == "pairing"
         code = screen.amount.replace(" ", "")
         async with self.client() as client:
             answer = await client.post("/v1/pairings", json={"code": code, "name": name})
