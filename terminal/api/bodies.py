@@ -13,7 +13,7 @@ import json
 import re
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from starlette.requests import ClientDisconnect, Request
 
 from terminal.api.problems import ApiProblem
@@ -35,6 +35,17 @@ MAX_BODY_BYTES = 8 * 1024
 BODY_TIMEOUT_S = 10.0
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
+
+def _whole(value: object) -> object:
+    """JSON has one kind of number: 1500.0 is the whole number 1500 (1500.5 is refused)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+#: Minor units: a whole number (true, "15" and 15.5 are refused).
+_Minor = Annotated[int, Field(ge=1, le=10**12), BeforeValidator(_whole)]
+
 _Text = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
@@ -45,7 +56,7 @@ class _Body(BaseModel):
 class CreatePayment(_Body):
     """``POST /v1/payments``."""
 
-    amount_minor: Annotated[int, Field(ge=1, le=10**12)]
+    amount_minor: _Minor
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
     reference: _Text
     method: Literal["qr", "code", "choose"]
@@ -56,7 +67,7 @@ class CreatePayment(_Body):
 class CreateRefund(_Body):
     """``POST /v1/payments/{id}/refunds``: the whole amount when ``amount_minor`` is left out."""
 
-    amount_minor: Annotated[int, Field(ge=1, le=10**12)] | None = None
+    amount_minor: _Minor | None = None
 
 
 class CreatePairing(_Body):

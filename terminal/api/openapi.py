@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
+import sys
 from typing import Any
 
 from terminal import __version__
 from terminal.api.bodies import CreatePairing, CreatePayment, CreateRefund
 
-__all__ = ["openapi_document"]
+__all__ = ["openapi_document", "document_text"]
 
 _REF = "#/components/schemas/"
 _PROBLEM = {"$ref": f"{_REF}Problem"}
@@ -278,6 +280,32 @@ def _document() -> dict[str, Any]:
     }
 
 
-def openapi_document() -> dict[str, Any]:
-    """The OpenAPI 3.1 document (a copy: the caller may change it)."""
-    return copy.deepcopy(_document())
+def openapi_document(
+    *, currency: str | None = None, max_amount_minor: int | None = None,
+    providers: list[str] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The OpenAPI 3.1 document; a terminal serves it narrowed to what it takes.
+
+    ``currency``, ``max_amount_minor`` and ``providers`` (the configured ones) narrow the
+    create body, so a request the document calls valid is one this terminal accepts
+    (busy apart). Without them it is the general document kept under ``docs/api/``.
+    """
+    document = copy.deepcopy(_document())
+    create = document["components"]["schemas"]["CreatePayment"]["properties"]
+    if currency is not None:
+        create["currency"] = {"type": "string", "enum": [currency], "title": "Currency"}
+    if max_amount_minor is not None:
+        create["amount_minor"]["maximum"] = max_amount_minor
+    if providers is not None:
+        create["provider"] = {"anyOf": [{"type": "string", "enum": providers}, {"type": "null"}],
+                              "default": None, "title": "Provider"}  # fmt: skip
+    return document
+
+
+def document_text() -> str:
+    """The general document as ``docs/api/openapi.json`` keeps it."""
+    return json.dumps(openapi_document(), indent=2, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":  # python -m terminal.api.openapi > docs/api/openapi.json
+    sys.stdout.write(document_text())

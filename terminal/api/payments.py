@@ -262,4 +262,4 @@ def _key_reused() -> ApiProblem:
 
 
 def _not_refundable(why: str) -> ApiProblem:
-    return ApiProblem(422, "not_refundable", f"the payment cannot be refunded: {why}")
+    return ApiProblem(409, "not_refundable", f"the payment cannot be refunded: {why}")

@@ -49,7 +49,11 @@ async def start_api(
     payments = Payments(runtime, journal, config)
     pairings = Pairings(runtime, runtime.api_store, fingerprint)
     hub = EventHub(runtime, payments)
-    api = Api(runtime, journal, payments, pairings, hub, openapi_document())
+    document = openapi_document(
+        currency=config.terminal.currency, max_amount_minor=config.terminal.max_amount_minor,
+        providers=sorted(config.providers),
+    )  # fmt: skip
+    api = Api(runtime, journal, payments, pairings, hub, document)
     cert = (certificate.cert_path, certificate.key_path) if certificate is not None else None
     public = ApiServer(build_app(api), host=cfg.host, port=cfg.port, cert=cert)
     local = ApiServer(build_app(api, local=True), uds=data_dir / SOCKET_FILE)

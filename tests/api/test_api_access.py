@@ -11,10 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+import terminal.api.server as server_module
 from tests.api.conftest import Running, api_config, start
 from tests.api.helpers import body
-
-import terminal.api.server as server_module
 
 
 def _peer_fingerprint(url: str, context: ssl.SSLContext) -> str:

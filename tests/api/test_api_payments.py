@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+from terminal.machine import KeyPressed
 from tests.api.conftest import Running
 from tests.api.helpers import body, wait_state
-
-from terminal.machine import KeyPressed
 
 
 async def test_qr_payment_paid_by_the_customer(running: Running) -> None:
@@ -137,7 +136,7 @@ async def test_cancel_is_sent_once(running: Running) -> None:
     """Cancel acts as the button: the payment is cancelled; a second cancel is 409."""
     key = await running.pair()
     async with running.client(key) as api:
-        created = (await api.post("/v1/payments", json=body(), headers={"Idempotency-Key": "x"}))
+        created = await api.post("/v1/payments", json=body(), headers={"Idempotency-Key": "x"})
         order_id = created.json()["id"]
         await wait_state(api, order_id, "pending")
         cancelling = await api.post(f"/v1/payments/{order_id}/cancel")
@@ -194,7 +193,7 @@ async def test_refund_in_full_and_partial_refused(running: Running) -> None:
         assert replay.status_code == 202
         assert replay.headers["idempotent-replayed"] == "true"
         twice = await api.post(url, headers={"Idempotency-Key": "r2"})
-        assert twice.status_code == 422
+        assert twice.status_code == 409
         assert twice.json()["code"] == "not_refundable"
 
 
