@@ -110,8 +110,24 @@ class ApiStore:
         )
         return None if row is None else StoredRequest(str(row[0]), str(row[1]), str(row[2]))
 
-    def record_order(self, order: ApiOrder, *, wall: str) -> None:
-        """Write (or update the status of) ``order``, with its idempotency key, in one go."""
+    def record_order(self, order: ApiOrder, *, wall: str, durable: bool = True) -> None:
+        """Write (or update the status of) ``order``, with its idempotency key, in one go.
+
+        ``durable=False`` skips this commit's own fsync: for a record followed at once by
+        its payment's intent, whose fsync makes both durable (WAL frames are synced in
+        order). A crash between the two loses both, so the POS's retry with the same key
+        makes the payment afresh; no provider call can have happened.
+        """
+        conn = self._db.live()
+        if not durable:
+            conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            self._write_order(order, wall)
+        finally:
+            if not durable:
+                conn.execute("PRAGMA synchronous = FULL")
+
+    def _write_order(self, order: ApiOrder, wall: str) -> None:
         with self._db.write(f"record the API payment {order.order_id}") as conn:
             conn.execute(
                 "INSERT INTO api_payments (order_id, seq, reference, method, description, "

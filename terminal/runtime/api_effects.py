@@ -48,7 +48,9 @@ class ApiEffects:
         wall = self._clock.wall().isoformat()
         try:
             if isinstance(effect, RecordApiOrder):
-                self._store.record_order(effect.order, wall=wall)
+                # A started order is followed at once by its payment's intent (durable).
+                durable = effect.order.status != "started"
+                self._store.record_order(effect.order, wall=wall, durable=durable)
             else:
                 self._store.add_pairing(effect.name, effect.key_hash, wall=wall)
         except JournalError as exc:
