@@ -36,6 +36,7 @@ BENCHMARKS: tuple[str, ...] = (
     "bench.bench_refund_lookup",
     "bench.bench_paymaster_refunds",
     "bench.bench_reconnect",
+    "bench.bench_api",
 )
 
 

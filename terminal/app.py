@@ -91,6 +91,7 @@ class Terminal:
     sandboxes: dict[str, Any] = field(init=False, default_factory=dict)
     links: list[Any] = field(init=False, default_factory=list)
     providers: dict[str, Provider] = field(init=False, default_factory=dict)
+    api: Any = field(init=False, default=None)  # terminal.api.service.RunningApi when [api] is on
     _stack: contextlib.AsyncExitStack = field(init=False, default_factory=contextlib.AsyncExitStack)
 
     async def __aenter__(self) -> Terminal:
@@ -131,9 +132,7 @@ class Terminal:
         self.device = await self._open_device()
         settings = settings_from(cfg, epoch=self.journal.epoch, providers=self.providers)
         settings = replace(settings, screen_qr_max_chars=_legible_qr_chars(cfg))
-        state = State(
-            settings, next_seq=self.journal.next_seq(), shift=self.journal.current_shift()
-        )
+        state = State(settings, next_seq=self._next_seq(), shift=self.journal.current_shift())
         self.runtime = Runtime(
             state=state,
             journal=self.journal,
@@ -155,6 +154,23 @@ class Terminal:
             route_probe=default_route_up if cfg.terminal.hardware == "pi" else None,
         )
         self._stack.push_async_callback(self.runtime.aclose)
+        if cfg.api.enabled:
+            from terminal.api.service import start_api
+
+            self.api = await start_api(cfg, self.runtime, self.journal, self._stack)
+
+    def _next_seq(self) -> int:
+        """The next through-number: past every payment and every number the API reserved.
+
+        An API payment left waiting for the customer's code when the terminal stopped is
+        marked abandoned: nobody is presenting a code after a restart.
+        """
+        from terminal.journal.api_store import ApiStore
+
+        store = ApiStore(self.journal.database)
+        for order_id in store.abandon_presenting():
+            log.warning("API payment %s abandoned: the terminal restarted before a code", order_id)
+        return max(self.journal.next_seq(), store.max_seq() + 1)
 
     async def _start_sandbox(
         self, name: str, pcfg: ProviderConfig, data_dir: Path, secrets: dict[str, str]

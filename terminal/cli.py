@@ -181,6 +181,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     journal.add_argument("--last", type=_positive, default=10, help="how many (default 10)")
     journal.add_argument("--json", action="store_true", help="one JSON list instead of a table")
+
+    # The integrator API: pairing a POS (docs/api/).
+    pair = sub.add_parser("pair", help="show a pairing code for a POS on the terminal's display")
+    pair.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    pair.add_argument(
+        "--data-dir", type=Path, help="the demo's data directory (payterm demo --api)"
+    )
+    pairings = sub.add_parser("pairings", help="list or revoke the paired POS")
+    pairings.add_argument("action", choices=["list", "revoke"])
+    pairings.add_argument("name", nargs="?", help="revoke: the POS's name")
+    pairings.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    pairings.add_argument("--data-dir", type=Path, help="the demo's data directory")
+    demo.add_argument("--api", action="store_true", help="serve the integrator API (loopback)")
+    demo.add_argument("--api-port", type=int, default=8443, help="with --api (default 8443)")
     return parser
 
 
@@ -216,6 +230,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_sendy_activate(args))
         if args.command == "journal":
             return _print_journal(args)
+        if args.command in ("pair", "pairings"):
+            return _pairing(args)
         if args.command == "demo":
             return asyncio.run(_demo(_demo_config(args), _clock(args), headless=args.headless))
         try:
@@ -250,7 +266,42 @@ def _demo_config(args: argparse.Namespace) -> Config:
         config = replace(config, terminal=replace(config.terminal, language=args.language))
     if args.qr_mode is not None:
         config = replace(config, payment=replace(config.payment, qr_mode=args.qr_mode))
+    if args.api:
+        api = replace(config.api, enabled=True, host="127.0.0.1", port=args.api_port)
+        config = replace(config, api=api)
     return config
+
+
+def _pairing(args: argparse.Namespace) -> int:
+    from terminal.api.local import pair_command, pairings_command
+
+    if args.data_dir is not None:
+        config = builtin_demo_config(args.data_dir)
+        config = replace(config, api=replace(config.api, enabled=True))
+    else:
+        config = load_config(args.config)
+    if args.command == "pair":
+        print(pair_command(config))
+    elif args.action == "revoke" and not args.name:
+        raise ConfigError("name the POS to revoke: payterm pairings revoke NAME")
+    else:
+        print(pairings_command(config, args.action, args.name))
+    return 0
+
+
+def _announce_api(terminal: object, *, headless: bool) -> None:
+    """Say where the demo's API listens and what to pin (a JSON line when headless)."""
+    api = getattr(terminal, "api", None)
+    if api is None:
+        return
+    if headless:
+        import json
+
+        line = {"event": "api:listening", "url": api.url, "fingerprint": api.fingerprint,
+                "socket": str(api.socket)}  # fmt: skip
+        print(json.dumps(line), flush=True)
+    else:
+        print(f"API on {api.url}  certificate SHA-256 {api.fingerprint}", file=sys.stderr)
 
 
 async def _demo(config: Config, clock: Clock, *, headless: bool) -> int:
@@ -260,6 +311,7 @@ async def _demo(config: Config, clock: Clock, *, headless: bool) -> int:
         from terminal.demo.headless import run_headless
 
         async with Terminal(config, clock, with_network_link=True) as terminal:
+            _announce_api(terminal, headless=True)
             failed = await run_headless(terminal)
         return EXIT_FAILED if failed else 0
     from terminal.demo.interactive import check_window, demo_logging, run_interactive
@@ -267,6 +319,7 @@ async def _demo(config: Config, clock: Clock, *, headless: bool) -> int:
     check_window(config)  # before anything is drawn or opened
     with demo_logging(config.terminal.data_dir):
         async with Terminal(config, clock, with_network_link=True) as terminal:
+            _announce_api(terminal, headless=False)
             await run_interactive(terminal)
     return 0
 

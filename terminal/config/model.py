@@ -20,6 +20,7 @@ __all__ = [
     "ButtonsConfig",
     "NfcConfig",
     "SystemConfig",
+    "ApiConfig",
     "Secrets",
     "Config",
     "SupervisorSecrets",
@@ -145,7 +146,7 @@ class ScannerConfig:
 
 #: What an operator key can do: cancel the payment or amount, reprint the last slip, print
 #: an X report, refund a paid payment by scanning its slip.
-OPERATOR_FUNCTIONS = ("cancel", "reprint", "x_report", "refund")
+OPERATOR_FUNCTIONS = ("cancel", "reprint", "x_report", "refund", "pair")
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +202,17 @@ class SystemConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ApiConfig:
+    """``[api]``: the integrator API a POS drives the terminal with over the LAN (HTTPS)."""
+
+    enabled: bool = False
+    host: str = "0.0.0.0"  # noqa: S104 - the POS is on the shop's LAN
+    port: int = 8443
+    tls: bool = True  # a self-signed certificate made at the first start, kept in data_dir
+    allow_plain_http: bool = False  # tls = false off loopback only when this is true too
+
+
+@dataclass(frozen=True, slots=True)
 class Secrets:
     """The secrets file: supervisor PINs, badge UIDs and provider keys; never logged."""
 
@@ -233,6 +245,7 @@ class Config:
     buttons: ButtonsConfig = field(default_factory=ButtonsConfig)
     nfc: NfcConfig = field(default_factory=NfcConfig)
     system: SystemConfig = field(default_factory=SystemConfig)
+    api: ApiConfig = field(default_factory=ApiConfig)
     providers: dict[str, ProviderConfig] = field(
         default_factory=lambda: {"sandbox": ProviderConfig()}
     )

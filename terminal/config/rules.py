@@ -22,6 +22,7 @@ from terminal.config.limits import (
 from terminal.config.messages import NAME, did_you_mean, join, unknown
 from terminal.config.model import (
     OPERATOR_FUNCTIONS,
+    ApiConfig,
     ButtonsConfig,
     Config,
     DisplayConfig,
@@ -196,6 +197,10 @@ FIELD_RULES: dict[tuple[type, str], Rule] = {
     ),
     (SystemConfig, "wifi_ssid"): _is_wifi_ssid,
     (KeypadConfig, "operator_keys"): _is_operator_function,
+    (ApiConfig, "port"): _between(1, 65535),
+    (ApiConfig, "host"): matches(
+        r"[0-9A-Za-z.:_-]+", 'an address such as "0.0.0.0" or "127.0.0.1"'
+    ),
     (WifiSecrets, "psk"): _is_wifi_psk,
     (SupervisorSecrets, "pins"): matches(r"[0-9]+", "digits only", show=False),
     (SupervisorSecrets, "badges"): matches(
@@ -248,10 +253,23 @@ def _check_buttons(buttons: ButtonsConfig) -> tuple[str, str] | None:
     return None
 
 
+def _check_api(api: ApiConfig) -> tuple[str, str] | None:
+    """Plain HTTP carries API keys in clear: only on loopback, or when the config insists."""
+    loopback = api.host in ("127.0.0.1", "::1", "localhost")
+    if api.tls or loopback or api.allow_plain_http:
+        return None
+    message = (
+        f"is false while the API listens on {api.host}, off loopback: API keys would cross "
+        "the LAN in clear; keep tls = true, or set allow_plain_http = true to insist"
+    )
+    return "tls", message
+
+
 TABLE_CHECKS: dict[type, TableCheck] = {
     DisplayConfig: _check_display,
     SystemConfig: _check_system,
     ButtonsConfig: _check_buttons,
+    ApiConfig: _check_api,
 }
 
 

@@ -59,6 +59,11 @@ class Journal:
         return self._db.path
 
     @property
+    def database(self) -> Database:
+        """The open file, for the stores that keep their own tables in it (the API's)."""
+        return self._db
+
+    @property
     def is_open(self) -> bool:
         """True until ``close()``."""
         return self._db.conn is not None

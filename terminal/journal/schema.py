@@ -96,9 +96,62 @@ _V2 = (
     "WHERE provider_ref IS NOT NULL",
 )
 
+#: The integrator API (``terminal/journal/api_store.py``): the POS pairings (the hash of each
+#: API key only), idempotency keys, what each API payment asked for, and one numbered event
+#: per payment step (written by a trigger in the step's own transaction, so the event stream
+#: resumes exactly from an id after a restart) or terminal condition.
+_V3 = (
+    """CREATE TABLE api_pairings (
+        name TEXT PRIMARY KEY,
+        key_hash TEXT NOT NULL UNIQUE,
+        created_wall TEXT NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE api_requests (
+        idempotency_key TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        body_hash TEXT NOT NULL,
+        order_id TEXT NOT NULL,
+        created_wall TEXT NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE api_payments (
+        order_id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        reference TEXT NOT NULL,
+        method TEXT NOT NULL,
+        description TEXT NOT NULL,
+        amount_minor INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_wall TEXT NOT NULL
+    ) WITHOUT ROWID""",
+    "CREATE INDEX api_payments_by_reference ON api_payments (reference, seq)",
+    """CREATE TABLE api_events (
+        id INTEGER PRIMARY KEY,
+        seq INTEGER,
+        n INTEGER,
+        kind TEXT NOT NULL,
+        body TEXT NOT NULL DEFAULT '',
+        wall TEXT NOT NULL DEFAULT ''
+    )""",
+    """CREATE TRIGGER api_event_per_step AFTER INSERT ON history BEGIN
+        INSERT INTO api_events (seq, n, kind) VALUES (NEW.seq, NEW.n, 'payment');
+    END""",
+    """CREATE TRIGGER api_event_per_order AFTER INSERT ON api_payments
+        WHEN NEW.status != 'started' BEGIN
+        INSERT INTO api_events (seq, kind, body, wall)
+            VALUES (NEW.seq, 'order', json_object('id', NEW.order_id), NEW.created_wall);
+    END""",
+    """CREATE TRIGGER api_event_per_abandon AFTER UPDATE OF status ON api_payments
+        WHEN NEW.status = 'abandoned' AND OLD.status != 'abandoned' BEGIN
+        INSERT INTO api_events (seq, kind, body, wall)
+            VALUES (NEW.seq, 'order', json_object('id', NEW.order_id), '');
+    END""",
+)
+
 #: Migration ``i`` (0-based) takes the schema from version ``i`` to ``i + 1``.
 #: Append new steps; never edit a step that has shipped.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 
 #: The schema version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from terminal.machine.api_events import PrintPairingSlip, RecordApiOrder, RecordPairing
 from terminal.machine.events import Op
 from terminal.money import Money
 from terminal.payment import Payment
@@ -106,4 +107,7 @@ Effect = (
     | PrintSlip
     | Alert
     | FindPayment
+    | RecordApiOrder
+    | RecordPairing
+    | PrintPairingSlip
 )

@@ -5,6 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from terminal.machine.api_events import (
+    ApiCancelRequested,
+    ApiPaymentRequested,
+    ApiRefundRequested,
+    PairingAttempted,
+    PairingOpened,
+)
 from terminal.payment import Payment
 from terminal.providers.base import ProviderAnswer
 
@@ -194,4 +201,9 @@ Event = (
     | RefundRequested
     | PaymentLookedUp
     | JournalFailed
+    | ApiPaymentRequested
+    | ApiCancelRequested
+    | ApiRefundRequested
+    | PairingOpened
+    | PairingAttempted
 )

@@ -13,6 +13,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from terminal.machine.api import (
+    API_FROM,
+    api_cancel,
+    api_payment,
+    api_refund,
+    pairing_attempt,
+    pairing_button,
+    pairing_key,
+    pairing_open,
+    pairing_timer,
+    present_button,
+    present_key,
+    present_scan,
+)
+from terminal.machine.api_events import (
+    ApiCancelRequested,
+    ApiPaymentRequested,
+    ApiRefundRequested,
+    PairingAttempted,
+    PairingOpened,
+)
 from terminal.machine.approval import (
     approval_answered,
     approval_badge,
@@ -148,7 +169,9 @@ _BACKGROUND: dict[type, Handler] = {
     UnsettledFound: unsettled_found,
 }
 #: The phases that take a scan (``CodeScanned``); a broken scan is answered in the same ones.
-SCAN_PHASES = (Phase.IDLE, Phase.AMOUNT, Phase.READY, Phase.REFUND_SCAN)
+SCAN_PHASES = (Phase.IDLE, Phase.AMOUNT, Phase.READY, Phase.REFUND_SCAN, Phase.PRESENT)
+#: Phases in which the API's cancel may act: the Cancel button's own phases.
+_CANCEL_FROM = (Phase.PRESENT, Phase.WAITING, Phase.NO_CONNECTION)
 
 TABLE: dict[tuple[Phase, type], Handler] = {
     (Phase.IDLE, KeyPressed): idle_key,
@@ -194,4 +217,16 @@ TABLE: dict[tuple[Phase, type], Handler] = {
     (Phase.REFUND_SCAN, PaymentLookedUp): refund_found,
     # A broken scan is told wherever a scan is taken; nothing of it is charged or looked up.
     **{(phase, ScanBroken): broken_scan for phase in SCAN_PHASES},
+    # the integrator API: another source of events
+    **{(phase, ApiPaymentRequested): api_payment for phase in API_FROM},
+    **{(phase, ApiRefundRequested): api_refund for phase in API_FROM},
+    **{(phase, PairingOpened): pairing_open for phase in API_FROM},
+    **{(phase, ApiCancelRequested): api_cancel for phase in _CANCEL_FROM},
+    (Phase.PRESENT, CodeScanned): present_scan,
+    (Phase.PRESENT, KeyPressed): present_key,
+    (Phase.PRESENT, ButtonPressed): present_button,
+    (Phase.PAIRING, PairingAttempted): pairing_attempt,
+    (Phase.PAIRING, KeyPressed): pairing_key,
+    (Phase.PAIRING, ButtonPressed): pairing_button,
+    (Phase.PAIRING, TimerFired): pairing_timer,
 }

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from terminal.config.model import RouteConfig
+from terminal.machine.api_events import ApiOrder
 from terminal.payment import Payment
 from terminal.providers.base import Capabilities
 
@@ -40,6 +41,8 @@ class Phase(enum.Enum):
     RESOLVING = "resolving"  # after a restart: asking about a payment in doubt
     DONE = "done"  # a result is shown: paid, declined, cancelled…
     FAULT = "fault"  # latched: the journal cannot be written
+    PRESENT = "present"  # an API payment: the customer shows their code (or the cashier chooses)
+    PAIRING = "pairing"  # a pairing code for a POS is shown
 
 
 #: Phases in which a provider call or poll is under way for the payment in hand.
@@ -156,6 +159,10 @@ class State:
     notice_printed: bool = False  # the "not confirmed" slip is out for the payment in hand
     refunding: bool = False  # the payment in hand is refunded by its slip, not voided
     fault: str = ""
+    api_order: ApiOrder | None = None  # the API payment waiting for the customer's code
+    pairing_code: str = ""  # the code shown while pairing, in memory only
+    pairing_fingerprint: str = ""
+    pairing_attempts: int = 0
 
     def evolve(self, **changes: object) -> State:
         """Return a copy with ``changes`` applied."""

@@ -17,6 +17,7 @@ from typing import Any
 from hw.base import Buttons, Display, Keypad, NfcReader, Printer, Scanner, Signals
 from terminal.clock import Clock
 from terminal.journal import Journal
+from terminal.journal.api_store import ApiStore
 from terminal.machine import (
     Alert,
     BackgroundCall,
@@ -36,8 +37,16 @@ from terminal.machine import (
     State,
     step,
 )
-from terminal.payment import PaymentState
+from terminal.machine.api_events import (
+    PairingOpened,
+    PrintPairingSlip,
+    RecordApiOrder,
+    RecordPairing,
+)
+from terminal.machine.common import Step
+from terminal.payment import Payment, PaymentState
 from terminal.providers.base import Provider
+from terminal.runtime.api_effects import ApiEffects, reprint_kind
 from terminal.runtime.inputs import PartProblems, pump, pump_keypad, pump_problems, scan_event
 from terminal.runtime.journaling import JournalEffects
 from terminal.runtime.link import LinkWatch
@@ -115,6 +124,14 @@ class Runtime:
         )  # fmt: skip
         self._reconciler = Reconciler(providers, feed=self.feed, emit=emit, link=self._link)
         self._problems = PartProblems()
+        self.api_store = ApiStore(journal.database)
+        self.api_effects = ApiEffects(
+            self.api_store, clock, emit=emit, terminal_id=lambda: self.state.settings.terminal_id,
+            language=language, columns=slip_columns,
+        )  # fmt: skip
+        self._answers: dict[int, tuple[Event, asyncio.Future[Step]]] = {}
+        #: Makes the event that shows a pairing code (set by the integrator API when it runs).
+        self.pairing_source: Callable[[], PairingOpened] | None = None
 
     # --- public ------------------------------------------------------------------------
 
@@ -126,6 +143,24 @@ class Runtime:
         """Queue ``event`` for the machine."""
         self._busy += 1
         self._queue.put_nowait(event)
+
+    def submit(self, event: Event) -> asyncio.Future[Step]:
+        """Queue ``event``; the future gets the machine's step for it once it is handled.
+
+        The integrator API learns what the machine decided this way, never by deciding.
+        """
+        answer: asyncio.Future[Step] = asyncio.get_running_loop().create_future()
+        self._answers[id(event)] = (event, answer)
+        self.feed(event)
+        return answer
+
+    def clock_wall(self) -> str:
+        """The wall time now, ISO 8601, as the journal records it."""
+        return self._clock.wall().isoformat()
+
+    def reprint(self, payment: Payment) -> None:
+        """Print ``payment``'s slip again (the slip its state calls for)."""
+        self._spawn(self._printing.print_effect(PrintSlip(reprint_kind(payment), payment)))
 
     @property
     def screen(self) -> Screen | None:
@@ -240,6 +275,8 @@ class Runtime:
             self.feed(RefundRequested())
         elif function == "reprint" and self._printing.last_slip is not None:
             self._spawn(self._printing.print_slip(self._printing.last_slip))
+        elif function == "pair" and self.pairing_source is not None:
+            self.feed(self.pairing_source())
         elif function == "x_report":
             report = self._printing.x_report(
                 self._journal.shift_summary(),
@@ -292,6 +329,9 @@ class Runtime:
             self._observers.emit("machine:state", old=old.value, new=result.state.phase.value)
             signal_change(self._devices.signals, old, result.state)
         self._carry_out(result.effects)
+        waiting = self._answers.pop(id(event), None)
+        if waiting is not None and waiting[0] is event and not waiting[1].done():
+            waiting[1].set_result(result)
         self._schedule_redraw()
 
     def _carry_out(self, effects: tuple[Effect, ...]) -> None:
@@ -301,6 +341,11 @@ class Runtime:
                 if failed is not None:
                     self._handle(failed)
                     return  # write-ahead: nothing after a failed journal write may happen
+            if isinstance(effect, RecordApiOrder | RecordPairing):
+                failed = self.api_effects.record(effect)
+                if failed is not None:
+                    self._handle(failed)
+                    return  # write-ahead, as for a payment's record
             if isinstance(effect, CallProvider):
                 self._spawn(self._calls.call(effect))
             elif isinstance(effect, BackgroundCall):
@@ -316,6 +361,8 @@ class Runtime:
                 self._observers.emit("terminal:alert", code=effect.code, message=effect.message)
             elif isinstance(effect, FindPayment):
                 self._journaling.find(effect.reference)
+            elif isinstance(effect, PrintPairingSlip):
+                self._spawn(self._printing.print_slip(self.api_effects.pairing_slip(effect)))
 
     def _schedule_redraw(self) -> None:
         # The redraw runs after the tasks just spawned have taken their first step, so a

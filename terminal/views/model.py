@@ -43,6 +43,7 @@ class SlipKind(enum.Enum):
     MISMATCH = "mismatch"  # a reconcile disagreed with what the terminal did
     RECOVERED = "recovered"  # a payment in doubt resolved after a restart
     X_REPORT = "x_report"  # the shift so far, without closing it
+    PAIRING = "pairing"  # the API certificate's fingerprint, for a POS to pin
 
 
 @dataclass(frozen=True, slots=True)

@@ -173,6 +173,23 @@ def _done(state: State, lang: Language) -> Screen:
     return Screen(word, t(word, lang), _amount(state), tuple(lines[:3]), tone=tone)
 
 
+def _present(state: State, lang: Language) -> Screen:
+    order = state.api_order
+    if order is not None and order.method == "choose":
+        return _ready(state, lang)
+    hint = (t("show_your_code", lang), t("to_the_scanner", lang))
+    return Screen("present", t("pay", lang), _amount(state), hint)
+
+
+def _pairing(state: State, lang: Language) -> Screen:
+    code = state.pairing_code
+    shown = f"{code[:3]} {code[3:]}" if len(code) == 6 else code
+    fingerprint = state.pairing_fingerprint.replace(":", "")
+    # The whole fingerprint is on the slip; the screen has room for its start.
+    lines = (t("pairing_enter_code", lang), f"{t('pairing_fingerprint', lang)} {fingerprint[:8]}")
+    return Screen("pairing", t("pairing", lang), shown, lines)
+
+
 def _fault(state: State, lang: Language) -> Screen:
     return Screen("fault", t("out_of_service", lang), "", (t("call_admin", lang), state.fault[:40]))
 
@@ -193,4 +210,6 @@ _BUILDERS = {
     Phase.REFUND_SCAN: _refund_scan,
     Phase.DONE: _done,
     Phase.FAULT: _fault,
+    Phase.PRESENT: _present,
+    Phase.PAIRING: _pairing,
 }

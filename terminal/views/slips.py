@@ -24,6 +24,7 @@ _HEADINGS: dict[SlipKind, str] = {
     SlipKind.MISMATCH: "slip_mismatch",
     SlipKind.RECOVERED: "slip_recovered",
     SlipKind.X_REPORT: "report_x",
+    SlipKind.PAIRING: "slip_pairing",
 }
 
 

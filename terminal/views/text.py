@@ -119,6 +119,17 @@ TEXT: dict[str, tuple[str, str]] = {
     "report_cancelling": ("Cancelling in background", "Отменяются в фоне"),
     "report_open_shift": ("Shift stays open", "Смена не закрыта"),
     "report_only_paid": ("Only paid payments are summed", "Суммируются только оплаченные"),
+    # the integrator API
+    "show_your_code": ("Show your code", "Покажите код"),
+    "to_the_scanner": ("to the scanner", "сканеру"),
+    "pairing": ("PAIRING", "ПРИВЯЗКА"),
+    "pairing_enter_code": ("Enter this code on the POS", "Введите код на кассе"),
+    "pairing_fingerprint": ("Certificate", "Сертификат"),
+    "paired": ("POS paired", "Касса привязана"),
+    "pairing_void": ("Wrong codes: code void", "Неверный код: код аннулирован"),
+    "slip_pairing": ("PAIRING", "ПРИВЯЗКА"),
+    "slip_pairing_pin": ("Pin this certificate:", "Закрепите сертификат:"),
+    "slip_pairing_address": ("API address", "Адрес API"),
 }
 
 

@@ -34,6 +34,7 @@ from terminal.machine import (
     Settings,
     State,
 )
+from terminal.machine.api_events import ApiPaymentRequested, PairingOpened
 from terminal.money import Money
 from terminal.payment import Payment, PaymentState
 from terminal.providers.base import PaymentStatus
@@ -81,6 +82,9 @@ TO_PHASE: dict[Phase, list[Row]] = {
     Phase.REFUND_SCAN: [(0, RefundRequested(), Expect(phase=Phase.REFUND_SCAN))],
     Phase.DONE: PAID,
     Phase.FAULT: [(0, JournalFailed("disk full"), Expect(phase=Phase.FAULT))],
+    Phase.PRESENT: [(0, ApiPaymentRequested(1500, "RUB", "POS-1", "code", "", "", "k", "h"),
+                     Expect(phase=Phase.PRESENT))],
+    Phase.PAIRING: [(0, PairingOpened("123456", "AB:CD"), Expect(phase=Phase.PAIRING))],
 }  # fmt: skip
 
 
@@ -278,7 +282,8 @@ PAYMENT = Payment(
 )
 SLIP_CASES = [
     pytest.param(kind, lang, columns, id=f"{kind.value}-{lang}-{columns}")
-    for kind in SlipKind if kind is not SlipKind.X_REPORT  # reports: test_reports.py
+    for kind in SlipKind
+    if kind not in (SlipKind.X_REPORT, SlipKind.PAIRING)  # test_reports.py, tests/api/
     for lang in LANGUAGES for columns in (32, 48)
 ]  # fmt: skip
 
