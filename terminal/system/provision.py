@@ -45,6 +45,7 @@ from terminal.config.loader import (
     parse_secrets,
 )
 from terminal.config.model import Config, Secrets
+from terminal.config.training import check_training
 from terminal.errors import ConfigError
 from terminal.system.host_settings import (
     WPA_UNIT_TARGET,
@@ -163,6 +164,7 @@ def _plan(layout: Layout, card_config: Path, card_secrets: Path) -> _Plan:
         raise ConfigError(message, key="terminal.data_dir", path=source)
     secrets = _secrets(layout, config, card_secrets)
     check_secrets(config, secrets.secrets, source=secrets.source)
+    check_training(config)  # as `payterm run` would: no pretend payments by accident
     text = _installed_text(raw, data, config, secrets.path)
     changes: list[Change] = []
     if secrets.new is not None:
