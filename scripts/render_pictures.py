@@ -103,6 +103,7 @@ def _cpm(state: PaymentState = PaymentState.PENDING) -> Payment:
 def scenes(base: Settings | None = None) -> dict[str, State]:
     """One state per screen kind, named for the picture, on a terminal with ``base``."""
     base = base or SETTINGS
+
     def _waiting(payment: Payment, settings: Settings = base) -> State:
         return State(settings, phase=Phase.WAITING, payment=payment, deadline=118.2)
 
@@ -125,9 +126,7 @@ def scenes(base: Settings | None = None) -> dict[str, State]:
         "no_connection": State(base, phase=Phase.NO_CONNECTION, payment=_payment()),
         "cancelling": State(base, phase=Phase.CANCELLING, payment=_payment()),
         "approval": State(base, phase=Phase.APPROVAL, payment=_payment(), pin="12"),
-        "void_confirm": State(
-            base, phase=Phase.VOID_CONFIRM, payment=_payment(PaymentState.PAID)
-        ),
+        "void_confirm": State(base, phase=Phase.VOID_CONFIRM, payment=_payment(PaymentState.PAID)),
         "voiding": State(base, phase=Phase.VOIDING, payment=_payment(PaymentState.PAID)),
         "paid": replace(_done(PaymentState.PAID), paid_at=0.0),
         "declined": _done(PaymentState.DECLINED),

@@ -43,7 +43,8 @@ def _demo_credentials(driver: str) -> tuple[dict[str, str], dict[str, str]]:
 def _legible_qr_chars(config: Config) -> int:
     from hw.display.render import legible_qr_chars
 
-    return legible_qr_chars((config.display.width, config.display.height))
+    size = (config.display.width, config.display.height)
+    return legible_qr_chars(size, marked=config.terminal.training)
 
 
 def settings_from(

@@ -113,11 +113,12 @@ def plan_header(screen: Screen, width: int, tall: bool, reserved: int) -> Header
             beside = _TALL_BESIDE_MARK if tall else _WIDE_BESIDE_MARK
             titles = fit_title(screen.title, [room - reserved, room - tag_w], beside)
             tag_line = 1
-        elif not screen.mark or titles[0].cut:
+        if not screen.mark or titles[0].cut:  # the title alone; the tag on a line below it
             titles = fit_title(screen.title, [room - reserved], stages)
+            tag_line = len(titles) if screen.mark else 0
         size_px = int(getattr(titles[0].font, "size", size_px))
     above, below = line_box(titles[0].font)
-    baselines = [1 + above + index * (above + below) for index in range(2)]
+    baselines = [1 + above + index * (above + below) for index in range(3)]
     placed = tuple((PAD_PX + sign_w, baselines[index], text) for index, text in enumerate(titles))
     height = 2 + max(len(titles), tag_line + 1) * (above + below)
     sign = None
@@ -127,7 +128,16 @@ def plan_header(screen: Screen, width: int, tall: bool, reserved: int) -> Header
     tag = None
     if screen.mark:
         right = width - PAD_PX - (reserved if tag_line == 0 else 0)
-        tag = plan_tag(screen.mark, right, baselines[tag_line], tag_px)
+        caps, _ = ink_box(load_font("narrow-bold", tag_px), _CAPS)
+        # On the first line the tag keeps inside the band; on the second, under the first
+        # line's descenders (and the countdown's).
+        first_row = max(baselines[0], caps + 2)
+        tag_baseline = (
+            first_row
+            if tag_line == 0
+            else max(baselines[tag_line], baselines[tag_line - 1] + below + caps + 3)
+        )
+        tag = plan_tag(screen.mark, right, tag_baseline, tag_px)
         height = max(height, tag.box[3] + 1)
     inverted = screen.tone in ("warn", "error")
     return Header(placed, sign, tag, height, inverted, baselines[0])
