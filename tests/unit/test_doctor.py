@@ -177,6 +177,7 @@ async def test_emulated_device_passes_every_check_and_prints_the_slip(
     assert "press FORCE and hold it 1.5 s" in prompts.getvalue()
     slip = device.printed[-1].text
     assert "C O M M I S S I O N I N G" in slip  # printed large: double width
+    assert slip.count("TRAINING - NOT A PAYMENT") == 2  # a training terminal's slip
     assert "button force" in slip
     assert device.is_closed
 
