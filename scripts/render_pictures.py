@@ -6,6 +6,9 @@
 Screens: what ``terminal.views.screens.screen_for`` makes of one state per screen kind, in
 English and Russian, shown by :class:`hw.display.luma_display.LumaDisplay` on luma's ``dummy``
 device at 128×64 and 128×128, saved three times enlarged (``screen-<kind>-<size>-<lang>``).
+The machine's settings come from a configuration for each display size through
+``terminal.app.settings_from``, as on the terminal, so a QR the terminal would print is
+pictured printed. ``training_<kind>`` pictures are a training terminal's.
 
 Slips: built by ``build_slip`` / ``build_x_report`` at 32 columns (58 mm), printed by the
 emulated printer (python-escpos ``Dummy``); the ESC/POS bytes it sent are parsed back with
@@ -31,14 +34,16 @@ if str(REPO) not in sys.path:  # run as a script from anywhere
 from PIL import Image, ImageChops, ImageDraw, ImageFont  # noqa: E402
 
 from hw.printer.escpos_text import ParsedLine, ParsedMark, ParsedSlip  # noqa: E402
+from terminal.app import settings_from  # noqa: E402
+from terminal.config.loader import parse_config  # noqa: E402
 from terminal.journal.shifts import ShiftSummary  # noqa: E402
 from terminal.machine import Phase, Settings, State  # noqa: E402
 from terminal.money import Money  # noqa: E402
 from terminal.payment import Payment, PaymentState  # noqa: E402
-from terminal.views.model import Screen, SlipKind  # noqa: E402
+from terminal.views.model import Screen, Slip, SlipKind  # noqa: E402
 from terminal.views.reports import build_x_report  # noqa: E402
 from terminal.views.screens import screen_for  # noqa: E402
-from terminal.views.slips import build_slip  # noqa: E402
+from terminal.views.slips import build_slip, training_slip  # noqa: E402
 from terminal.views.text import Language  # noqa: E402
 
 __all__ = ["FOLDER", "pictures", "screen_pictures", "slip_pictures", "stale", "main"]
@@ -55,7 +60,20 @@ DYNAMIC_SBP = (
     "?type=02&bank=100000000007&sum=1&cur=RUB&crc=AB75"
 )
 WALL = "2026-03-14T12:30:05+00:00"
-SETTINGS = Settings(terminal_id="T0001", currency="RUB")
+#: Screen kinds also pictured on a training terminal (``screen-training_<kind>-…``).
+TRAINING_KINDS = ("idle", "qr", "qr_sbp_dynamic", "no_connection", "paid", "cancel_failed")
+
+
+def settings(size: tuple[int, int] = (128, 64), *, training: bool = False) -> Settings:
+    """The settings a terminal with a display of ``size`` runs with, as the terminal makes them."""
+    data = {
+        "terminal": {"id": "T0001", "currency": "RUB", "training": training},
+        "display": {"width": size[0], "height": size[1]},
+    }
+    return settings_from(parse_config(data, source="<pictures>"), epoch="0000")
+
+
+SETTINGS = settings()
 
 
 # --- screens ----------------------------------------------------------------------------------
@@ -82,36 +100,34 @@ def _cpm(state: PaymentState = PaymentState.PENDING) -> Payment:
                     code_masked="2866**********1234")  # fmt: skip
 
 
-def _waiting(payment: Payment, settings: Settings = SETTINGS) -> State:
-    return State(settings, phase=Phase.WAITING, payment=payment, deadline=118.2)
+def scenes(base: Settings | None = None) -> dict[str, State]:
+    """One state per screen kind, named for the picture, on a terminal with ``base``."""
+    base = base or SETTINGS
 
+    def _waiting(payment: Payment, settings: Settings = base) -> State:
+        return State(settings, phase=Phase.WAITING, payment=payment, deadline=118.2)
 
-def _done(state: PaymentState, **changes: object) -> State:
-    return State(SETTINGS, phase=Phase.DONE, payment=_payment(state, **changes))
+    def _done(state: PaymentState, **changes: object) -> State:
+        return State(base, phase=Phase.DONE, payment=_payment(state, **changes))
 
-
-def scenes() -> dict[str, State]:
-    """One state per screen kind, named for the picture."""
-    entry = State(SETTINGS, entry="150000")
+    entry = State(base, entry="150000")
     return {
-        "idle": State(SETTINGS),
+        "idle": State(base),
         "amount": replace(entry, phase=Phase.AMOUNT),
         "ready": replace(entry, phase=Phase.READY),
         "creating": replace(entry, phase=Phase.CREATING, payment=_payment(PaymentState.NEW)),
         "paying": replace(entry, phase=Phase.PAYING, payment=_cpm(PaymentState.NEW)),
         "qr": _waiting(_payment()),
         "qr_sbp_dynamic": _waiting(_payment(qr_payload=DYNAMIC_SBP)),
-        "qr_printed": _waiting(_payment(), replace(SETTINGS, qr_mode=0)),
-        "sticker": _waiting(_payment(), replace(SETTINGS, qr_mode=2)),
+        "qr_printed": _waiting(_payment(), replace(base, qr_mode=0)),
+        "sticker": _waiting(_payment(), replace(base, qr_mode=2)),
         "confirm": _waiting(_cpm()),
-        "resolving": State(SETTINGS, phase=Phase.RESOLVING, payment=_payment()),
-        "no_connection": State(SETTINGS, phase=Phase.NO_CONNECTION, payment=_payment()),
-        "cancelling": State(SETTINGS, phase=Phase.CANCELLING, payment=_payment()),
-        "approval": State(SETTINGS, phase=Phase.APPROVAL, payment=_payment(), pin="12"),
-        "void_confirm": State(
-            SETTINGS, phase=Phase.VOID_CONFIRM, payment=_payment(PaymentState.PAID)
-        ),
-        "voiding": State(SETTINGS, phase=Phase.VOIDING, payment=_payment(PaymentState.PAID)),
+        "resolving": State(base, phase=Phase.RESOLVING, payment=_payment()),
+        "no_connection": State(base, phase=Phase.NO_CONNECTION, payment=_payment()),
+        "cancelling": State(base, phase=Phase.CANCELLING, payment=_payment()),
+        "approval": State(base, phase=Phase.APPROVAL, payment=_payment(), pin="12"),
+        "void_confirm": State(base, phase=Phase.VOID_CONFIRM, payment=_payment(PaymentState.PAID)),
+        "voiding": State(base, phase=Phase.VOIDING, payment=_payment(PaymentState.PAID)),
         "paid": replace(_done(PaymentState.PAID), paid_at=0.0),
         "declined": _done(PaymentState.DECLINED),
         "expired": replace(_done(PaymentState.EXPIRED), message="not_paid_in_time"),
@@ -120,33 +136,30 @@ def scenes() -> dict[str, State]:
         "cancel_failed": _done(PaymentState.CANCEL_FAILED, needs_admin=True),
         "forced": _done(PaymentState.FORCED),
         "voided": _done(PaymentState.VOIDED),
-        "refund_scan": State(SETTINGS, phase=Phase.REFUND_SCAN, refunding=True),
+        "refund_scan": State(base, phase=Phase.REFUND_SCAN, refunding=True),
         "approval_refund": State(
-            SETTINGS, phase=Phase.APPROVAL, payment=_payment(PaymentState.PAID), refunding=True
+            base, phase=Phase.APPROVAL, payment=_payment(PaymentState.PAID), refunding=True
         ),
         "refunding": State(
-            SETTINGS, phase=Phase.VOIDING, payment=_payment(PaymentState.VOIDING), refunding=True
+            base, phase=Phase.VOIDING, payment=_payment(PaymentState.VOIDING), refunding=True
         ),
         "refunded": replace(_done(PaymentState.VOIDED), refunding=True, message="refunded"),
-        "fault": State(SETTINGS, phase=Phase.FAULT, fault="journal: disk full"),
-        "notice_paper": State(SETTINGS, printer_problem="paper"),
+        "fault": State(base, phase=Phase.FAULT, fault="journal: disk full"),
+        "notice_paper": State(base, printer_problem="paper"),
         "notice_unknown_code": replace(entry, phase=Phase.READY, message="code_unknown"),
     }
 
 
 def screens() -> Iterator[tuple[str, Screen, tuple[int, int]]]:
     """(picture name, screen, display size) for every screen kind, size and language."""
-    for kind, state in scenes().items():
-        for width, height in SIZES:
+    for width, height in SIZES:
+        made = scenes(settings((width, height)))
+        training = scenes(settings((width, height), training=True))
+        named = {**made, **{f"training_{kind}": training[kind] for kind in TRAINING_KINDS}}
+        for kind, state in named.items():
             for lang in LANGUAGES:
-                yield (
-                    f"screen-{kind}-{width}x{height}-{lang}",
-                    screen_for(state, lang),
-                    (
-                        width,
-                        height,
-                    ),
-                )
+                name = f"screen-{kind}-{width}x{height}-{lang}"
+                yield name, screen_for(state, lang), (width, height)
 
 
 def screen_pictures() -> dict[str, Image.Image]:
@@ -197,6 +210,9 @@ def slips(lang: Language) -> dict[str, object]:
     out[SlipKind.X_REPORT.value] = build_x_report(
         summary, terminal_id="T0001", printed_wall="2026-03-14T18:45:00+00:00", language=lang
     )
+    payment = out[SlipKind.PAYMENT.value]
+    assert isinstance(payment, Slip)
+    out["training_payment"] = training_slip(payment, lang)  # as a training terminal prints it
     return out
 
 

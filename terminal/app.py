@@ -15,6 +15,7 @@ import httpx
 
 from terminal.clock import Clock
 from terminal.config.model import Config, ProviderConfig
+from terminal.config.training import check_training
 from terminal.errors import ConfigError
 from terminal.journal import Journal
 from terminal.machine import Settings, State
@@ -43,13 +44,18 @@ def _demo_credentials(driver: str) -> tuple[dict[str, str], dict[str, str]]:
 def _legible_qr_chars(config: Config) -> int:
     from hw.display.render import legible_qr_chars
 
-    return legible_qr_chars((config.display.width, config.display.height))
+    size = (config.display.width, config.display.height)
+    return legible_qr_chars(size, marked=config.terminal.training)
 
 
 def settings_from(
     config: Config, *, epoch: str, providers: Mapping[str, Provider] | None = None
 ) -> Settings:
-    """The machine's settings taken from ``config`` (capabilities from the drivers, if built)."""
+    """The machine's settings taken from ``config`` (capabilities from the drivers, if built).
+
+    The display's size decides which QR codes are shown and which are printed: the terminal
+    and the pictures under docs/pictures/ both take that decision here.
+    """
     if providers is not None:
         capabilities = {name: provider.capabilities for name, provider in providers.items()}
     else:
@@ -71,6 +77,8 @@ def settings_from(
         max_pin_attempts=config.supervisor.max_pin_attempts,
         result_screen_s=config.terminal.result_screen_s,
         void_window_s=config.payment.void_window_s,
+        screen_qr_max_chars=_legible_qr_chars(config),
+        training=config.terminal.training,
     )
 
 
@@ -109,6 +117,7 @@ class Terminal:
 
     async def _open(self) -> None:
         cfg = self.config
+        check_training(cfg)  # before anything opens: no pretend payments by accident
         data_dir = cfg.terminal.data_dir
         self.journal = Journal.open(data_dir / JOURNAL_FILE, terminal_id=cfg.terminal.id)
         self._stack.callback(self.journal.close)
@@ -131,7 +140,6 @@ class Terminal:
             self.providers[name] = provider
         self.device = await self._open_device()
         settings = settings_from(cfg, epoch=self.journal.epoch, providers=self.providers)
-        settings = replace(settings, screen_qr_max_chars=_legible_qr_chars(cfg))
         state = State(settings, next_seq=self._next_seq(), shift=self.journal.current_shift())
         self.runtime = Runtime(
             state=state,

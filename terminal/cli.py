@@ -15,6 +15,7 @@ from hw.errors import HardwareError
 from terminal.clock import Clock, FakeClock, SystemClock
 from terminal.config.loader import load_config
 from terminal.config.model import Config
+from terminal.config.training import check_training
 from terminal.demo.builtin import builtin_demo_config
 from terminal.errors import ConfigError, TerminalError
 from terminal.system.logs import configure_logging
@@ -217,8 +218,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check-config":
             config = load_config(args.config)
+            check_training(config)
             count, hardware = len(config.providers), config.terminal.hardware
-            print(f"{args.config}: OK ({count} provider(s), hardware {hardware})")
+            training = ", TRAINING: no real payments" if config.terminal.training else ""
+            print(f"{args.config}: OK ({count} provider(s), hardware {hardware}{training})")
             return 0
         if args.command == "sandbox":
             return _run_sandbox(args)
@@ -236,6 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_demo(_demo_config(args), _clock(args), headless=args.headless))
         try:
             config = load_config(args.config)
+            check_training(config)
         except ConfigError as exc:
             if not args.wait_on_error:
                 raise
@@ -260,6 +264,7 @@ def _clock(args: argparse.Namespace) -> Clock:
 def _demo_config(args: argparse.Namespace) -> Config:
     data_dir = args.data_dir or default_demo_dir()
     config = load_config(args.config) if args.config else builtin_demo_config(data_dir)
+    config = replace(config, terminal=replace(config.terminal, training=True))  # by definition
     if args.data_dir:
         config = replace(config, terminal=replace(config.terminal, data_dir=args.data_dir))
     if args.language:

@@ -4,18 +4,23 @@ Pixel value 1 is a lit (white) OLED pixel, 0 a dark one. Text is lit on dark; a 
 drawn dark modules on a lit card, the way phone cameras expect it, with its quiet zone inside
 the card. Layouts:
 
-* wide displays (128×64): the QR card fills the left square, title, amount, hints and
-  countdown are squeezed into the column beside it;
+* wide displays (128×64): the QR card fills the left square; the mark (TRAINING), the
+  title, amount, hints and countdown go in the column beside it;
 * tall or square displays (128×128): the QR card on top, amount and title/countdown below;
   when dropping the title row gives the QR a bigger module (a long SBP link), the card takes
-  all but one row, which holds the amount and the countdown;
-* no QR: a header row (title, countdown in the corner), then the amount large and up to three
-  hint lines, centred. ``warn``/``error`` screens get an inverted header, ``ok`` a tick.
+  all but one row, which holds the amount and the countdown (not on a marked screen: the
+  mark needs the title row);
+* no QR: a header (the title as large as fits, the tone's sign, the mark as an inverted
+  tag, the countdown in the corner; see :mod:`hw.display.header`), then the amount large
+  and the hint lines, centred. ``warn``/``error`` screens get an inverted header.
 
-A QR whose modules would be smaller than :data:`MIN_LEGIBLE_PX_PER_MODULE` pixels is not
-drawn: the screen says the QR is on the slip instead (:func:`qr_legible` tells in advance).
-A countdown tick can be drawn into the previous frame (:func:`redraw_countdown`) instead of
-rendering the whole screen again.
+Every text follows the rules of :mod:`hw.display.text_fit` (a minimum size, breaks only
+between words). A QR whose modules would be smaller than :data:`MIN_LEGIBLE_PX_PER_MODULE`
+pixels is not drawn: the screen says the QR is on the slip instead; the terminal decides
+the same in advance (:func:`legible_qr_chars`, through ``terminal.app.settings_from``), so
+it prints that QR. :func:`screen_layout` tells where everything was drawn. A countdown tick
+can be drawn into the previous frame (:func:`redraw_countdown`) instead of rendering the
+whole screen again.
 """
 
 from __future__ import annotations
@@ -29,9 +34,11 @@ from typing import Literal
 from PIL import Image, ImageDraw
 
 from hw.display.amount_stack import draw_stack
+from hw.display.canvas import Canvas, Drawn
 from hw.display.drawing import DARK, LIT, PAD_PX, load_font
+from hw.display.header import draw_header, draw_tag, fit_title, plan_header, plan_tag
 from hw.display.qr_plan import QrPlan, draw_qr, qr_plan
-from hw.display.text_fit import Text, draw_text, fit, ink_box, line_box, make_text, text_sizes, wrap
+from hw.display.text_fit import MIN_TEXT_PX, Text, draw_text, fit, ink_box, line_box, make_text
 from terminal.views.model import Screen
 from terminal.views.text import t
 
@@ -47,6 +54,7 @@ __all__ = [
     "qr_on_slip_text",
     "redraw_countdown",
     "render_screen",
+    "screen_layout",
 ]
 
 log = logging.getLogger(__name__)
@@ -56,7 +64,6 @@ QR_ON_SLIP = t("qr_on_slip", "en")
 #: Below two pixels per module a phone camera no longer reads an OLED's QR reliably.
 MIN_LEGIBLE_PX_PER_MODULE = 2
 
-_TONE_MARK = {"info": "", "ok": "✓ ", "warn": "! ", "error": "✗ "}
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
 _AMOUNT_GLYPHS = "0123456789,.₽$€¥"
 
@@ -65,30 +72,41 @@ Layout = Literal["plain", "beside", "above", "compact"]
 
 def render_screen(screen: Screen, size: tuple[int, int]) -> Image.Image:
     """Draw ``screen`` on a new mode-"1" image of ``size`` (width, height) pixels."""
+    return _render(screen, size)[0]
+
+
+def screen_layout(screen: Screen, size: tuple[int, int]) -> Drawn:
+    """Where :func:`render_screen` draws each text line, the QR card and the mark."""
+    return _render(screen, size)[1]
+
+
+def _render(screen: Screen, size: tuple[int, int]) -> tuple[Image.Image, Drawn]:
     image = Image.new("1", size, DARK)
-    draw = ImageDraw.Draw(image)
+    canvas = Canvas(ImageDraw.Draw(image))
     layout, plan, screen = _layout(screen, size)
     if plan is None:
-        body_top = _draw_header(draw, screen, size)
-        draw_stack(draw, screen, (0, body_top, size[0], size[1]), _small_px(size))
+        _draw_plain(canvas, screen, size)
     elif layout == "beside":
-        _draw_qr_beside(draw, screen, plan, size)
+        _draw_qr_beside(canvas, screen, plan, size)
     elif layout == "above":
-        _draw_qr_above(draw, screen, plan, size)
+        _draw_qr_above(canvas, screen, plan, size)
     else:
-        _draw_qr_compact(draw, screen, plan, size)
-    return image
+        _draw_qr_compact(canvas, screen, plan, size)
+    return image, canvas.drawn
 
 
-def qr_fits(payload: str, size: tuple[int, int]) -> int:
-    """Pixels per module the QR of ``payload`` gets on a display of ``size``; 0 if it can't fit."""
-    _, plan = _best_qr(payload, size) if payload else ("plain", None)
+def qr_fits(payload: str, size: tuple[int, int], *, marked: bool = False) -> int:
+    """Pixels per module the QR of ``payload`` gets on a display of ``size``; 0 if it can't fit.
+
+    ``marked``: the screen carries a mark (TRAINING), which keeps the title row on a tall one.
+    """
+    _, plan = _best_qr(payload, size, marked) if payload else ("plain", None)
     return plan.scale if plan is not None else 0
 
 
-def qr_legible(payload: str, size: tuple[int, int]) -> bool:
+def qr_legible(payload: str, size: tuple[int, int], *, marked: bool = False) -> bool:
     """True when ``payload`` is drawn as a QR a phone reads (≥ 2 px per module) on ``size``."""
-    return qr_fits(payload, size) >= MIN_LEGIBLE_PX_PER_MODULE
+    return qr_fits(payload, size, marked=marked) >= MIN_LEGIBLE_PX_PER_MODULE
 
 
 def qr_on_slip_text(screen: Screen) -> str:
@@ -139,14 +157,28 @@ def redraw_countdown(frame: Image.Image, screen: Screen, size: tuple[int, int]) 
     return image
 
 
+def legible_qr_chars(size: tuple[int, int], *, marked: bool = False) -> int:
+    """The longest https link (byte mode, in bytes) a display of ``size`` shows as a legible QR.
+
+    A payload of at most this many bytes is legible whatever its characters: the byte mode
+    is the least compact a link gets.
+    """
+    low, high = 0, 512
+    while low < high:  # the longest n for which "https://" + n characters stays legible
+        mid = (low + high + 1) // 2
+        if qr_legible("https://" + "a" * mid, size, marked=marked):
+            low = mid
+        else:
+            high = mid - 1
+    return len("https://") + low if low else 0
+
+
 def _small_px(size: tuple[int, int]) -> int:
-    return 10 if min(size) < 96 else 12
+    return MIN_TEXT_PX if min(size) < 96 else 12
 
 
-def _title_faces(small: int) -> tuple[str, ...]:
-    # NOTE: DejaVu Sans Bold at 10 px and below fills the counters of "м", "ш"; the
-    # condensed cut keeps them open.
-    return ("narrow-bold",) if small <= 10 else ("bold", "narrow-bold")
+def _tall(size: tuple[int, int]) -> bool:
+    return min(size) >= 96
 
 
 # --- layout and countdown -------------------------------------------------------------------
@@ -156,7 +188,7 @@ def _layout(screen: Screen, size: tuple[int, int]) -> tuple[Layout, QrPlan | Non
     """Where things go; a QR too small to read is replaced by the "QR on the slip" line."""
     if not screen.qr:
         return "plain", None, screen
-    layout, plan = _best_qr(screen.qr, size)
+    layout, plan = _best_qr(screen.qr, size, bool(screen.mark))
     if plan is not None and plan.scale >= MIN_LEGIBLE_PX_PER_MODULE:
         return layout, plan, screen
     notice = qr_on_slip_text(screen)
@@ -179,23 +211,29 @@ class _Clock:
         return (self.x, self.baseline - above, self.x + self.text.width, self.baseline + below)
 
 
-def _clock(screen: Screen, size: tuple[int, int], layout: Layout) -> _Clock | None:
-    """The countdown of ``screen`` placed for ``layout``; None when it has no countdown."""
+def _clock_text(screen: Screen, font_px: int) -> Text | None:
     if screen.countdown_s is None:
         return None
+    return make_text(format_countdown(screen.countdown_s), load_font("mono", font_px), tight=False)
+
+
+def _clock(screen: Screen, size: tuple[int, int], layout: Layout) -> _Clock | None:
+    """The countdown of ``screen`` placed for ``layout``; None when it has no countdown."""
     width, height = size
     small = _small_px(size)
-    font_px = _compact_px(size) if layout == "compact" else small
-    text = make_text(format_countdown(screen.countdown_s), load_font("mono", font_px), tight=False)
+    # A marked screen's last row under the QR holds the title, the mark and the countdown.
+    shared = layout == "compact" or (layout == "above" and bool(screen.mark))
+    text = _clock_text(screen, MIN_TEXT_PX if shared else small)
+    if text is None:
+        return None
     x = width - PAD_PX - text.width
     if layout == "plain":
-        above, _ = line_box(load_font(_title_faces(small)[0], small))
-        inverted = screen.tone in ("warn", "error")
-        return _Clock(text, x, 1 + above, DARK if inverted else LIT)
+        header = plan_header(screen, width, _tall(size), text.width + PAD_PX)
+        return _Clock(text, x, header.first_baseline, DARK if header.inverted else LIT)
     if layout == "beside":
         return _Clock(text, x, height - text.below, LIT)
     if layout == "above":
-        _, below = line_box(load_font(_title_faces(small)[0], small))
+        _, below = line_box(load_font("bold", small))
         return _Clock(text, x, height - below, LIT)
     return _Clock(text, x, _compact_baseline(size), LIT)
 
@@ -203,27 +241,17 @@ def _clock(screen: Screen, size: tuple[int, int], layout: Layout) -> _Clock | No
 # --- plain screens --------------------------------------------------------------------------
 
 
-def _draw_header(draw: ImageDraw.ImageDraw, screen: Screen, size: tuple[int, int]) -> int:
-    """Title row with the countdown in the right corner; returns the first free row below."""
-    width, small = size[0], _small_px(size)
-    font = load_font(_title_faces(small)[0], small)
-    above, below = line_box(font)
-    bar_h = above + below + 2
-    inverted = screen.tone in ("warn", "error")
-    fill = DARK if inverted else LIT
-    if inverted:
-        draw.rectangle((0, 0, width - 1, bar_h - 1), fill=LIT)
-    else:
-        draw.line((0, bar_h - 1, width - 1, bar_h - 1), fill=LIT)
-    baseline, right = 1 + above, width - PAD_PX
+def _draw_plain(canvas: Canvas, screen: Screen, size: tuple[int, int]) -> None:
+    """Header (title, sign, mark, countdown), then the amount and hints below it."""
+    width = size[0]
     clock = _clock(screen, size, "plain")
+    reserved = clock.text.width + PAD_PX if clock is not None else 0
+    header = plan_header(screen, width, _tall(size), reserved)
+    draw_header(canvas, header, screen, width)
     if clock is not None:
-        draw_text(draw, clock.x, clock.baseline, clock.text, clock.fill)
-        right = clock.x - 2 * PAD_PX
-    title = _TONE_MARK[screen.tone] + screen.title
-    fitted = fit(title, right - PAD_PX, _title_faces(small), text_sizes(small, small - 1))
-    draw_text(draw, PAD_PX, baseline, fitted, fill)
-    return bar_h + 2
+        canvas.text(clock.x, clock.baseline, clock.text, clock.fill, "countdown")
+    body = (0, header.height + 2, width, size[1])
+    draw_stack(canvas, screen, body, _small_px(size))
 
 
 # --- QR screens -----------------------------------------------------------------------------
@@ -233,17 +261,17 @@ def _is_wide(size: tuple[int, int]) -> bool:
     return size[0] >= 1.8 * size[1]
 
 
-def _best_qr(payload: str, size: tuple[int, int]) -> tuple[Layout, QrPlan | None]:
+def _best_qr(payload: str, size: tuple[int, int], marked: bool) -> tuple[Layout, QrPlan | None]:
     """The layout that gives the QR of ``payload`` the biggest modules, and its plan."""
     width, height = size
     if _is_wide(size):
         return "beside", qr_plan(payload, height)
     small = _small_px(size)
-    row = sum(line_box(load_font(_title_faces(small)[0], small)))
-    reserve = (
-        row + sum(ink_box(load_font("bold", small + 2), "0")) + 4
-    )  # 2 px above and below amount
+    row = sum(line_box(load_font("bold", small)))
+    reserve = row + sum(ink_box(load_font("bold", small + 2), "0")) + 4  # 2 px around amount
     above = qr_plan(payload, min(width, height - reserve))
+    if marked:
+        return "above", above
     compact = qr_plan(payload, min(width, height - _compact_row_h(size)))
     if compact is not None and (above is None or compact.scale > above.scale):
         return "compact", compact
@@ -252,7 +280,7 @@ def _best_qr(payload: str, size: tuple[int, int]) -> tuple[Layout, QrPlan | None
 
 def _compact_px(size: tuple[int, int]) -> int:
     """Text size of the single row under a QR card that fills a tall display."""
-    return _small_px(size) - 2
+    return MIN_TEXT_PX
 
 
 def _compact_row_h(size: tuple[int, int]) -> int:
@@ -265,71 +293,68 @@ def _compact_baseline(size: tuple[int, int]) -> int:
     return size[1] - 1 - below
 
 
-def _draw_qr_beside(
-    draw: ImageDraw.ImageDraw, screen: Screen, plan: QrPlan, size: tuple[int, int]
-) -> None:
+def _draw_card(canvas: Canvas, plan: QrPlan, x0: int, y0: int) -> None:
+    draw_qr(canvas.draw, plan, x0, y0)
+    canvas.mark("qr", (x0, y0, x0 + plan.card, y0 + plan.card))
+
+
+def _draw_qr_beside(canvas: Canvas, screen: Screen, plan: QrPlan, size: tuple[int, int]) -> None:
+    """The card in the left square; the column beside it: mark, title, amount, countdown."""
     width, height = size
-    draw_qr(draw, plan, 0, (height - plan.card) // 2)
+    _draw_card(canvas, plan, 0, (height - plan.card) // 2)
     left = plan.card + 2 * PAD_PX
     max_w, small = width - left - PAD_PX, _small_px(size)
-    title_font = load_font("narrow-bold", small)
-    above, below = line_box(title_font)
-    title_lines = wrap(_TONE_MARK[screen.tone] + screen.title, title_font, max_w, 2)
     y = 0
-    for line in title_lines:
-        draw_text(draw, left, y + above, make_text(line, title_font, tight=False), LIT)
+    if screen.mark:
+        caps, _ = ink_box(load_font("narrow-bold", small), "TRAINGУЧЕБНЫЙ")
+        tag = plan_tag(screen.mark, width - PAD_PX, caps + 2, small)
+        draw_tag(canvas, tag, DARK)
+        y = tag.box[3] + 1
+    titles = fit_title(screen.title, max_w, ((range(small, small - 1, -1), 2),))
+    above, below = line_box(titles[0].font)
+    for line in titles:
+        canvas.text(left, y + above, line, LIT, "title")
         y += above + below
     bottom = height
     clock = _clock(screen, size, "beside")
     if clock is not None:
-        draw_text(draw, clock.x, clock.baseline, clock.text, clock.fill)
+        canvas.text(clock.x, clock.baseline, clock.text, clock.fill, "countdown")
         bottom -= clock.text.height
-    draw_stack(draw, screen, (left - PAD_PX, y, width, bottom), small)
+    draw_stack(canvas, screen, (left - PAD_PX, y, width, bottom), small)
 
 
-def _draw_qr_above(
-    draw: ImageDraw.ImageDraw, screen: Screen, plan: QrPlan, size: tuple[int, int]
-) -> None:
+def _draw_qr_above(canvas: Canvas, screen: Screen, plan: QrPlan, size: tuple[int, int]) -> None:
+    """The card on top; the amount under it; the last row: title, mark, countdown."""
     width, height = size
-    draw_qr(draw, plan, (width - plan.card) // 2, 0)
+    _draw_card(canvas, plan, (width - plan.card) // 2, 0)
     small = _small_px(size)
-    above, below = line_box(load_font(_title_faces(small)[0], small))
-    right = width - PAD_PX
+    above, below = line_box(load_font("bold", small))
+    baseline, right = height - below, width - PAD_PX
     clock = _clock(screen, size, "above")
     if clock is not None:
-        draw_text(draw, clock.x, clock.baseline, clock.text, clock.fill)
+        canvas.text(clock.x, clock.baseline, clock.text, clock.fill, "countdown")
         right = clock.x - 2 * PAD_PX
-    title = _TONE_MARK[screen.tone] + screen.title
-    fitted = fit(title, right - PAD_PX, _title_faces(small), text_sizes(small, small - 2))
-    draw_text(draw, PAD_PX, height - below, fitted, LIT)
+    if screen.mark:
+        tag = plan_tag(screen.mark, right, baseline, MIN_TEXT_PX, "narrow")  # a shared row
+        draw_tag(canvas, tag, DARK)
+        right = tag.box[0] - PAD_PX
+    sizes = range(small, MIN_TEXT_PX - 1, -1)
+    title = fit(screen.title, right - PAD_PX, ("bold", "narrow-bold"), sizes)
+    canvas.text(PAD_PX, baseline, title, LIT, "title")
     no_hints = dataclasses.replace(screen, lines=())
-    draw_stack(draw, no_hints, (0, plan.card + 2, width, height - above - below), small)
+    draw_stack(canvas, no_hints, (0, plan.card + 2, width, height - above - below), small)
 
 
-def _draw_qr_compact(
-    draw: ImageDraw.ImageDraw, screen: Screen, plan: QrPlan, size: tuple[int, int]
-) -> None:
+def _draw_qr_compact(canvas: Canvas, screen: Screen, plan: QrPlan, size: tuple[int, int]) -> None:
     """The card fills all but one row; the row holds the amount, the countdown to its right."""
     width, height = size
-    draw_qr(draw, plan, (width - plan.card) // 2, 0)
+    _draw_card(canvas, plan, (width - plan.card) // 2, 0)
     right = width - PAD_PX
     clock = _clock(screen, size, "compact")
     if clock is not None:
-        draw_text(draw, clock.x, clock.baseline, clock.text, clock.fill)
+        canvas.text(clock.x, clock.baseline, clock.text, clock.fill, "countdown")
         right = clock.x - 2 * PAD_PX
     if screen.amount:
         font_px = _compact_px(size)
         amount = fit(screen.amount, right - PAD_PX, ("bold", "narrow-bold"), [font_px])
-        draw_text(draw, PAD_PX, _compact_baseline(size), amount, LIT)
-
-
-def legible_qr_chars(size: tuple[int, int]) -> int:
-    """The longest https link (byte mode) a display of ``size`` shows as a legible QR."""
-    low, high = 0, 512
-    while low < high:  # the longest n for which "https://" + n characters stays legible
-        mid = (low + high + 1) // 2
-        if qr_legible("https://" + "a" * mid, size):
-            low = mid
-        else:
-            high = mid - 1
-    return len("https://") + low if low else 0
+        canvas.text(PAD_PX, _compact_baseline(size), amount, LIT, "amount")

@@ -88,14 +88,28 @@ class SlipWriter:
         # cycle) put the printer back on its default page, so make it send ESC t again.
         printer.magic.encoding = None
         printer.charcode(self.code_page)
+        if slip.mark:
+            self._print_mark(slip.mark)
         for line in slip.lines:
             self._print_line(line)
         if slip.qr:
             self._print_qr(slip.qr)
         if slip.barcode:
             self._print_barcode(slip.barcode)
+        if slip.mark:
+            self._print_mark(slip.mark)
         printer.set(align="left", bold=False, normal_textsize=True)
         printer.cut()
+
+    def _print_mark(self, mark: str) -> None:
+        """``mark`` across the paper, white on black (``GS B``): not a line of the slip."""
+        text = printable_text(mark, self._encoding)
+        room = self.columns - len(text) - 2
+        framed = f"{'*' * (room // 2)} {text} {'*' * (room - room // 2)}" if room > 0 else text
+        self._printer.set(align="center", bold=True, normal_textsize=True, invert=True)
+        for part in [framed] if len(framed) <= self.columns else textwrap.wrap(text, self.columns):
+            self._printer.textln(part)
+        self._printer.set(invert=False)
 
     def _print_line(self, line: SlipLine) -> None:
         self._printer.set(

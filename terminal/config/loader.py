@@ -77,7 +77,7 @@ def parse_config(data: Mapping[str, object], *, source: str = "<memory>") -> Con
 
 def demo_config(data_dir: Path) -> Config:
     """Return the configuration ``payterm demo`` runs with when no file is given."""
-    terminal = {"hardware": "emulated", "data_dir": str(data_dir)}
+    terminal = {"hardware": "emulated", "training": True, "data_dir": str(data_dir)}
     config = parse_config({"terminal": terminal}, source="<demo>")
     secrets = Secrets(supervisor_pins=(DEMO_PIN,), supervisor_badges=(DEMO_BADGE,))
     check_secrets(config, secrets, source="<demo>")

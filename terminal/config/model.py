@@ -39,6 +39,9 @@ class TerminalConfig:
     max_amount_minor: int = 10_000_000  # the largest amount the keypad accepts
     data_dir: Path = Path("/var/lib/payterm")
     hardware: Literal["emulated", "pi"] = "emulated"
+    #: A training terminal: the emulated device, the sandbox and embedded providers are
+    #: allowed, and every screen and slip says TRAINING (see terminal/config/training.py).
+    training: bool = False
     result_screen_s: float = 15.0  # how long "paid"/"declined" stays before the idle screen
     secrets_file: Path | None = None
 

@@ -8,10 +8,11 @@ from pathlib import Path
 
 from terminal.config.loader import load_config
 from terminal.config.model import Config
+from terminal.config.training import check_training
 from terminal.doctor.results import CheckResult, Status
 from terminal.errors import ConfigError
 
-__all__ = ["check_config", "check_secrets_file"]
+__all__ = ["check_config", "check_secrets_file", "check_training_mode"]
 
 
 def check_config(config: Config | None, error: ConfigError | None = None) -> CheckResult:
@@ -19,7 +20,12 @@ def check_config(config: Config | None, error: ConfigError | None = None) -> Che
     source = config.source if config is not None else (error.path if error else "")
     if error is None and config is not None and Path(config.source).is_file():
         try:
-            load_config(Path(config.source))  # read again: the file may have changed since
+            check_training(load_config(Path(config.source)))  # read again: it may have changed
+        except ConfigError as exc:
+            error = exc
+    if error is None and config is not None:
+        try:
+            check_training(config)
         except ConfigError as exc:
             error = exc
     if error is not None or config is None:
@@ -27,6 +33,15 @@ def check_config(config: Config | None, error: ConfigError | None = None) -> Che
         return CheckResult("config", Status.FAIL, str(error), fix)
     detail = f"{source}: {len(config.providers)} provider(s), hardware {config.terminal.hardware}"
     return CheckResult("config", Status.PASS, detail)
+
+
+def check_training_mode(config: Config) -> CheckResult:
+    """Whether this is a training terminal: it then takes no real payments (a WARN, not a FAIL)."""
+    if not config.terminal.training:
+        return CheckResult("training", Status.PASS, "off: payments are real")
+    detail = "TRAINING terminal: no real payments; every screen and slip says TRAINING"
+    fix = 'to take payments: set [terminal] training = false, hardware = "pi" and a real provider'
+    return CheckResult("training", Status.WARN, detail, fix)
 
 
 def check_secrets_file(config: Config) -> CheckResult:

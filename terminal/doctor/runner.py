@@ -16,7 +16,7 @@ from typing import TextIO
 
 from terminal.config.loader import load_config, parse_config
 from terminal.config.model import Config
-from terminal.doctor.configuration import check_config, check_secrets_file
+from terminal.doctor.configuration import check_config, check_secrets_file, check_training_mode
 from terminal.doctor.hardware import DoctorHardware, default_hardware
 from terminal.doctor.network import check_provider
 from terminal.doctor.probes import SystemProbes
@@ -119,6 +119,7 @@ async def diagnose(
     results = [check_config(config, config_error)]
     if config is None:
         return results
+    results.append(check_training_mode(config))
     probes = system or SystemProbes()
     results.append(await guard("secrets file", awaitable_check(check_secrets_file, config)))
     results.append(await guard("clock", check_clock(probes)))

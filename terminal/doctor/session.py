@@ -26,6 +26,7 @@ from terminal.doctor.parts import (
 from terminal.doctor.prompts import Asker
 from terminal.doctor.report import commissioning_slip
 from terminal.doctor.results import CheckResult, Status, awaitable_check, guard
+from terminal.views.slips import training_slip
 
 __all__ = ["BUTTONS", "PartsSession"]
 
@@ -76,6 +77,8 @@ class PartsSession:
             wall=datetime.now(UTC),
             columns=self.config.printer.columns,
         )
+        if self.config.terminal.training:  # like every slip of a training terminal
+            slip = training_slip(slip, self.config.terminal.language)
         try:
             await self.printer.print_slip(slip)
         except Exception as exc:  # noqa: BLE001 - every failure is a row; unexpected ones are logged

@@ -85,6 +85,8 @@ class Settings:
     #: The longest QR payload the display shows legibly (None: no limit); longer ones are
     #: printed instead, even in mode 1.
     screen_qr_max_chars: int | None = None
+    #: A training terminal: every screen and slip says so (no real money moves).
+    training: bool = False
 
     def capabilities(self, provider: str) -> Capabilities:
         """The capabilities of ``provider`` (defaults for an unknown name)."""
@@ -92,7 +94,8 @@ class Settings:
 
     def qr_on_screen(self, payload: str) -> bool:
         """True when ``payload`` is shown as a QR on the display (mode 1 and legible there)."""
-        fits = self.screen_qr_max_chars is None or len(payload) <= self.screen_qr_max_chars
+        size = len(payload.encode("utf-8"))  # a QR holds bytes: "ё" takes two
+        fits = self.screen_qr_max_chars is None or size <= self.screen_qr_max_chars
         return self.qr_mode == 1 and fits
 
     def qr_on_slip(self, payload: str) -> bool:

@@ -13,7 +13,7 @@ from terminal.machine import Event, PrinterReported, PrintSlip, State
 from terminal.runtime.observers import Emit
 from terminal.views.model import Slip
 from terminal.views.reports import build_x_report
-from terminal.views.slips import build_slip
+from terminal.views.slips import build_slip, training_slip
 from terminal.views.text import Language
 
 __all__ = ["SlipPrinting", "printer_status"]
@@ -71,7 +71,12 @@ class SlipPrinting:
         )
 
     async def print_slip(self, slip: Slip) -> None:
-        """Print ``slip``; say when the printer failed and, after a failure, when it works again."""
+        """Print ``slip``; say when the printer failed and, after a failure, when it works again.
+
+        On a training terminal every slip, whatever built it, is marked as no payment.
+        """
+        if self._state_of().settings.training:
+            slip = training_slip(slip, self._language)
         try:
             await self._printer.print_slip(slip)
         except HardwareError as exc:

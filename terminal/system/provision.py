@@ -47,6 +47,7 @@ from terminal.config.loader import (
 )
 from terminal.config.model import Config, Secrets
 from terminal.config.places import data_dir_problems
+from terminal.config.training import check_training
 from terminal.errors import ConfigError
 from terminal.system.host_settings import (
     WPA_UNIT_TARGET,
@@ -169,6 +170,7 @@ def _plan(layout: Layout, card_config: Path, card_secrets: Path) -> _Plan:
     _check_data_dir(layout, data_dir, data, source)
     secrets = _secrets(layout, config, card_secrets)
     check_secrets(config, secrets.secrets, source=secrets.source)
+    check_training(config)  # as `payterm run` would: no pretend payments by accident
     text = _installed_text(raw, data, config, secrets.path)
     changes: list[Change] = []
     if secrets.new is not None:

@@ -2,8 +2,10 @@
 
 It reads "ready", "payment 000123 in progress" or "out of service: <fault>", followed by
 what needs attention: "printer out of paper", "printer offline", "scanner disconnected",
-"display not working", "3 records waiting to sync". It is sent to systemd (``STATUS=``)
-and logged only when it changes; changes within :data:`SETTLE_S` go out as one.
+"display not working", "3 records waiting to sync", and last, on a training terminal,
+"TRAINING: no real payments" (last, so the state word keeps its place). It is sent to
+systemd (``STATUS=``) and logged only when it changes; changes within :data:`SETTLE_S`
+go out as one.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from terminal.payment import UNRESOLVED_STATES, PaymentState
 from terminal.runtime.runtime import Runtime
 from terminal.system.sdnotify import Notifier
 
-__all__ = ["status_line", "StatusReporter", "OUTBOX_COUNT_LIMIT", "SETTLE_S"]
+__all__ = ["status_line", "StatusReporter", "OUTBOX_COUNT_LIMIT", "SETTLE_S", "TRAINING_NOTE"]
 
 log = logging.getLogger("payterm.status")
 
@@ -42,7 +44,13 @@ def _outbox_words(pending: int) -> str:
     return f"{pending} record{'' if pending == 1 else 's'} waiting to sync"
 
 
-def status_line(status: Mapping[str, Any], outbox_pending: int = 0) -> str:
+#: The status line's last note on a training terminal.
+TRAINING_NOTE = "TRAINING: no real payments"
+
+
+def status_line(
+    status: Mapping[str, Any], outbox_pending: int = 0, *, training: bool = False
+) -> str:
     """The status line for a :meth:`Runtime.status` summary and the outbox's unsent count."""
     if status.get("fault"):
         head = f"out of service: {status['fault']}"
@@ -59,6 +67,8 @@ def status_line(status: Mapping[str, Any], outbox_pending: int = 0) -> str:
     notes.extend(str(p) for p in dict(status.get("part_problems") or {}).values() if p)
     if outbox_pending:
         notes.append(_outbox_words(outbox_pending))
+    if training:
+        notes.append(TRAINING_NOTE)
     return "; ".join([head, *notes])
 
 
@@ -83,7 +93,7 @@ class StatusReporter:
     def start(self) -> str:
         """Count the outbox, follow the runtime from now on; return the first line (unsent)."""
         self._count_outbox()
-        self._line = status_line(self._runtime.status(), self._outbox)
+        self._line = self._work_out()
         self._runtime.subscribe(self._observe)
         log.info("status: %s", self._line)
         return self._line
@@ -92,7 +102,7 @@ class StatusReporter:
         """Work the line out again now and send it if it changed."""
         self._due = None
         try:
-            line = status_line(self._runtime.status(), self._outbox)
+            line = self._work_out()
         except Exception:  # noqa: BLE001 - the status line must never stop a payment
             if not self._failed:
                 self._failed = True
@@ -102,6 +112,10 @@ class StatusReporter:
             self._line = line
             log.info("status: %s", line)
             self._notifier.status(line)
+
+    def _work_out(self) -> str:
+        training = self._runtime.state.settings.training
+        return status_line(self._runtime.status(), self._outbox, training=training)
 
     def close(self) -> None:
         """Send what is pending now and stop following; idempotent."""

@@ -16,8 +16,9 @@ class Screen:
     """One frame of the customer display (128×64 or 128×128 monochrome).
 
     ``amount`` is drawn large, ``title`` is the state word, ``lines`` are small hint
-    lines (at most three fit), ``qr`` is a payload to draw as a QR code, and
-    ``countdown_s`` the seconds left, when a wait has a deadline.
+    lines (at most three fit), ``qr`` is a payload to draw as a QR code,
+    ``countdown_s`` the seconds left, when a wait has a deadline, and ``mark`` a word
+    drawn as an inverted tag in the header ("TRAINING" on a training terminal).
     """
 
     name: str  # stable identifier of the screen kind, e.g. "qr", "paid"
@@ -27,6 +28,7 @@ class Screen:
     qr: str | None = None
     countdown_s: int | None = None
     tone: Tone = "info"
+    mark: str = ""
 
 
 class SlipKind(enum.Enum):
@@ -58,7 +60,11 @@ class SlipLine:
 
 @dataclass(frozen=True, slots=True)
 class Slip:
-    """A slip to print: lines, optional QR and barcode (the provider order number)."""
+    """A slip to print: lines, optional QR and barcode (the provider order number).
+
+    ``mark`` is printed first and last, inverted, on every copy: "TRAINING - NOT A
+    PAYMENT" on a training terminal (see :func:`terminal.views.slips.training_slip`).
+    """
 
     kind: SlipKind
     order_id: str
@@ -66,3 +72,4 @@ class Slip:
     qr: str | None = None
     barcode: str | None = None
     copies: int = 1
+    mark: str = ""

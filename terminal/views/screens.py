@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from terminal.machine.states import Phase, State
@@ -10,7 +11,10 @@ from terminal.payment import PaymentState
 from terminal.views.model import Screen, Tone
 from terminal.views.text import Language, t
 
-__all__ = ["screen_for", "config_error_screen", "RESULT_WORDS"]
+__all__ = ["screen_for", "config_error_screen", "RESULT_WORDS", "PIN_DOT"]
+
+#: One typed PIN digit: a disc, which no one reads as a letter (a star reads like "ж").
+PIN_DOT = "●"
 
 #: The state word and tone of a finished payment.
 RESULT_WORDS: dict[PaymentState, tuple[str, Tone]] = {
@@ -48,6 +52,8 @@ def screen_for(state: State, language: Language) -> Screen:
             screen.name, screen.title, screen.amount, (*screen.lines[:2], notice), screen.qr,
             screen.countdown_s, screen.tone,
         )  # fmt: skip
+    if state.settings.training:
+        screen = dataclasses.replace(screen, mark=t("training_mark", language))
     return screen
 
 
@@ -133,7 +139,7 @@ def _cancelling(state: State, lang: Language) -> Screen:
 
 
 def _approval(state: State, lang: Language) -> Screen:
-    pin = "*" * len(state.pin)
+    pin = PIN_DOT * len(state.pin)
     lines = (t("enter_pin", lang), pin) if pin else (t("enter_pin", lang),)
     if state.refunding and state.payment is not None:
         what = f"{t('refund', lang)} #{state.payment.seq:06d}"

@@ -10,7 +10,7 @@ from terminal.views.model import Slip, SlipKind, SlipLine
 from terminal.views.screens import RESULT_WORDS
 from terminal.views.text import Language, t
 
-__all__ = ["build_slip", "pair_line", "fit"]
+__all__ = ["build_slip", "pair_line", "fit", "training_slip"]
 
 _HEADINGS: dict[SlipKind, str] = {
     SlipKind.PAYMENT: "slip_payment",
@@ -29,11 +29,20 @@ _HEADINGS: dict[SlipKind, str] = {
 
 
 def pair_line(label: str, value: str, columns: int) -> list[SlipLine]:
-    """A "label ....... value" line fitted to ``columns``; two or more lines when too long."""
+    """A "label ....... value" line fitted to ``columns``; two or more lines when too long.
+
+    A value in words wraps between words; one long token (an order id) is cut in pieces.
+    """
     room = columns - len(value) - 1
     if room >= len(label):
         return [SlipLine(f"{label:<{room}} {value}")]
-    return [SlipLine(label), *(SlipLine(part, align="right") for part in _chunks(value, columns))]
+    parts = textwrap.wrap(value, columns) if " " in value.strip() else _chunks(value, columns)
+    return [SlipLine(label), *(SlipLine(part, align="right") for part in parts)]
+
+
+def training_slip(slip: Slip, language: Language) -> Slip:
+    """``slip`` as a training terminal prints it: marked "TRAINING - NOT A PAYMENT"."""
+    return replace(slip, mark=t("slip_training", language))
 
 
 def fit(line: SlipLine, columns: int) -> list[SlipLine]:
@@ -116,8 +125,10 @@ def _body(kind: SlipKind, payment: Payment, lang: Language, columns: int) -> lis
             SlipLine(t("slip_keep", lang), align="center"),
         ]
     if kind is SlipKind.CANCEL_FAILED:
+        # Why the cancel failed is technical text (an order id, an exception): it is in
+        # the log and the journal; the slip says it in words.
         return [
-            *reason,
+            SlipLine(t("slip_cancel_not_confirmed", lang), align="center"),
             SlipLine(t("slip_admin", lang), align="center", bold=True),
             SlipLine(t("slip_contact_provider", lang), align="center"),
             SlipLine(t("slip_do_not_charge", lang), align="center"),

@@ -57,6 +57,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "call_admin": ("Call an administrator", "Обратитесь к администратору"),
     "void_hint_done": ("Cancel = void", "Отмена = возврат"),
     "next_customer": ("Type the next amount", "Введите следующую сумму"),
+    "training_mark": ("TRAINING", "УЧЕБНЫЙ"),
     # notices (state.message)
     "too_large": ("Amount too large", "Сумма слишком велика"),
     "amount_first": ("Enter the amount first", "Сначала введите сумму"),
@@ -110,6 +111,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "slip_signature": ("Thank you", "Спасибо"),
     "slip_refund": ("REFUND", "ВОЗВРАТ"),
     "slip_refund_note": ("Money returned to the wallet", "Деньги возвращены на счёт"),
+    "slip_training": ("TRAINING - NOT A PAYMENT", "УЧЕБНЫЙ РЕЖИМ - НЕ ПЛАТЁЖ"),
+    "slip_cancel_not_confirmed": (
+        "The provider did not confirm the cancel",
+        "Платёжная система не подтвердила отмену",
+    ),
     "report_x": ("X REPORT", "X-ОТЧЁТ"),
     "report_opened": ("Opened", "Открыта"),
     "report_printed": ("Printed", "Напечатан"),

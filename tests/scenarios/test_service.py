@@ -22,6 +22,9 @@ from terminal.system.sdnotify import Notifier
 from terminal.system.service import hold, serve_terminal, watchdog_pings
 from terminal.views.model import Screen
 
+#: The demo is a training terminal: its status line ends so.
+TRAINING = "; TRAINING: no real payments"
+
 
 class RecordingNotifier(Notifier):
     """Keeps what would go to systemd, each datagram as one string, in a shared list."""
@@ -114,21 +117,24 @@ async def test_status_lines_follow_a_payment_and_the_parts(tmp_path: Path) -> No
     async with Terminal(demo_config(tmp_path), FakeClock()) as terminal:
         session = HeadlessSession(terminal, lambda event: None)
         service = asyncio.create_task(serve_terminal(terminal, notifier, stop))
-        await until(lambda: "READY=1\nSTATUS=ready" in seen, "READY=1 with STATUS=ready")
+        await until(lambda: f"READY=1\nSTATUS=ready{TRAINING}" in seen, "READY=1 with STATUS=ready")
         for command in ("key 1", "key 0", "key 0", "key enter", "key enter"):
             await session.execute(command)
         await until(
-            lambda: notifier.statuses()[-1] == "payment 000001 in progress", "payment in progress"
+            lambda: notifier.statuses()[-1] == f"payment 000001 in progress{TRAINING}",
+            "payment in progress",
         )
         await session.execute("customer pay")
         await session.execute("advance 5")
         await until(
-            lambda: notifier.statuses()[-1] == "ready; 1 record waiting to sync", "paid, to sync"
+            lambda: notifier.statuses()[-1] == f"ready; 1 record waiting to sync{TRAINING}",
+            "paid, to sync",
         )
         await session.execute("scanner unplug")
         await until(
             lambda: (
-                notifier.statuses()[-1] == "ready; scanner disconnected; 1 record waiting to sync"
+                notifier.statuses()[-1]
+                == f"ready; scanner disconnected; 1 record waiting to sync{TRAINING}"
             ),
             "scanner disconnected",
         )
@@ -141,6 +147,7 @@ async def test_status_lines_follow_a_payment_and_the_parts(tmp_path: Path) -> No
             lambda: (
                 notifier.statuses()[-1]
                 == "ready; printer out of paper; scanner disconnected; 2 records waiting to sync"
+                + TRAINING
             ),
             "printer out of paper",
         )
@@ -157,13 +164,15 @@ async def test_the_printer_is_asked_at_start(tmp_path: Path) -> None:
     async with Terminal(demo_config(tmp_path), FakeClock()) as terminal:
         terminal.device.escpos.online = False
         service = asyncio.create_task(serve_terminal(terminal, notifier, stop))
-        await until(lambda: "ready; printer offline" in notifier.statuses(), "printer offline")
+        await until(
+            lambda: f"ready; printer offline{TRAINING}" in notifier.statuses(), "printer offline"
+        )
         assert terminal.runtime.state.printer_problem == "offline"
         assert terminal.runtime.screen is not None
         assert terminal.runtime.screen.lines[-1] == "Printer offline"
         stop.set()
         await service
-    assert notifier.statuses()[0] == "ready"  # READY first, then the printer's answer
+    assert notifier.statuses()[0] == f"ready{TRAINING}"  # READY first, then the printer's answer
 
 
 async def test_stopping_lets_the_call_under_way_finish_and_journals_its_answer(
@@ -226,9 +235,8 @@ async def test_a_refused_new_config_is_shown_while_the_previous_one_runs(tmp_pat
         assert screen.lines[-1].startswith("config refused: payterm.toml: display.address")
         stop.set()
         await service
-    assert "ready; config refused: payterm.toml: display.address: must be 60 or 61, got 99" in (
-        notifier.statuses()
-    )
+    refused = "ready; config refused: payterm.toml: display.address: must be 60 or 61, got 99"
+    assert refused + TRAINING in notifier.statuses()
 
 
 async def test_without_a_usable_config_it_shows_why_and_waits(tmp_path: Path) -> None:

@@ -97,7 +97,8 @@ def _config(tmp_path: Path, body: str = "") -> Path:
     """A config file for the emulated device with its data in ``tmp_path/data``."""
     config = tmp_path / "payterm.toml"
     config.write_text(
-        f'[terminal]\nhardware = "emulated"\ndata_dir = "{tmp_path / "data"}"\n{body}'
+        '[terminal]\nhardware = "emulated"\ntraining = true\n'
+        f'data_dir = "{tmp_path / "data"}"\n{body}'
     )
     return config
 
@@ -107,7 +108,7 @@ def test_ready_watchdog_status_then_sigterm_stops_cleanly(
 ) -> None:
     systemd.start(_config(tmp_path))
     messages = systemd.wait_for("READY=1")
-    assert "READY=1\nSTATUS=ready" in messages
+    assert "READY=1\nSTATUS=ready; TRAINING: no real payments" in messages  # training = true
     systemd.wait_for("WATCHDOG=1", count=len([m for m in messages if m == "WATCHDOG=1"]) + 3)
     assert systemd.proc is not None
     systemd.proc.send_signal(signal.SIGTERM)
@@ -124,7 +125,7 @@ def test_ready_watchdog_status_then_sigterm_stops_cleanly(
     assert f"<6>payterm.service: ready (journal {journal})" in lines
     assert "<6>payterm.service: SIGTERM received: stopping" in lines
     assert not [line for line in lines if re.match(r"\d{4}-\d\d-\d\d ", line)], lines
-    assert "<6>payterm.status: status: ready" in lines
+    assert "<6>payterm.status: status: ready; TRAINING: no real payments" in lines
     assert "Traceback" not in systemd.stderr()
 
 
@@ -157,7 +158,7 @@ def test_a_pi_with_a_broken_display_starts_and_says_so(
     pytest.importorskip("luma.oled")
     config = tmp_path / "payterm.toml"
     config.write_text(
-        f'[terminal]\nhardware = "pi"\ndata_dir = "{tmp_path / "data"}"\n'
+        f'[terminal]\nhardware = "pi"\ntraining = true\ndata_dir = "{tmp_path / "data"}"\n'
         "[display]\ni2c_port = 99\n"  # a bus no machine has
         '[printer]\nconnection = "none"\n'
         f'[scanner]\ndevice = "{tmp_path / "no-scanner"}"\n'
@@ -166,7 +167,10 @@ def test_a_pi_with_a_broken_display_starts_and_says_so(
     # gpiozero's mock pins stand in for the Pi's, so the buttons open.
     systemd.start(config, GPIOZERO_PIN_FACTORY="mock")
     systemd.wait_for("READY=1")
-    systemd.wait_for("STATUS=ready; display not working; scanner disconnected; keypad disconnected")
+    systemd.wait_for(
+        "STATUS=ready; display not working; scanner disconnected; keypad disconnected; "
+        "TRAINING: no real payments"
+    )
     assert systemd.proc is not None
     systemd.proc.send_signal(signal.SIGTERM)
     assert systemd.proc.wait(timeout=60) == 0

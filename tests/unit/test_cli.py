@@ -9,8 +9,17 @@ from pathlib import Path
 from terminal.cli import main
 
 
-def test_check_config_accepts_the_example(capsys) -> None:
-    assert main(["check-config", "config/payterm.example.toml"]) == 0
+def test_check_config_refuses_the_example_until_it_is_set_up(capsys) -> None:
+    # The example holds the defaults, a training terminal's: it must not take pretend money.
+    assert main(["check-config", "config/payterm.example.toml"]) == 2
+    err = capsys.readouterr().err
+    for key in ("terminal.hardware", "providers.sandbox.driver", "providers.sandbox.url"):
+        assert f"config/payterm.example.toml: {key}: " in err
+    assert "set [terminal] training = true for a training terminal" in err
+
+
+def test_check_config_accepts_the_demo_config(capsys) -> None:
+    assert main(["check-config", "config/demo.toml"]) == 0
     assert "OK" in capsys.readouterr().out
 
 

@@ -554,3 +554,163 @@ def test_demo_config_is_valid_and_emulated(tmp_path: Path) -> None:
     assert dataclasses.replace(config, secrets=Secrets(), terminal=TerminalConfig()) == Config(
         source=config.source
     )
+
+
+# --- The training guard: pretend parts and providers only on a training terminal. ---
+
+REAL_PROVIDER = {"driver": "paymaster", "url": "https://paymaster.ru"}
+#: Each training-only setting alone, on an otherwise real terminal: (file data, key named).
+TRAINING_ONLY = {
+    "hardware": (
+        {"terminal": {"hardware": "emulated"}, "providers": {"pm": REAL_PROVIDER}},
+        "terminal.hardware",
+    ),
+    "driver": (
+        {
+            "terminal": {"hardware": "pi"},
+            "providers": {"pm": {"driver": "sandbox", "url": "http://127.0.0.1:8765"}},
+        },
+        "providers.pm.driver",
+    ),
+    "url": (
+        {"terminal": {"hardware": "pi"}, "providers": {"pm": {"driver": "paymaster"}}},
+        "providers.pm.url",
+    ),
+}
+
+
+def _toml(data: dict[str, Any]) -> str:
+    import tomli_w
+
+    payment = {"mpm_provider": "pm"}
+    routes = [{"wallet": "alipay", "provider": "pm"}]
+    return tomli_w.dumps({**data, "payment": payment, "routes": routes})
+
+
+def _with_training(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` made a training terminal's (whose providers are pretend ones: embedded)."""
+    providers = {
+        name: {**provider, "url": "embedded"} if provider["driver"] != "sandbox" else provider
+        for name, provider in data["providers"].items()
+    }
+    return {**data, "terminal": {**data["terminal"], "training": True}, "providers": providers}
+
+
+@pytest.mark.parametrize("setting", TRAINING_ONLY)
+def test_each_training_only_setting_is_refused_with_its_key_and_the_fix(setting: str) -> None:
+    from terminal.config.training import TRAINING_FIX, check_training
+
+    data, key = TRAINING_ONLY[setting]
+    config = parse_config(as_in_the_file(data), source="payterm.toml")  # the file itself is valid
+
+    with pytest.raises(ConfigError) as caught:
+        check_training(config)
+
+    assert [problem.key for problem in caught.value.problems] == [key]
+    assert str(caught.value).startswith(f"payterm.toml: {key}: ")
+    assert "set [terminal] training = true for a training terminal" in str(caught.value)
+    if setting != "hardware":
+        assert TRAINING_FIX in str(caught.value)
+    check_training(parse_config(as_in_the_file(_with_training(data))))  # accepted in training
+
+
+def as_in_the_file(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` as the TOML file would hold it (with [payment] and [[routes]] naming pm)."""
+    return tomllib.loads(_toml(data))
+
+
+def test_every_training_only_setting_is_told_at_once() -> None:
+    from terminal.config.training import check_training
+
+    with pytest.raises(ConfigError) as caught:
+        check_training(parse_config({}, source="payterm.toml"))  # the defaults: all three
+
+    keys = [problem.key for problem in caught.value.problems]
+    assert keys == ["terminal.hardware", "providers.sandbox.driver", "providers.sandbox.url"]
+
+
+def test_a_training_terminal_may_not_talk_to_a_real_provider() -> None:
+    from terminal.config.training import check_training
+
+    data = {"terminal": {"hardware": "pi", "training": True}, "providers": {"pm": REAL_PROVIDER}}
+    with pytest.raises(ConfigError) as caught:
+        check_training(parse_config(as_in_the_file(data)))
+
+    assert caught.value.key == "providers.pm.url"
+    assert "NOT A PAYMENT" in str(caught.value)
+
+
+@pytest.mark.parametrize("setting", TRAINING_ONLY)
+def test_check_config_and_run_refuse_it_and_accept_it_in_training(
+    setting: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from terminal.cli import main
+
+    data, key = TRAINING_ONLY[setting]
+    data = {**data, "terminal": {**data["terminal"], "data_dir": str(tmp_path / "state")}}
+    path = write(tmp_path / "payterm.toml", _toml(data))
+
+    assert main(["check-config", str(path)]) == 2
+    assert f"{key}: " in capsys.readouterr().err
+    assert main(["run", "--config", str(path)]) == 2
+    assert f"{key}: " in capsys.readouterr().err
+    assert not (tmp_path / "state").exists()  # refused before the journal was opened
+
+    write(path, _toml(_with_training(data)))
+    assert main(["check-config", str(path)]) == 0
+    assert "TRAINING" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("setting", TRAINING_ONLY)
+def test_the_first_boot_import_refuses_it_and_keeps_the_previous_config(
+    setting: str, tmp_path: Path
+) -> None:
+    from terminal.system.host_settings import Host
+    from terminal.system.provision import import_config
+    from terminal.system.provision_outcome import Outcome
+
+    data, key = TRAINING_ONLY[setting]
+    boot, installed = tmp_path / "boot/firmware", tmp_path / "etc/payterm/payterm.toml"
+    boot.mkdir(parents=True)
+    installed.parent.mkdir(parents=True)
+    (tmp_path / "etc/hostname").write_text("payterm\n")
+    previous = _toml(_with_training(data))
+    installed.write_text(previous)
+
+    (boot / "payterm.toml").write_text(_toml(data))
+    result = import_config(tmp_path, host=Host())
+    assert result.outcome is Outcome.REJECTED
+    assert f"payterm.toml: {key}: " in result.message
+    assert "set [terminal] training = true" in (boot / "payterm-config-error.txt").read_text()
+    assert installed.read_text() == previous
+
+    (boot / "payterm.toml").write_text(_toml(_with_training(data)))
+    assert import_config(tmp_path, host=Host()).outcome is Outcome.IMPORTED
+
+
+async def test_the_terminal_itself_refuses_to_open_without_training(tmp_path: Path) -> None:
+    from terminal.app import Terminal
+    from terminal.clock import FakeClock
+
+    config = dataclasses.replace(
+        parse_config({}), terminal=TerminalConfig(data_dir=tmp_path / "state")
+    )
+    with pytest.raises(ConfigError) as caught:
+        async with Terminal(config, FakeClock()):
+            pass
+    assert caught.value.key == "terminal.hardware"
+    assert not (tmp_path / "state").exists()
+
+    training = dataclasses.replace(config.terminal, training=True)
+    async with Terminal(dataclasses.replace(config, terminal=training), FakeClock()) as terminal:
+        assert terminal.runtime.state.settings.training
+
+
+def test_the_demo_is_a_training_terminal(tmp_path: Path) -> None:
+    from terminal.config.training import check_training
+
+    assert demo_config(tmp_path).terminal.training
+    check_training(demo_config(tmp_path))
+    demo_file = load_config(CONFIG_DIR / "demo.toml")
+    assert demo_file.terminal.training
+    check_training(demo_file)

@@ -70,7 +70,9 @@ def probes(tmp_path: Path) -> SystemProbes:
 
 def _config(tmp_path: Path, **tables: Any) -> Config:
     terminal = TerminalConfig(
-        data_dir=tmp_path / "data", hardware=tables.pop("hardware", "emulated")
+        data_dir=tmp_path / "data",
+        hardware=tables.pop("hardware", "emulated"),
+        training=tables.pop("training", True),  # the sandbox provider: a training terminal
     )
     return Config(terminal=terminal, **tables)
 
@@ -176,6 +178,7 @@ async def test_emulated_device_passes_every_check_and_prints_the_slip(
     assert "press FORCE and hold it 1.5 s" in prompts.getvalue()
     slip = device.printed[-1].text
     assert "C O M M I S S I O N I N G" in slip  # printed large: double width
+    assert slip.count("TRAINING - NOT A PAYMENT") == 2  # a training terminal's slip
     assert "button force" in slip
     assert device.is_closed
 
@@ -235,6 +238,7 @@ def _write_config(tmp_path: Path, secrets_mode: int) -> Path:
     config = tmp_path / "payterm.toml"
     config.write_text(
         '[terminal]\ndata_dir = "data"\nsecrets_file = "secrets.toml"\nhardware = "emulated"\n'
+        "training = true\n"
     )
     return config
 
@@ -802,3 +806,37 @@ def test_importing_the_doctor_loads_no_hardware_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert out.stdout.strip() == ""
+
+
+async def test_a_pretend_terminal_not_set_up_for_training_fails_the_config_check(
+    tmp_path: Path, probes: SystemProbes
+) -> None:
+    out = io.StringIO()
+
+    code = await run_doctor(
+        _config(tmp_path, training=False), out=out, as_json=True, interactive=False,
+        print_slip=False, system=probes,
+    )  # fmt: skip
+
+    rows = _rows(out)
+    assert code == 1
+    assert rows["config"]["status"] == "FAIL"
+    assert "terminal.hardware: " in rows["config"]["detail"]
+    assert "set [terminal] training = true" in rows["config"]["detail"]
+    assert rows["training"]["status"] == "PASS"
+
+
+async def test_a_training_terminal_is_told_by_the_doctor(
+    tmp_path: Path, probes: SystemProbes
+) -> None:
+    out = io.StringIO()
+
+    await run_doctor(
+        _config(tmp_path), out=out, as_json=True, interactive=False, print_slip=False,
+        system=probes,
+    )  # fmt: skip
+
+    training = _rows(out)["training"]
+    assert training["status"] == "WARN"
+    assert "TRAINING" in training["detail"]
+    assert "training = false" in training["fix"]

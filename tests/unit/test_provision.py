@@ -35,10 +35,11 @@ GOOD = """\
 # The shop's till.
 [terminal]
 id = "SHOP1"
+training = true
 secrets_file = "secrets.toml"
 """
 GOOD_SECRETS = '[supervisor]\npins = ["4321"]\n'
-OLD = '[terminal]\nid = "OLD1"\nsecrets_file = "/etc/payterm/secrets.toml"\n'
+OLD = '[terminal]\nid = "OLD1"\ntraining = true\nsecrets_file = "/etc/payterm/secrets.toml"\n'
 OLD_SECRETS = '[supervisor]\npins = ["1111"]\n'
 
 
@@ -136,6 +137,7 @@ def test_installed_config_is_valid_where_it_is_installed(root: Path) -> None:
 
 def test_secrets_file_is_named_by_the_import_when_the_config_does_not(root: Path) -> None:
     text = EXAMPLE.read_text(encoding="utf-8")  # every table, array of tables, comments
+    text = text.replace("training = false", "training = true")  # its defaults are training ones
     card(root, text, GOOD_SECRETS)
     assert run(root).outcome is Outcome.IMPORTED
     data = tomllib.loads(installed(root))
@@ -145,10 +147,11 @@ def test_secrets_file_is_named_by_the_import_when_the_config_does_not(root: Path
 
 def test_a_secrets_file_of_an_earlier_import_stays_in_force(root: Path) -> None:
     previous_install(root)
-    card(root, '[terminal]\nid = "NEW1"\n')
+    card(root, '[terminal]\ntraining = true\nid = "NEW1"\n')
     assert run(root).outcome is Outcome.IMPORTED
     assert tomllib.loads(installed(root))["terminal"] == {
         "id": "NEW1",
+        "training": True,
         "secrets_file": "/etc/payterm/secrets.toml",
     }
     assert installed(root, "secrets.toml") == OLD_SECRETS
@@ -253,7 +256,7 @@ def test_bad_wifi_passphrase_is_rejected_without_showing_it(root: Path) -> None:
 
 
 def test_relative_data_dir_is_refused(root: Path) -> None:
-    card(root, '[terminal]\ndata_dir = "state"\n')
+    card(root, '[terminal]\ntraining = true\ndata_dir = "state"\n')
     result = run(root)
     assert result.outcome is Outcome.REJECTED
     assert "terminal.data_dir" in result.message
@@ -327,6 +330,9 @@ def test_secrets_named_but_absent_are_refused(root: Path) -> None:
 
 
 WIFI = """\
+[terminal]
+training = true
+
 [system]
 hostname = "shop1-till2"
 wifi_country = "RU"
@@ -387,7 +393,7 @@ def test_empty_ssid_turns_off_the_wifi_of_an_earlier_import(root: Path) -> None:
     card(root, WIFI, '[wifi]\npsk = "password"\n')
     run(root)
     host = Recorder()
-    card(root, '[system]\nhostname = "shop1-till2"\n')
+    card(root, '[terminal]\ntraining = true\n[system]\nhostname = "shop1-till2"\n')
     assert run(root, host).outcome is Outcome.IMPORTED
     assert not (root / "etc/wpa_supplicant/wpa_supplicant-wlan0.conf").exists()
     assert not (root / "etc/systemd/network/30-wlan0.network").exists()
@@ -398,7 +404,7 @@ def test_empty_ssid_turns_off_the_wifi_of_an_earlier_import(root: Path) -> None:
 
 def test_empty_hostname_keeps_the_one_the_terminal_has(root: Path) -> None:
     host = Recorder()
-    card(root, '[terminal]\nid = "X1"\n')
+    card(root, '[terminal]\ntraining = true\nid = "X1"\n')
     run(root, host)
     assert (root / "etc/hostname").read_text() == "payterm\n"
     assert host.calls == []
@@ -562,7 +568,7 @@ def test_main_exit_codes(root: Path) -> None:
 def test_runs_as_a_module_with_a_separate_boot_folder(tmp_path: Path) -> None:
     boot = tmp_path / "card"
     boot.mkdir()
-    (boot / "payterm.toml").write_text('[terminal]\nid = "MOD1"\n')
+    (boot / "payterm.toml").write_text('[terminal]\nid = "MOD1"\ntraining = true\n')
     result = subprocess.run(
         [sys.executable, "-m", "terminal.system.provision", "--root", str(tmp_path / "root"),
          "--boot", str(boot)],
@@ -570,7 +576,9 @@ def test_runs_as_a_module_with_a_separate_boot_folder(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "imported" in result.stderr
-    assert (tmp_path / "root/etc/payterm/payterm.toml").read_text() == '[terminal]\nid = "MOD1"\n'
+    assert (tmp_path / "root/etc/payterm/payterm.toml").read_text() == (
+        '[terminal]\nid = "MOD1"\ntraining = true\n'
+    )
 
 
 def test_unit_never_blocks_the_terminal() -> None:

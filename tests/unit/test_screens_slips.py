@@ -222,10 +222,10 @@ def test_printer_trouble_is_on_every_screen(phase: Phase, problem: str, en: str,
 
 
 def test_approval_screen_masks_the_pin() -> None:
-    """Typed PIN digits show as stars."""
+    """Typed PIN digits show as discs (stars drawn small read like the letter "ж")."""
     script = reach(Phase.APPROVAL)
     script.feed(42, key("4"))
-    assert screen_for(script.state, "en").lines == ("PIN or badge", "**")
+    assert screen_for(script.state, "en").lines == ("PIN or badge", "●●")
 
 
 @pytest.mark.parametrize("final", list(RESULT_WORDS), ids=lambda state: str(state.value))
@@ -374,7 +374,9 @@ def test_cancel_failed_slip_asks_for_an_administrator() -> None:
     texts = [line.text for line in slip.lines]
     assert "Administrator must check" in texts
     assert "Do not charge again" in texts
-    assert any(text.startswith("Reason") and text.endswith("timeout") for text in texts)
+    # Why it failed is technical text: it goes to the log, the slip says it in words.
+    assert "The provider did not confirm the cancel" in " ".join(texts)
+    assert not any("timeout" in text for text in texts)
 
 
 def test_qr_slip_carries_the_payload() -> None:
@@ -432,7 +434,7 @@ def test_refund_screens_say_refund_not_void(lang: Language) -> None:
     approval = screen_for(_refunding(Phase.APPROVAL, PaymentState.PAID, pin="24"), lang)
     assert approval.name == "approval_refund"
     assert approval.lines == (f"{TEXT['refund'][LANGUAGES.index(lang)]} #000123",
-                              TEXT["enter_pin"][LANGUAGES.index(lang)], "**")  # fmt: skip
+                              TEXT["enter_pin"][LANGUAGES.index(lang)], "●●")  # fmt: skip
     assert approval.amount == str(PAYMENT.amount)
     assert screen_for(_refunding(Phase.VOIDING, PaymentState.VOIDING), lang).name == "refunding"
     done = screen_for(_refunding(Phase.DONE, PaymentState.VOIDED, message="refunded"), lang)

@@ -69,3 +69,12 @@ def test_a_fault_puts_the_terminal_out_of_service() -> None:
 
 def test_stopping() -> None:
     assert status_line(summary(stopping=True), 2) == "stopping; 2 records waiting to sync"
+
+
+def test_a_training_terminal_says_so_last_on_its_status_line() -> None:
+    from terminal.system.status import TRAINING_NOTE
+
+    status = {"phase": "idle", "printer_problem": "paper", "part_problems": {}}
+    assert status_line(status, training=True) == f"ready; printer out of paper; {TRAINING_NOTE}"
+    assert TRAINING_NOTE.startswith("TRAINING")
+    assert "TRAINING" not in status_line(status)
