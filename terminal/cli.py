@@ -185,14 +185,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     # The integrator API: pairing a POS (docs/api/).
     pair = sub.add_parser("pair", help="show a pairing code for a POS on the terminal's display")
-    pair.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    pair.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="default: %(default)s")
     pair.add_argument(
         "--data-dir", type=Path, help="the demo's data directory (payterm demo --api)"
     )
     pairings = sub.add_parser("pairings", help="list or revoke the paired POS")
-    pairings.add_argument("action", choices=["list", "revoke"])
+    pairings.add_argument("action", choices=["list", "revoke"], help="list, or revoke NAME")
     pairings.add_argument("name", nargs="?", help="revoke: the POS's name")
-    pairings.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    pairings.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG, help="default: %(default)s"
+    )
     pairings.add_argument("--data-dir", type=Path, help="the demo's data directory")
     demo.add_argument("--api", action="store_true", help="serve the integrator API (loopback)")
     demo.add_argument("--api-port", type=int, default=8443, help="with --api (default 8443)")

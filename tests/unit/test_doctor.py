@@ -214,7 +214,12 @@ async def test_emulated_is_the_default_for_hardware_emulated(
 async def test_emulated_doctor_reports_the_pins_of_the_config(
     tmp_path: Path, probes: SystemProbes
 ) -> None:
-    example = load_config(Path(__file__).parents[2] / "config" / "payterm.example.toml")
+    # The example as shipped is a training set-up until the technician fills it in.
+    shipped = (Path(__file__).parents[2] / "config" / "payterm.example.toml").read_text()
+    assert shipped.count("\ntraining = false\n") == 1
+    file = tmp_path / "payterm.toml"
+    file.write_text(shipped.replace("\ntraining = false\n", "\ntraining = true\n"))
+    example = load_config(file)
     config = replace(example, terminal=replace(example.terminal, data_dir=tmp_path / "data"))
     out = io.StringIO()
 

@@ -302,7 +302,7 @@ def test_a_data_dir_under_a_file_on_the_terminal_is_refused(root: Path) -> None:
 
 
 def test_a_data_dir_not_made_yet_is_accepted_and_not_made(root: Path) -> None:
-    card(root, '[terminal]\ndata_dir = "/var/lib/payterm/shop1"\n')
+    card(root, '[terminal]\ntraining = true\ndata_dir = "/var/lib/payterm/shop1"\n')
     assert run(root).outcome is Outcome.IMPORTED
     assert not (root / "var/lib/payterm").exists()
 
