@@ -97,10 +97,22 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a config file and its secrets")
     check.add_argument("config", type=Path)
 
-    journal = sub.add_parser("journal", help="print the last payments of the journal (read-only)")
+    journal = sub.add_parser(
+        "journal", help="print the last payments of the journal (read-only), check or recover it"
+    )
     journal.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     journal.add_argument("--last", type=_positive, default=10, help="how many (default 10)")
     journal.add_argument("--json", action="store_true", help="one JSON list instead of a table")
+    action = journal.add_mutually_exclusive_group()
+    action.add_argument(
+        "--check", action="store_true", help="say whether the journal is sound (read-only)"
+    )
+    action.add_argument(
+        "--recover",
+        action="store_true",
+        help="with the terminal stopped: salvage a damaged journal into a new one, keeping "
+        "the damaged files renamed (see docs/journal.md)",
+    )
     return parser
 
 
@@ -207,6 +219,11 @@ def _print_journal(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     path = config.terminal.data_dir / JOURNAL_FILE
+    if args.check or args.recover:
+        from terminal.journal.listing import check_journal, recover_journal
+
+        run = recover_journal if args.recover else check_journal
+        return run(path, terminal_id=config.terminal.id, as_json=args.json, out=sys.stdout)
     payments = read_last_payments(path, terminal_id=config.terminal.id, last=args.last)
     print(payments_json(payments) if args.json else payments_table(payments))
     return 0

@@ -43,9 +43,17 @@ class Journal:
         self.terminal_id = terminal_id
 
     @classmethod
-    def open(cls, path: Path, *, terminal_id: str) -> Journal:
-        """Open (creating and migrating if needed) the journal at ``path``."""
-        db, epoch = open_database(path, terminal_id=terminal_id)
+    def open(
+        cls, path: Path, *, terminal_id: str, create: bool = True, marker: bool = True
+    ) -> Journal:
+        """Open (creating and migrating if needed) the journal at ``path``.
+
+        ``create=False`` refuses where there is no journal; ``marker=False`` leaves the
+        marker beside it alone (for copies read by a technician's command).
+
+        :raises JournalDamaged: the journal is damaged, emptied or missing where one was kept.
+        """
+        db, epoch = open_database(path, terminal_id=terminal_id, create=create, marker=marker)
         return cls(db, terminal_id=terminal_id, epoch=epoch)
 
     @property
