@@ -156,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.wait_on_error:
                 raise
             return asyncio.run(_hold(str(exc)))
-        return asyncio.run(_run(config, _clock(args)))
+        return asyncio.run(_run(config, _clock(args), wait=args.wait_on_error))
     except (TerminalError, HardwareError) as exc:
         print(f"payterm: {exc}", file=sys.stderr)
         return 2
@@ -199,11 +199,11 @@ async def _demo(config: Config, clock: Clock, *, headless: bool) -> int:
     return 0
 
 
-async def _run(config: Config, clock: Clock) -> int:
+async def _run(config: Config, clock: Clock, *, wait: bool) -> int:
     from terminal.system.sdnotify import Notifier
     from terminal.system.service import serve
 
-    return await serve(config, clock, Notifier())
+    return await serve(config, clock, Notifier(), wait_on_damage=wait)
 
 
 async def _hold(problem: str) -> int:

@@ -31,6 +31,8 @@ __all__ = [
     "JOURNAL_SIZE_LIMIT_BYTES",
     "WAL_AUTOCHECKPOINT_PAGES",
     "Database",
+    "ROOM_CHECK_BYTES",
+    "check_writable",
     "open_database",
     "journal_error",
     "wall_iso",
@@ -224,6 +226,21 @@ def _ensure_meta(conn: sqlite3.Connection, terminal_id: str) -> str:
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('terminal_id', ?)", (terminal_id,)
         )
     return str(epoch)
+
+
+#: The size of the record a room check writes: several pages, as a payment's step may need.
+ROOM_CHECK_BYTES = 2048
+
+
+def check_writable(db: Database) -> None:
+    """Write a record of ``ROOM_CHECK_BYTES`` to ``meta`` and remove it, each committed."""
+    with db.write("check the journal has room") as conn:
+        conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('room_check', ?)",
+            ("0" * ROOM_CHECK_BYTES,),
+        )
+    with db.write("check the journal has room") as conn:
+        conn.execute("DELETE FROM meta WHERE key = 'room_check'")
 
 
 def wall_iso(wall: datetime) -> str:

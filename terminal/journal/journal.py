@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 
 from terminal.journal import outbox, payments, schema, shifts
-from terminal.journal.database import Database, open_database
+from terminal.journal.database import Database, check_writable, open_database
 from terminal.journal.lookup import find_by_slip
 from terminal.journal.outbox import OutboxItem
 from terminal.journal.payments import HistoryEntry
@@ -150,6 +150,13 @@ class Journal:
     def mark_sent(self, ids: Sequence[int], *, wall: datetime) -> None:
         """Mark outbox items as delivered upstream (unknown or already sent ids are ignored)."""
         outbox.mark_sent(self._db, ids, wall=wall)
+
+    def check_writable(self) -> None:
+        """Write and remove a small record (a few pages): raises JournalFull while there is no room.
+
+        Used to leave the out-of-service state once a full disk has room again.
+        """
+        check_writable(self._db)
 
     def integrity_check(self) -> str:
         """Return "ok" when SQLite finds the file sound, else the problems it names."""

@@ -18,6 +18,7 @@ __all__ = [
     "PrintSlip",
     "Alert",
     "FindPayment",
+    "CheckJournal",
     "Effect",
 ]
 
@@ -66,6 +67,11 @@ class PrintSlip:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckJournal:
+    """Try a small journal write: ``JournalWritable`` if it goes through, else ``JournalFailed``."""
+
+
+@dataclass(frozen=True, slots=True)
 class Alert:
     """Something an administrator must know about: logged loudly and sent to integrators."""
 
@@ -84,4 +90,13 @@ class FindPayment:
     reference: str
 
 
-Effect = RecordPayment | CallProvider | StartTimer | CancelTimer | PrintSlip | Alert | FindPayment
+Effect = (
+    RecordPayment
+    | CallProvider
+    | StartTimer
+    | CancelTimer
+    | PrintSlip
+    | Alert
+    | FindPayment
+    | CheckJournal
+)

@@ -21,6 +21,7 @@ __all__ = [
     "InDoubtFound",
     "ReconcileAnswered",
     "JournalFailed",
+    "JournalWritable",
     "RefundRequested",
     "PaymentLookedUp",
     "PrinterReported",
@@ -137,6 +138,17 @@ class JournalFailed:
     """The journal could not be written: the terminal must stop taking payments."""
 
     reason: str
+    disk_full: bool = False  # the disk is full: the journal is tried again until it has room
+
+
+@dataclass(frozen=True, slots=True)
+class JournalWritable:
+    """The journal took a write again after the disk was full: the terminal may go on.
+
+    ``next_seq`` is the journal's next through-number, so none is used twice.
+    """
+
+    next_seq: int
 
 
 Event = (
@@ -154,4 +166,5 @@ Event = (
     | RefundRequested
     | PaymentLookedUp
     | JournalFailed
+    | JournalWritable
 )

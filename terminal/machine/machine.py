@@ -41,6 +41,7 @@ from terminal.machine.events import (
     Event,
     InDoubtFound,
     JournalFailed,
+    JournalWritable,
     KeyPressed,
     PartReported,
     PaymentLookedUp,
@@ -51,7 +52,13 @@ from terminal.machine.events import (
     RefundRequested,
     TimerFired,
 )
-from terminal.machine.recovery import enter_fault, queue_in_doubt, reconcile
+from terminal.machine.recovery import (
+    enter_fault,
+    fault_timer,
+    leave_fault,
+    queue_in_doubt,
+    reconcile,
+)
 from terminal.machine.refund import (
     REFUND_FROM,
     begin_refund,
@@ -101,8 +108,12 @@ def _is_current(state: State, order_id: str) -> bool:
 
 def _dispatch(state: State, event: Event, now: Now) -> Step:
     if isinstance(event, JournalFailed):
-        return enter_fault(state, event.reason)
+        return enter_fault(state, event.reason, event.disk_full)
     if state.phase is Phase.FAULT:
+        if isinstance(event, TimerFired):
+            return fault_timer(state, event)
+        if isinstance(event, JournalWritable):
+            return leave_fault(state, event)
         return reject(state, event)
     if isinstance(event, ReconcileAnswered):
         return reconcile(state, event)

@@ -126,6 +126,7 @@ class State:
     notice_printed: bool = False  # the "not confirmed" slip is out for the payment in hand
     refunding: bool = False  # the payment in hand is refunded by its slip, not voided
     fault: str = ""
+    fault_kind: str = ""  # "disk_full" (retried, see recovery.py) or "journal" (latched)
 
     def evolve(self, **changes: object) -> State:
         """Return a copy with ``changes`` applied."""

@@ -23,6 +23,7 @@ from terminal.machine import (
     ButtonPressed,
     CallProvider,
     CancelTimer,
+    CheckJournal,
     CodeScanned,
     Effect,
     Event,
@@ -289,6 +290,8 @@ class Runtime:
                 self._observers.emit("terminal:alert", code=effect.code, message=effect.message)
             elif isinstance(effect, FindPayment):
                 self._journaling.find(effect.reference)
+            elif isinstance(effect, CheckJournal):
+                self._journaling.check()
 
     def _schedule_redraw(self) -> None:
         # The redraw runs after the tasks just spawned have taken their first step, so a

@@ -55,6 +55,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "config_error": ("CONFIG ERROR", "ОШИБКА НАСТРОЙКИ"),
     "config_see_card": ("See the SD card", "Смотрите SD-карту"),
     "call_admin": ("Call an administrator", "Обратитесь к администратору"),
+    "disk_full": ("Disk full", "Диск заполнен"),
+    "journal_failed": ("Journal failed", "Сбой журнала"),
+    "journal_damaged": ("Journal damaged", "Журнал повреждён"),
     "void_hint_done": ("Cancel = void", "Отмена = возврат"),
     "next_customer": ("Type the next amount", "Введите следующую сумму"),
     # notices (state.message)
