@@ -59,18 +59,24 @@ def read_last_payments(path: Path, *, terminal_id: str, last: int) -> list[Payme
 
 
 def check_journal(path: Path, *, terminal_id: str, as_json: bool, out: TextIO) -> int:
-    """Say whether the journal at ``path`` is sound, without writing; 0 if it is, else 1."""
+    """Say whether the journal at ``path`` is sound, reading every row of a copy; 0 if it is."""
+    from terminal.journal.recovery import diagnose
+
     del terminal_id  # the check needs none; the signature matches recover_journal
     try:
-        sound = probe.inspect(path)
-        problem = "" if sound else "no journal here (has the terminal run with this config?)"
-    except JournalDamaged as exc:
-        sound, problem = False, str(exc)
+        damage, found = diagnose(path)
+    except JournalError as exc:
+        damage, found = str(exc).removeprefix(f"{path}: "), None
+    rows = {name: len(t.rows) for name, t in found.tables.items()} if found else {}
     if as_json:
-        print(json.dumps({"path": str(path), "sound": sound, "problem": problem}), file=out)
+        print(json.dumps({"path": str(path), "sound": not damage, "problem": damage,
+                          "rows": rows}), file=out)  # fmt: skip
+    elif damage:
+        hint = f"; {probe.RECOVER_HINT}" if found is not None else ""
+        print(f"{path}: {damage}{hint}", file=out)
     else:
-        print(f"{path}: the journal is sound" if sound else problem, file=out)
-    return 0 if sound else 1
+        print(f"{path}: the journal is sound ({rows.get('payments', 0)} payments)", file=out)
+    return 1 if damage else 0
 
 
 def recover_journal(path: Path, *, terminal_id: str, as_json: bool, out: TextIO) -> int:

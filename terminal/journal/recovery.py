@@ -38,7 +38,7 @@ from terminal.journal.marker import Marker, fsync_folder, marker_path, read_mark
 from terminal.journal.salvage import TABLES, Salvage, TableSalvage, epoch_of_order, salvage
 from terminal.journal.snapshot import SIDE_FILES, copy_snapshot, side_file
 
-__all__ = ["Recovered", "TableCount", "recover", "in_use"]
+__all__ = ["Recovered", "TableCount", "diagnose", "recover", "in_use"]
 
 log = logging.getLogger(__name__)
 
@@ -94,14 +94,18 @@ class Recovered:
 
 
 def in_use(path: Path) -> bool:
-    """True when a process holds the journal at ``path`` open (SQLite's lock on it)."""
+    """True when another process holds the journal at ``path`` open (SQLite's lock on it).
+
+    For a separate command only: closing the descriptor it opens drops every POSIX lock
+    the calling process holds on the file, so it must not run beside an open journal.
+    """
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
         return False
     try:
         shared_first, shared_size = 0x40000002, 510  # SQLite's lock bytes
-        request = struct.pack("hhxxxxqqixxxx", fcntl.F_RDLCK, os.SEEK_SET, shared_first,
+        request = struct.pack("hhxxxxqqixxxx", fcntl.F_WRLCK, os.SEEK_SET, shared_first,
                               shared_size, 0)  # fmt: skip
         answer = fcntl.fcntl(fd, fcntl.F_OFD_GETLK, request)
         return bool(struct.unpack("hhxxxxqqixxxx", answer)[0] != fcntl.F_UNLCK)
@@ -109,6 +113,28 @@ def in_use(path: Path) -> bool:
         return False
     finally:
         os.close(fd)
+
+
+def diagnose(path: Path) -> tuple[str, Salvage]:
+    """What is wrong with the journal at ``path`` ("" when nothing), and every row it holds.
+
+    Reads it whole (from a copy, nothing written): the open's checks, then every row.
+
+    :raises JournalError: there is no journal and none was kept.
+    """
+    try:
+        sound = probe.inspect(path)
+        damage = ""
+    except JournalDamaged as exc:
+        sound, damage = False, str(exc).split(f"; {probe.RECOVER_HINT}")[0]
+    if not sound and not damage:
+        raise JournalError(f"{path}: no journal here (has the terminal run with this config?)")
+    found = _read_damaged(path)
+    if sound:
+        broken = [name for name, table in found.tables.items() if not table.whole]
+        if broken:
+            damage = f"rows that cannot be read in {', '.join(broken)}"
+    return damage.removeprefix(f"{path}: "), found
 
 
 def recover(path: Path, *, terminal_id: str, now: datetime | None = None) -> Recovered:
@@ -122,13 +148,9 @@ def recover(path: Path, *, terminal_id: str, now: datetime | None = None) -> Rec
             f"{path}: the journal is in use by a running terminal; stop it first "
             "(systemctl stop payterm), then recover"
         )
-    try:
-        if probe.inspect(path):
-            raise JournalError(f"{path}: the journal is sound; there is nothing to recover")
-        raise JournalError(f"{path}: no journal here, and none was kept: nothing to recover")
-    except JournalDamaged as exc:
-        damage = str(exc).split(f"; {probe.RECOVER_HINT}")[0].removeprefix(f"{path}: ")
-    found = _read_damaged(path)
+    damage, found = diagnose(path)
+    if not damage:
+        raise JournalError(f"{path}: the journal is sound; there is nothing to recover")
     marker = read_marker(path)
     old_epoch = _old_epoch(found, marker)
     keep = bool(old_epoch) and found.tail_known()

@@ -17,24 +17,31 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from terminal.journal import schema
 from terminal.journal.probe import sqlite_message
-from terminal.journal.rows import STORED
 from terminal.payment import PaymentState
 
 __all__ = ["TABLES", "Salvage", "TableSalvage", "salvage", "epoch_of_order"]
 
-_HISTORY = ("seq", "n", "state", "note", "raw_status", "mono", "wall", "wall_synced")
-_SHIFTS = ("shift", "opened_wall", "closed_wall")
-_OUTBOX = ("id", "seq", "snapshot", "created_wall", "sent_wall")
-_META = ("key", "value")
-#: The tables a journal holds and their columns in schema order (payments: STORED).
-TABLES: dict[str, tuple[str, ...]] = {
-    "meta": _META,
-    "payments": STORED,
-    "history": _HISTORY,
-    "shifts": _SHIFTS,
-    "outbox": _OUTBOX,
-}
+
+def _schema_columns() -> dict[str, tuple[str, ...]]:
+    """Each table's columns in the order the migrations make them (the order rows are stored)."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        for statements in schema.MIGRATIONS:
+            for statement in statements:
+                conn.execute(statement)
+        names = ("meta", "payments", "history", "shifts", "outbox")
+        return {
+            name: tuple(str(row[1]) for row in conn.execute(f"PRAGMA table_info({name})"))
+            for name in names
+        }
+    finally:
+        conn.close()
+
+
+#: The tables a journal holds and their columns in schema order.
+TABLES: dict[str, tuple[str, ...]] = _schema_columns()
 _KEYS = {"meta": ("key",), "payments": ("seq",), "history": ("seq", "n"),
          "shifts": ("shift",), "outbox": ("id",)}  # fmt: skip
 _ROWID = {"payments": "seq", "shifts": "shift", "outbox": "id"}
