@@ -128,7 +128,9 @@ def scenes() -> dict[str, State]:
             SETTINGS, phase=Phase.VOIDING, payment=_payment(PaymentState.VOIDING), refunding=True
         ),
         "refunded": replace(_done(PaymentState.VOIDED), refunding=True, message="refunded"),
-        "fault": State(SETTINGS, phase=Phase.FAULT, fault="journal: disk full"),
+        "fault": State(
+            SETTINGS, phase=Phase.FAULT, fault="journal: disk full", fault_kind="disk_full"
+        ),
         "notice_paper": State(SETTINGS, printer_problem="paper"),
         "notice_unknown_code": replace(entry, phase=Phase.READY, message="code_unknown"),
     }
