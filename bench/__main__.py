@@ -33,6 +33,7 @@ BENCHMARKS: tuple[str, ...] = (
     "bench.bench_input",
     "bench.bench_printer",
     "bench.bench_refund_lookup",
+    "bench.bench_journal_open",
 )
 
 
