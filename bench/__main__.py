@@ -37,6 +37,7 @@ BENCHMARKS: tuple[str, ...] = (
     "bench.bench_paymaster_refunds",
     "bench.bench_reconnect",
     "bench.bench_api",
+    "bench.bench_journal_open",
 )
 
 

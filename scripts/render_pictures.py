@@ -144,7 +144,7 @@ def scenes(base: Settings | None = None) -> dict[str, State]:
             base, phase=Phase.VOIDING, payment=_payment(PaymentState.VOIDING), refunding=True
         ),
         "refunded": replace(_done(PaymentState.VOIDED), refunding=True, message="refunded"),
-        "fault": State(base, phase=Phase.FAULT, fault="journal: disk full"),
+        "fault": State(base, phase=Phase.FAULT, fault="journal: disk full", fault_kind="disk_full"),
         "notice_paper": State(base, printer_problem="paper"),
         "notice_unknown_code": replace(entry, phase=Phase.READY, message="code_unknown"),
     }

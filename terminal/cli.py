@@ -169,7 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a config file and its secrets")
     check.add_argument("config", type=Path, help="the config file to check")
 
-    journal = sub.add_parser("journal", help="print the last payments of the journal (read-only)")
+    journal = sub.add_parser(
+        "journal", help="print the last payments of the journal (read-only), check or recover it"
+    )
     journal.add_argument(
         "--config",
         type=Path,
@@ -182,6 +184,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     journal.add_argument("--last", type=_positive, default=10, help="how many (default 10)")
     journal.add_argument("--json", action="store_true", help="one JSON list instead of a table")
+
+    action = journal.add_mutually_exclusive_group()
+    action.add_argument(
+        "--check", action="store_true", help="say whether the journal is sound (read-only)"
+    )
+    action.add_argument(
+        "--recover",
+        action="store_true",
+        help="with the terminal stopped: salvage a damaged journal into a new one, keeping "
+        "the damaged files renamed (see docs/journal.md)",
+    )
 
     # The integrator API: pairing a POS (docs/api/).
     pair = sub.add_parser("pair", help="show a pairing code for a POS on the terminal's display")
@@ -246,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.wait_on_error:
                 raise
             return asyncio.run(_hold(str(exc)))
-        return asyncio.run(_run(config, _clock(args)))
+        return asyncio.run(_run(config, _clock(args), wait=args.wait_on_error))
     except (TerminalError, HardwareError) as exc:
         print(f"payterm: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -331,11 +344,11 @@ async def _demo(config: Config, clock: Clock, *, headless: bool) -> int:
     return 0
 
 
-async def _run(config: Config, clock: Clock) -> int:
+async def _run(config: Config, clock: Clock, *, wait: bool) -> int:
     from terminal.system.sdnotify import Notifier
     from terminal.system.service import serve
 
-    return await serve(config, clock, Notifier())
+    return await serve(config, clock, Notifier(), wait_on_damage=wait)
 
 
 async def _hold(problem: str) -> int:
@@ -351,6 +364,11 @@ def _print_journal(args: argparse.Namespace) -> int:
 
     config = _journal_config(args)
     path = (args.data_dir or config.terminal.data_dir) / JOURNAL_FILE
+    if args.check or args.recover:
+        from terminal.journal.listing import check_journal, recover_journal
+
+        run = recover_journal if args.recover else check_journal
+        return run(path, terminal_id=config.terminal.id, as_json=args.json, out=sys.stdout)
     payments = read_last_payments(path, terminal_id=config.terminal.id, last=args.last)
     print(payments_json(payments) if args.json else payments_table(payments))
     return 0

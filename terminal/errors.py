@@ -3,7 +3,8 @@
     TerminalError
     ├── ConfigError (ValueError)         a config file is wrong; names the key and the fix
     ├── JournalError                     the journal could not be written or read
-    │   └── JournalFull (OSError)        the disk is full
+    │   ├── JournalFull (OSError)        the disk is full
+    │   └── JournalDamaged               damaged, emptied or gone: a technician recovers it
     └── ProviderTechnicalError           no proper answer from a provider: retryable, counted
         ├── ProviderTimeout              no answer in time
         ├── ProviderUnavailable          connection refused or reset, HTTP 5xx
@@ -24,6 +25,7 @@ __all__ = [
     "ConfigError",
     "JournalError",
     "JournalFull",
+    "JournalDamaged",
     "ProviderTechnicalError",
     "ProviderTimeout",
     "ProviderUnavailable",
@@ -89,6 +91,14 @@ class JournalFull(JournalError, OSError):
     """The journal's disk is full: no new payment may start."""
 
     reason = "journal: disk full"
+
+
+class JournalDamaged(JournalError):
+    """The journal file is damaged, emptied or missing where one was kept: refuse, keep it.
+
+    Never cured by a restart: the terminal does not start a new journal by itself, and
+    ``payterm journal --recover`` salvages what can be read (see docs/journal.md).
+    """
 
 
 class ProviderTechnicalError(TerminalError):

@@ -1,8 +1,9 @@
 """The journal's SQLite file: opening it, its transactions and reads, and its errors in words.
 
-Durability and wear: WAL with ``synchronous=FULL`` (each commit is fsynced), 512-byte
-pages, only changed columns rewritten, and ``locking_mode=EXCLUSIVE`` so no
-shared-memory file is kept on the SD card.
+Opening checks the file first and never replaces a journal that is damaged, emptied or
+gone (``probe``, ``marker``). Durability and wear: WAL with ``synchronous=FULL`` (each
+commit is fsynced), 512-byte pages, only changed columns rewritten, and
+``locking_mode=EXCLUSIVE`` so no shared-memory file is kept on the SD card.
 The exclusive lock also means a second process (or a second ``Journal`` in the same
 process) cannot open the journal while it is open: it gets ``JournalError`` rather
 than a chance to record payments twice. Reads never write.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import os
 import secrets
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -20,8 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from terminal.errors import JournalError, JournalFull
-from terminal.journal import schema
+from terminal.errors import JournalDamaged, JournalError, JournalFull
+from terminal.journal import probe, schema
+from terminal.journal.marker import Marker, fsync_folder, read_marker, write_marker
 
 __all__ = [
     "BUSY_TIMEOUT_S",
@@ -29,6 +32,8 @@ __all__ = [
     "WAL_AUTOCHECKPOINT_PAGES",
     "STORAGE_ERRORS",
     "Database",
+    "ROOM_CHECK_BYTES",
+    "check_writable",
     "open_database",
     "journal_error",
     "wall_iso",
@@ -72,6 +77,9 @@ class Database:
         except STORAGE_ERRORS as exc:
             self._rollback(conn)
             raise journal_error(self.path, action, exc) from exc
+        except UnicodeDecodeError as exc:
+            self._rollback(conn)
+            raise probe.damaged(self.path, probe.sqlite_message(exc)) from exc
         except BaseException:
             self._rollback(conn)
             raise
@@ -82,6 +90,8 @@ class Database:
             return self.live().execute(sql, params).fetchall()
         except STORAGE_ERRORS as exc:
             raise journal_error(self.path, action, exc) from exc
+        except UnicodeDecodeError as exc:  # text that is not UTF-8: damaged bytes
+            raise probe.damaged(self.path, probe.sqlite_message(exc)) from exc
 
     def one(self, action: str, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
         """The first row ``sql`` returns, or None."""
@@ -107,16 +117,40 @@ class Database:
             log.exception("journal:rollback_failed path=%s", self.path)
 
 
-def open_database(path: Path, *, terminal_id: str) -> tuple[Database, str]:
-    """Open (creating and migrating if needed) the journal file; return it and its epoch."""
+def open_database(
+    path: Path, *, terminal_id: str, create: bool = True, marker: bool = True
+) -> tuple[Database, str]:
+    """Open (creating and migrating if needed) the journal file; return it and its epoch.
+
+    The file is checked first without writing (``probe.inspect``): a damaged, emptied or
+    vanished journal raises ``JournalDamaged`` and every file stays as it was. A new
+    journal is made only where there is nothing at all (and ``create`` is true), under a
+    temporary name renamed into place once whole. With ``marker``, the marker beside the
+    journal is kept (written when missing): it is what makes a lost journal noticed.
+    """
     path = Path(path)
+    if not probe.inspect(path):
+        if not create:
+            raise JournalError(f"{path}: no journal here (has the terminal run with this config?)")
+        _create(path, terminal_id)
+    db, epoch = _open_existing(path, terminal_id)
+    if marker:
+        _keep_marker(path, epoch, terminal_id)
+    return db, epoch
+
+
+def _connect(path: Path) -> sqlite3.Connection:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        return sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
     except OSError as exc:
         raise _os_error(path, exc) from exc
     except sqlite3.Error as exc:
         raise journal_error(path, "open the journal", exc) from exc
+
+
+def _open_existing(path: Path, terminal_id: str) -> tuple[Database, str]:
+    conn = _connect(path)
     try:
         _configure(conn)
         schema.migrate(conn, path)
@@ -124,10 +158,45 @@ def open_database(path: Path, *, terminal_id: str) -> tuple[Database, str]:
     except sqlite3.Error as exc:
         conn.close()
         raise journal_error(path, "open the journal", exc) from exc
+    except UnicodeDecodeError as exc:
+        conn.close()
+        raise probe.damaged(path, probe.sqlite_message(exc)) from exc
     except BaseException:
         conn.close()
         raise
     return Database(conn, path), epoch
+
+
+def _create(path: Path, terminal_id: str) -> None:
+    """Make a new journal at ``path``: built under a temporary name, renamed once whole."""
+    building = path.with_name(path.name + ".new")
+    for name in (building, Path(f"{building}-wal")):
+        try:
+            name.unlink(missing_ok=True)  # a creation cut short: it never held a payment
+        except OSError as exc:
+            raise _os_error(path, exc) from exc
+    db, epoch = _open_existing(building, terminal_id)
+    db.close()
+    try:
+        os.replace(building, path)
+    except OSError as exc:
+        raise _os_error(path, exc) from exc
+    fsync_folder(path.parent)
+    log.info("journal:created path=%s epoch=%s", path, epoch)
+
+
+def _keep_marker(path: Path, epoch: str, terminal_id: str) -> None:
+    """Write the marker when it is missing or names another epoch; a failure is only logged."""
+    found = read_marker(path)
+    if found is not None and found.epoch == epoch:
+        return
+    if found is not None:
+        log.warning("journal:marker_epoch_changed path=%s old=%s new=%s", path, found.epoch, epoch)
+    made = datetime.now(UTC).isoformat(timespec="seconds")
+    try:
+        write_marker(path, Marker(epoch, terminal_id, made))
+    except OSError as exc:
+        log.warning("journal:marker_not_written path=%s error=%s", path, exc)
 
 
 def _configure(conn: sqlite3.Connection) -> None:
@@ -164,6 +233,21 @@ def _ensure_meta(conn: sqlite3.Connection, terminal_id: str) -> str:
     return str(epoch)
 
 
+#: The size of the record a room check writes: several pages, as a payment's step may need.
+ROOM_CHECK_BYTES = 2048
+
+
+def check_writable(db: Database) -> None:
+    """Write a record of ``ROOM_CHECK_BYTES`` to ``meta`` and remove it, each committed."""
+    with db.write("check the journal has room") as conn:
+        conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('room_check', ?)",
+            ("0" * ROOM_CHECK_BYTES,),
+        )
+    with db.write("check the journal has room") as conn:
+        conn.execute("DELETE FROM meta WHERE key = 'room_check'")
+
+
 def wall_iso(wall: datetime) -> str:
     """A timezone-aware datetime as an ISO 8601 UTC string, as the journal stores wall time."""
     if wall.tzinfo is None or wall.utcoffset() is None:
@@ -196,6 +280,11 @@ def journal_error(path: Path, action: str, exc: Exception) -> JournalError:
     else:
         hint, reason = _value_hint(exc)
     detail = f"{hint} ({exc})" if hint else str(exc)
+    if str(exc).startswith("Could not decode to UTF-8"):  # text whose bytes were changed
+        detail, reason = f"the journal file is damaged ({exc})", "journal: damaged"
+    if primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or "damaged" in detail:
+        message = f"{path}: cannot {action}: {detail}; {probe.RECOVER_HINT}"
+        return JournalDamaged(message, reason=reason or "journal: damaged")
     return JournalError(f"{path}: cannot {action}: {detail}", reason=reason or "")
 
 

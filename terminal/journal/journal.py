@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 
 from terminal.journal import outbox, payments, schema, shifts
-from terminal.journal.database import Database, open_database
+from terminal.journal.database import Database, check_writable, open_database
 from terminal.journal.lookup import find_by_slip
 from terminal.journal.outbox import OutboxItem
 from terminal.journal.payments import HistoryEntry
@@ -43,9 +43,17 @@ class Journal:
         self.terminal_id = terminal_id
 
     @classmethod
-    def open(cls, path: Path, *, terminal_id: str) -> Journal:
-        """Open (creating and migrating if needed) the journal at ``path``."""
-        db, epoch = open_database(path, terminal_id=terminal_id)
+    def open(
+        cls, path: Path, *, terminal_id: str, create: bool = True, marker: bool = True
+    ) -> Journal:
+        """Open (creating and migrating if needed) the journal at ``path``.
+
+        ``create=False`` refuses where there is no journal; ``marker=False`` leaves the
+        marker beside it alone (for copies read by a technician's command).
+
+        :raises JournalDamaged: the journal is damaged, emptied or missing where one was kept.
+        """
+        db, epoch = open_database(path, terminal_id=terminal_id, create=create, marker=marker)
         return cls(db, terminal_id=terminal_id, epoch=epoch)
 
     @property
@@ -151,6 +159,13 @@ class Journal:
     def mark_sent(self, ids: Sequence[int], *, wall: datetime) -> None:
         """Mark outbox items as delivered upstream (unknown or already sent ids are ignored)."""
         outbox.mark_sent(self._db, ids, wall=wall)
+
+    def check_writable(self) -> None:
+        """Write and remove a small record (a few pages): raises JournalFull while there is no room.
+
+        Used to leave the out-of-service state once a full disk has room again.
+        """
+        check_writable(self._db)
 
     def integrity_check(self) -> str:
         """Return "ok" when SQLite finds the file sound, else the problems it names."""

@@ -1,4 +1,5 @@
-"""``payterm journal``: the last payments of a terminal's journal, read without touching it.
+"""``payterm journal``: the last payments of a terminal's journal, read without touching it;
+``--check`` says whether it is sound, ``--recover`` salvages a damaged one (``recovery``).
 
 The running service holds its journal exclusively (no other process can open it), and a
 technician's command must never leave files behind that the service's user cannot write.
@@ -8,52 +9,26 @@ is read; a copy taken while the service wrote is taken again.
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import os
-import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from terminal.errors import JournalError
-from terminal.journal import Journal
+from terminal.errors import JournalDamaged, JournalError
+from terminal.journal import Journal, probe
+from terminal.journal.snapshot import copy_snapshot
 from terminal.payment import Payment
 
-__all__ = ["read_last_payments", "payment_dict", "payments_table", "payments_json"]
-
-_SNAPSHOT_ATTEMPTS = 5
-_SIDE_FILES = ("-wal",)
-
-
-def _signature(path: Path) -> tuple[tuple[int, int], ...]:
-    """Size and modification time of the journal and its WAL (absent: (-1, -1))."""
-    result = []
-    for name in (path, *(Path(f"{path}{side}") for side in _SIDE_FILES)):
-        try:
-            stat = os.stat(name)
-            result.append((stat.st_size, stat.st_mtime_ns))
-        except FileNotFoundError:
-            result.append((-1, -1))
-    return tuple(result)
-
-
-def _copy_snapshot(path: Path, folder: Path) -> Path:
-    """Copy the journal and its WAL into ``folder`` while neither changes; the copy's path."""
-    copy = folder / path.name
-    for _ in range(_SNAPSHOT_ATTEMPTS):
-        before = _signature(path)
-        for side in ("", *_SIDE_FILES):
-            source, target = Path(f"{path}{side}"), Path(f"{copy}{side}")
-            target.unlink(missing_ok=True)
-            try:
-                shutil.copyfile(source, target)
-            except FileNotFoundError:
-                if not side:
-                    raise
-        if _signature(path) == before:
-            return copy
-    return copy  # busy all along: read the last copy (its newest payments may be missing)
+__all__ = [
+    "check_journal",
+    "read_last_payments",
+    "recover_journal",
+    "payment_dict",
+    "payments_table",
+    "payments_json",
+]
 
 
 def read_last_payments(path: Path, *, terminal_id: str, last: int) -> list[Payment]:
@@ -66,17 +41,56 @@ def read_last_payments(path: Path, *, terminal_id: str, last: int) -> list[Payme
     except OSError as exc:  # e.g. the data folder is not readable by this user
         raise JournalError(f"{path}: cannot read the journal: {exc.strerror or exc}") from exc
     if not found:
+        probe.inspect(path)  # a journal this folder held and lost is said as such
         raise JournalError(f"{path}: no journal here (has the terminal run with this config?)")
     with tempfile.TemporaryDirectory(prefix="payterm-journal-") as folder:
         try:
-            copy = _copy_snapshot(path, Path(folder))
+            copy = copy_snapshot(path, Path(folder))
         except OSError as exc:
             raise JournalError(f"{path}: cannot read the journal: {exc.strerror or exc}") from exc
-        journal = Journal.open(copy, terminal_id=terminal_id)
+        try:
+            journal = Journal.open(copy, terminal_id=terminal_id, create=False, marker=False)
+        except JournalDamaged as exc:  # said of the journal, not of the copy read
+            raise JournalDamaged(str(exc).replace(str(copy), str(path))) from exc
         try:
             return list(reversed(journal.recent(last)))
         finally:
             journal.close()
+
+
+def check_journal(path: Path, *, terminal_id: str, as_json: bool, out: TextIO) -> int:
+    """Say whether the journal at ``path`` is sound, reading every row of a copy; 0 if it is."""
+    from terminal.journal.recovery import diagnose
+
+    del terminal_id  # the check needs none; the signature matches recover_journal
+    try:
+        damage, found = diagnose(path)
+    except JournalError as exc:
+        damage, found = str(exc).removeprefix(f"{path}: "), None
+    rows = {name: len(t.rows) for name, t in found.tables.items()} if found else {}
+    if as_json:
+        print(json.dumps({"path": str(path), "sound": not damage, "problem": damage,
+                          "rows": rows}), file=out)  # fmt: skip
+    elif damage:
+        hint = f"; {probe.RECOVER_HINT}" if found is not None else ""
+        print(f"{path}: {damage}{hint}", file=out)
+    else:
+        print(f"{path}: the journal is sound ({rows.get('payments', 0)} payments)", file=out)
+    return 1 if damage else 0
+
+
+def recover_journal(path: Path, *, terminal_id: str, as_json: bool, out: TextIO) -> int:
+    """Salvage the damaged journal at ``path`` into a new one and print what was done; 0."""
+    from terminal.journal.recovery import recover
+
+    result = recover(path, terminal_id=terminal_id)
+    if as_json:
+        data = dataclasses.asdict(result)
+        data["journal"], data["kept"] = str(result.journal), [str(p) for p in result.kept]
+        print(json.dumps(data, ensure_ascii=False, indent=2), file=out)
+    else:
+        print("\n".join(result.lines()), file=out)
+    return 0
 
 
 def payment_dict(payment: Payment) -> dict[str, Any]:

@@ -20,6 +20,7 @@ __all__ = [
     "PrintSlip",
     "Alert",
     "FindPayment",
+    "CheckJournal",
     "Effect",
 ]
 
@@ -80,6 +81,11 @@ class PrintSlip:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckJournal:
+    """Try a small journal write: ``JournalWritable`` if it goes through, else ``JournalFailed``."""
+
+
+@dataclass(frozen=True, slots=True)
 class Alert:
     """Something an administrator must know about: logged loudly and sent to integrators."""
 
@@ -110,4 +116,5 @@ Effect = (
     | RecordApiOrder
     | RecordPairing
     | PrintPairingSlip
+    | CheckJournal
 )

@@ -32,6 +32,7 @@ __all__ = [
     "UnsettledFound",
     "LinkRestored",
     "JournalFailed",
+    "JournalWritable",
     "RefundRequested",
     "PaymentLookedUp",
     "PrinterReported",
@@ -180,6 +181,17 @@ class JournalFailed:
     """The journal could not be written: the terminal must stop taking payments."""
 
     reason: str
+    disk_full: bool = False  # the disk is full: the journal is tried again until it has room
+
+
+@dataclass(frozen=True, slots=True)
+class JournalWritable:
+    """The journal took a write again after the disk was full: the terminal may go on.
+
+    ``next_seq`` is the journal's next through-number, so none is used twice.
+    """
+
+    next_seq: int
 
 
 Event = (
@@ -206,4 +218,5 @@ Event = (
     | ApiRefundRequested
     | PairingOpened
     | PairingAttempted
+    | JournalWritable
 )

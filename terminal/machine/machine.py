@@ -72,6 +72,7 @@ from terminal.machine.events import (
     Event,
     InDoubtFound,
     JournalFailed,
+    JournalWritable,
     KeyPressed,
     LinkRestored,
     PartReported,
@@ -86,7 +87,7 @@ from terminal.machine.events import (
     TimerFired,
     UnsettledFound,
 )
-from terminal.machine.recovery import enter_fault, queue_in_doubt
+from terminal.machine.recovery import enter_fault, fault_timer, leave_fault, queue_in_doubt
 from terminal.machine.refund import (
     REFUND_FROM,
     begin_refund,
@@ -136,8 +137,12 @@ def _is_current(state: State, order_id: str) -> bool:
 
 def _dispatch(state: State, event: Event, now: Now) -> Step:
     if isinstance(event, JournalFailed):
-        return enter_fault(state, event.reason)
+        return enter_fault(state, event.reason, event.disk_full)
     if state.phase is Phase.FAULT:
+        if isinstance(event, TimerFired):
+            return fault_timer(state, event)
+        if isinstance(event, JournalWritable):
+            return leave_fault(state, event)
         return reject(state, event)
     background = _BACKGROUND.get(type(event))
     if background is not None:

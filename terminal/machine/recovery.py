@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
-from terminal.machine.common import TICK_S, Step, order_of, stop_payment_timers
-from terminal.machine.effects import Alert, CallProvider, CancelTimer, StartTimer
+from terminal.machine.common import (
+    TICK_S,
+    Step,
+    order_of,
+    stop_payment_timers,
+)
+from terminal.machine.effects import (
+    Alert,
+    CallProvider,
+    CancelTimer,
+    CheckJournal,
+    Effect,
+    StartTimer,
+)
+from terminal.machine.events import JournalWritable, TimerFired
 from terminal.machine.lifetime import resumed_start
 from terminal.machine.states import Now, Phase, Resumable, State
 from terminal.payment import Payment, PaymentState
@@ -56,13 +69,45 @@ def resolve_next(state: State) -> Step:
 
 # --- the fault -----------------------------------------------------------------------------
 
+#: How often a full disk is tried again (monotonic seconds) while out of service.
+JOURNAL_RETRY_S = 10.0
 
-def enter_fault(state: State, reason: str) -> Step:
-    """Latch the out-of-service state: the journal cannot be written."""
-    faulted = state.evolve(phase=Phase.FAULT, fault=reason, message="")
-    effects = (
-        *stop_payment_timers(),
-        CancelTimer("result"),
-        Alert("journal", f"journal failed, terminal out of service: {reason}"),
-    )
-    return Step(faulted, effects)
+
+def enter_fault(state: State, reason: str, disk_full: bool = False) -> Step:
+    """Out of service: the journal cannot be written.
+
+    Latched, unless the disk is full: then the journal is tried every
+    ``JOURNAL_RETRY_S`` (``CheckJournal``) and the fault ends when a write goes through.
+    """
+    kind = "disk_full" if disk_full else "journal"
+    again = state.phase is Phase.FAULT and state.fault_kind == kind
+    faulted = state.evolve(phase=Phase.FAULT, fault=reason, fault_kind=kind, message="")
+    effects: list[Effect] = [*stop_payment_timers(), CancelTimer("result")]
+    if not again:  # a retry that fails again says nothing new
+        effects.append(Alert("journal", f"journal failed, terminal out of service: {reason}"))
+    if disk_full:
+        effects.append(StartTimer("journal_retry", JOURNAL_RETRY_S))
+    return Step(faulted, tuple(effects))
+
+
+def fault_timer(state: State, event: TimerFired) -> Step:
+    """Time to try the full disk again."""
+    if event.name != "journal_retry" or state.fault_kind != "disk_full":
+        return Step(state, (), f"Can't {event.name} when in fault")
+    return Step(state, (CheckJournal(),))
+
+
+def leave_fault(state: State, event: JournalWritable) -> Step:
+    """The disk has room again: back to idle, the payment that was cut off dropped.
+
+    Nothing under way is sent again from memory: what the journal holds of it is read
+    back by the runtime as payments in doubt and resolved by asking the provider.
+    """
+    if state.fault_kind != "disk_full":
+        return Step(state, (), "Can't leave a latched fault")
+    idle = state.evolve(
+        phase=Phase.IDLE, fault="", fault_kind="", message="", entry="", code="", payment=None,
+        queue=(), paid_at=None, refunding=False, calls_out=0, deadline=None, retrying=False,
+        next_seq=max(state.next_seq, event.next_seq),
+    )  # fmt: skip
+    return Step(idle, (CancelTimer("journal_retry"),))

@@ -166,6 +166,7 @@ class State:
     pairing_code: str = ""  # the code shown while pairing, in memory only
     pairing_fingerprint: str = ""
     pairing_attempts: int = 0
+    fault_kind: str = ""  # "disk_full" (retried, see recovery.py) or "journal" (latched)
 
     def evolve(self, **changes: object) -> State:
         """Return a copy with ``changes`` applied."""

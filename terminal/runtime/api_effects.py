@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 
 from terminal.clock import Clock
-from terminal.errors import JournalError
+from terminal.errors import JournalError, JournalFull
 from terminal.journal.api_store import ApiStore
 from terminal.machine import JournalFailed
 from terminal.machine.api_events import PrintPairingSlip, RecordApiOrder, RecordPairing
@@ -55,7 +55,7 @@ class ApiEffects:
                 self._store.add_pairing(effect.name, effect.key_hash, wall=wall)
         except JournalError as exc:
             log.critical("journal write failed: %s", exc)
-            return JournalFailed(str(exc))
+            return JournalFailed(exc.reason, disk_full=isinstance(exc, JournalFull))
         if isinstance(effect, RecordApiOrder):
             order = effect.order
             log.info("API payment %s %s: %s", order.order_id, order.amount, order.status)

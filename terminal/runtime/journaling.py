@@ -1,4 +1,5 @@
-"""The journal's effects: recording a payment step (write-ahead) and looking a payment up."""
+"""The journal's effects: recording a payment step (write-ahead), looking a payment up, and
+trying the journal again while the disk is full."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ import logging
 from collections.abc import Callable
 
 from terminal.clock import Clock
-from terminal.errors import JournalError
+from terminal.errors import JournalError, JournalFull
 from terminal.journal import Journal
 from terminal.machine import (
     Event,
     InDoubtFound,
     JournalFailed,
+    JournalWritable,
     PaymentLookedUp,
     RecordPayment,
     UnsettledFound,
@@ -26,7 +28,7 @@ log = logging.getLogger("payterm.runtime")
 
 
 class JournalEffects:
-    """Carries out RecordPayment and FindPayment, and queues the payments in doubt at start."""
+    """Carries out RecordPayment, FindPayment and CheckJournal; queues the payments in doubt."""
 
     def __init__(
         self,
@@ -71,8 +73,8 @@ class JournalEffects:
                 wall_synced=self._clock.wall_is_synced(),
             )
         except JournalError as exc:
-            log.critical("journal write failed: %s", exc)
-            return JournalFailed(exc.reason)
+            log.critical("journal write failed: %s", exc)  # the file's path is in the message
+            return JournalFailed(exc.reason, disk_full=isinstance(exc, JournalFull))
         payment = effect.payment
         # One line per journaled step, for `journalctl -u payterm`: the order id and state.
         log.info(
@@ -83,6 +85,23 @@ class JournalEffects:
             "journal:record", order_id=payment.order_id, state=payment.state.value, note=effect.note
         )
         return None
+
+    def check(self) -> None:
+        """Try a small journal write after a full disk; feed the machine what came of it.
+
+        When it goes through, the fault ends and the payments the journal holds as new or
+        pending are resolved with their providers, as after a restart.
+        """
+        try:
+            self._journal.check_writable()
+        except JournalError as exc:
+            log.info("journal still cannot be written: %s", exc)
+            self._feed(JournalFailed(exc.reason, disk_full=isinstance(exc, JournalFull)))
+            return
+        log.warning("journal %s can be written again: back in service", self._journal.path)
+        self._emit("journal:writable", path=str(self._journal.path))
+        self._feed(JournalWritable(self._journal.next_seq()))
+        self.queue_in_doubt()
 
     def find(self, reference: str) -> None:
         """Look up the payment a slip names and feed the answer (or the journal's failure)."""

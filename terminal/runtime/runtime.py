@@ -25,6 +25,7 @@ from terminal.machine import (
     ButtonPressed,
     CallProvider,
     CancelTimer,
+    CheckJournal,
     Effect,
     Event,
     FindPayment,
@@ -363,6 +364,8 @@ class Runtime:
                 self._journaling.find(effect.reference)
             elif isinstance(effect, PrintPairingSlip):
                 self._spawn(self._printing.print_slip(self.api_effects.pairing_slip(effect)))
+            elif isinstance(effect, CheckJournal):
+                self._journaling.check()
 
     def _schedule_redraw(self) -> None:
         # The redraw runs after the tasks just spawned have taken their first step, so a

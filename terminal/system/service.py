@@ -7,6 +7,11 @@ While running: ``WATCHDOG=1`` from a task in the event loop every half watchdog 
 SIGTERM or SIGINT: ``STOPPING=1``, input stops, provider calls under way get up to 15 s
 to finish with their results journaled, then device and journal close and the process
 exits 0. Outside systemd the same runs without the notifications.
+
+A journal that is damaged, emptied or gone (``JournalDamaged``) is refused: with
+``wait_on_damage`` (the service) the screen says "Journal damaged — call an administrator",
+the status line and the log say why and what to run, and the process waits for a stop
+with every file left as it was; by hand, ``payterm run`` exits 2 with the message.
 """
 
 from __future__ import annotations
@@ -23,12 +28,13 @@ from typing import Any
 from terminal.app import Terminal
 from terminal.clock import Clock
 from terminal.config.model import Config
+from terminal.errors import JournalDamaged
 from terminal.machine import PrinterReported
 from terminal.system.provision_layout import RUN_ERROR
 from terminal.system.sdnotify import Notifier, watchdog_interval_s
 from terminal.system.status import StatusReporter
 from terminal.views.model import Screen
-from terminal.views.screens import config_error_screen
+from terminal.views.screens import config_error_screen, journal_refused_screen
 
 __all__ = [
     "serve",
@@ -66,8 +72,13 @@ async def serve(
     *,
     watchdog_s: float | None = None,
     config_error_file: Path = CONFIG_ERROR_FILE,
+    wait_on_damage: bool = False,
+    show: Callable[[Screen], Any] | None = None,
 ) -> int:
     """Run the terminal for ``config`` until SIGTERM or SIGINT; return the exit code (0).
+
+    With ``wait_on_damage``, a damaged journal is refused on the screen (``show``, default:
+    the configured display), the status line and the log, and the process waits for a stop.
 
     ``watchdog_s`` is systemd's watchdog timeout (default: from ``$WATCHDOG_USEC``). A
     refusal left in ``config_error_file`` by the boot-partition import is logged and shown
@@ -79,11 +90,21 @@ async def serve(
     pinger = asyncio.create_task(watchdog_pings(notifier, interval)) if interval else None
     try:
         with _stop_signals(stop):
-            async with Terminal(config, clock) as terminal:
-                if stop.is_set():
-                    log.info("stopped while starting")
-                    return 0
-                await serve_terminal(terminal, notifier, stop, config_error_file=config_error_file)
+            try:
+                async with Terminal(config, clock) as terminal:
+                    if stop.is_set():
+                        log.info("stopped while starting")
+                        return 0
+                    await serve_terminal(
+                        terminal, notifier, stop, config_error_file=config_error_file
+                    )
+            except JournalDamaged as exc:
+                if not wait_on_damage:
+                    raise
+                log.error("journal refused, not taking payments: %s", exc)
+                screen = journal_refused_screen(config.terminal.language)
+                await _show_until(stop, screen, f"out of service: {exc}", notifier,
+                                  show or _configured_display(config))  # fmt: skip
             log.info("stopped")
     finally:
         if pinger is not None:
@@ -152,7 +173,6 @@ async def hold(
     interval = watchdog_s if watchdog_s is not None else watchdog_interval_s(os.environ)
     stop = asyncio.Event()
     pinger = asyncio.create_task(watchdog_pings(notifier, interval)) if interval else None
-    display: Any = None
     try:
         with _stop_signals(stop):
             log.error("no usable configuration, not taking payments: %s", message)
@@ -160,19 +180,48 @@ async def hold(
                 from hw.select import show_on_default_display
 
                 show = show_on_default_display
-            display = await asyncio.to_thread(show, config_error_screen())
-            notifier.ready(f"no usable configuration: {message}")
-            await stop.wait()
-            notifier.stopping("stopping")
+            status = f"no usable configuration: {message}"
+            await _show_until(stop, config_error_screen(), status, notifier, show)
     finally:
         if pinger is not None:
             pinger.cancel()
+        notifier.close()
+    return 0
+
+
+async def _show_until(
+    stop: asyncio.Event, screen: Screen, status: str, notifier: Notifier, show: Callable[..., Any]
+) -> None:
+    """Show ``screen``, say READY with ``status``, and wait for ``stop``; close the display."""
+    display = await asyncio.to_thread(show, screen)
+    try:
+        notifier.ready(status)
+        await stop.wait()
+        notifier.stopping("stopping")
+    finally:
         close = getattr(display, "aclose", None)
         if close is not None:
             with contextlib.suppress(Exception):
                 await close()
-        notifier.close()
-    return 0
+
+
+def _configured_display(config: Config) -> Callable[[Screen], Any]:
+    """Show a screen on the display ``config`` names (a Pi's OLED); nothing when emulated."""
+
+    def show(screen: Screen) -> Any:
+        if config.terminal.hardware != "pi":
+            return None
+        try:
+            from hw.display.luma_display import open_luma_display
+
+            display = open_luma_display(config.display)
+            display.show(screen)
+        except Exception as exc:  # noqa: BLE001 - best effort: the log says it all anyway
+            log.info("no display to show the journal refusal on: %s", exc)
+            return None
+        return display
+
+    return show
 
 
 async def watchdog_pings(notifier: Notifier, timeout_s: float) -> None:

@@ -11,7 +11,13 @@ from terminal.payment import PaymentState
 from terminal.views.model import Screen, Tone
 from terminal.views.text import Language, t
 
-__all__ = ["screen_for", "config_error_screen", "RESULT_WORDS", "PIN_DOT"]
+__all__ = [
+    "screen_for",
+    "config_error_screen",
+    "journal_refused_screen",
+    "RESULT_WORDS",
+    "PIN_DOT",
+]
 
 #: One typed PIN digit: a disc, which no one reads as a letter (a star reads like "ж").
 PIN_DOT = "●"
@@ -61,6 +67,12 @@ def config_error_screen() -> Screen:
     """What a terminal without a usable configuration shows (its language is not known)."""
     lines = (t("config_see_card", "en"), t("config_error", "ru"), t("config_see_card", "ru"))
     return Screen("config_error", t("config_error", "en"), "", lines, tone="error")
+
+
+def journal_refused_screen(lang: Language = "en") -> Screen:
+    """What a terminal whose journal is damaged, emptied or gone shows while it refuses."""
+    lines = (t("journal_damaged", lang), t("call_admin", lang))
+    return Screen("journal_refused", t("out_of_service", lang), "", lines, tone="error")
 
 
 _PRINTER_NOTICES = {"paper": "printer_paper", "offline": "printer_offline"}
@@ -197,7 +209,9 @@ def _pairing(state: State, lang: Language) -> Screen:
 
 
 def _fault(state: State, lang: Language) -> Screen:
-    return Screen("fault", t("out_of_service", lang), "", (t("call_admin", lang), state.fault[:40]))
+    # Words only: the file and the error are in the log and the status line.
+    what = "disk_full" if state.fault_kind == "disk_full" else "journal_failed"
+    return Screen("fault", t("out_of_service", lang), "", (t(what, lang), t("call_admin", lang)))
 
 
 _BUILDERS = {

@@ -12,12 +12,14 @@ A scenario is a text file of headless demo commands (see README) mixed with chec
     expect calls <op> <n>             n provider calls of <op> since the scenario began
     expect alert <code>               an alert with that code was raised
     expect payments <n>               the journal holds n payments
+    expect payment <number> <state>   the payment with that through-number is in that state
     expect qr                         the QR is on the display, or printed when too long
     expect screen-line <text>         the screen shows that line (no-screen-line: it does not)
     expect printer-failed <kind>      a slip of that kind could not be printed
     expect title <text>               the screen's title now
     expect slip-line <text>           a printed slip had that line
     disk full                         the journal's database can no longer grow
+    disk freed                        it can grow again (the administrator made room)
     journal lost                      the journal can no longer be read or written
     refused <command>                 the command must answer an error (the customer cannot pay)
 """
@@ -107,6 +109,9 @@ async def run_scenario(path: Path, data_dir: Path, driver: str = "sandbox") -> O
                 if words[:2] == ["disk", "full"]:
                     _fill_disk(terminal)
                     continue
+                if words[:2] == ["disk", "freed"]:
+                    _free_disk(terminal)
+                    continue
                 if words[:2] == ["journal", "lost"]:
                     terminal.journal.close()  # every later read or write fails
                     continue
@@ -152,8 +157,24 @@ def _fill_disk(terminal: Terminal) -> None:
         try:
             journal.record(filler, note="filler", mono=0.0, wall=clock.wall(), wall_synced=True)
         except JournalFull:
-            return
-    raise AssertionError("the journal never filled up")
+            break
+    else:
+        raise AssertionError("the journal never filled up")
+    # The pages of the payments under way too, so their next step cannot fit in either.
+    for payment in journal.unresolved():
+        for n in range(10_000):
+            step = payment.with_state(payment.state, message=f"filler {n}")
+            try:
+                journal.record(step, note="filler", mono=0.0, wall=clock.wall(), wall_synced=True)
+            except JournalFull:
+                break
+
+
+def _free_disk(terminal: Terminal) -> None:
+    """Let the journal's database grow again, as when an administrator deletes other files."""
+    conn = terminal.journal._conn
+    assert conn is not None
+    conn.execute("PRAGMA max_page_count = 1073741823")
 
 
 def _check(terminal: Terminal, outcome: Outcome, words: list[str], where: str) -> None:
@@ -179,6 +200,10 @@ def _check(terminal: Terminal, outcome: Outcome, words: list[str], where: str) -
         assert payment.state.value == args[0], f"{where}: newest payment is {payment}"
         for flag in args[1:]:
             assert getattr(payment, flag), f"{where}: {flag} not set on {payment}"
+    elif what == "payment":
+        found = terminal.journal.find(f"{int(args[0]):06d}")
+        assert found is not None, f"{where}: no payment {args[0]}"
+        assert found.state.value == args[1], f"{where}: payment is {found}"
     elif what == "charges":
         charges = next(iter(terminal.sandboxes.values())).ledger.charges()
         assert charges == int(args[0]), f"{where}: sandbox counted {charges} charges"

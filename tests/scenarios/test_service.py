@@ -11,15 +11,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from terminal.app import JOURNAL_FILE, Terminal
 from terminal.clock import FakeClock
 from terminal.config.loader import demo_config
 from terminal.demo.headless import HeadlessSession
+from terminal.errors import JournalDamaged
 from terminal.journal import Journal
 from terminal.money import Money
 from terminal.payment import Payment, PaymentState
 from terminal.system.sdnotify import Notifier
-from terminal.system.service import hold, serve_terminal, watchdog_pings
+from terminal.system.service import hold, serve, serve_terminal, watchdog_pings
 from terminal.views.model import Screen
 
 #: The demo is a training terminal: its status line ends so.
@@ -289,3 +292,48 @@ async def test_the_imports_refusal_says_more_than_no_config(tmp_path: Path) -> N
     ]
     os.kill(os.getpid(), signal.SIGTERM)
     assert await holding == 0
+
+
+async def test_a_damaged_journal_is_refused_on_the_screen_the_status_and_the_log(
+    tmp_path: Path, caplog: Any
+) -> None:
+    config = demo_config(tmp_path)
+    path = tmp_path / JOURNAL_FILE
+    with Journal.open(path, terminal_id=config.terminal.id):
+        pass
+    path.write_bytes(b"")  # cut to zero bytes
+    files = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    shown: list[Screen] = []
+    seen: list[str] = []
+    notifier = RecordingNotifier(seen)
+    serving = asyncio.create_task(
+        serve(
+            config,
+            FakeClock(),
+            notifier,
+            watchdog_s=0.2,
+            wait_on_damage=True,
+            show=shown.append,
+            config_error_file=tmp_path / "none",
+        )  # fmt: skip
+    )
+    await until(lambda: any("READY=1" in m.splitlines() for m in seen), "READY=1")
+    (status,) = notifier.statuses()
+    assert status.startswith(f"out of service: {path}: the journal file is empty")
+    assert "payterm journal --recover" in status
+    assert [(s.name, s.title, s.lines) for s in shown] == [
+        ("journal_refused", "OUT OF SERVICE", ("Journal damaged", "Call an administrator"))
+    ]
+    assert any("journal refused" in r.getMessage() and str(path) in r.getMessage()
+               for r in caplog.records)  # fmt: skip
+    await until(lambda: seen.count("WATCHDOG=1") >= 2, "watchdog pings while refusing")
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert await serving == 0
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == files
+
+
+async def test_run_by_hand_a_damaged_journal_ends_with_its_message(tmp_path: Path) -> None:
+    config = demo_config(tmp_path)
+    (tmp_path / JOURNAL_FILE).write_bytes(b"")
+    with pytest.raises(JournalDamaged, match="empty"):
+        await serve(config, FakeClock(), RecordingNotifier([]), config_error_file=tmp_path / "x")

@@ -89,9 +89,8 @@ def test_open_creates_directory_schema_and_epoch(path: Path) -> None:
         conn.close()
 
 
-def test_migrates_an_empty_file_and_reopens_idempotently(path: Path) -> None:
-    path.parent.mkdir(parents=True)
-    path.write_bytes(b"")
+def test_a_new_journal_reopens_idempotently(path: Path) -> None:
+    # An empty journal file is refused, not migrated (test_journal_damage.py).
     with Journal.open(path, terminal_id="T0001") as j:
         epoch = j.epoch
         rec(j, make(j))
