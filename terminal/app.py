@@ -90,6 +90,7 @@ class Terminal:
     sandboxes: dict[str, Any] = field(init=False, default_factory=dict)
     links: list[Any] = field(init=False, default_factory=list)
     providers: dict[str, Provider] = field(init=False, default_factory=dict)
+    sync: Any = field(init=False, default=None)  # the SyncService when [sync] has targets
     _stack: contextlib.AsyncExitStack = field(init=False, default_factory=contextlib.AsyncExitStack)
 
     async def __aenter__(self) -> Terminal:
@@ -151,8 +152,18 @@ class Terminal:
             slip_columns=cfg.printer.columns,
             slip_copies=cfg.printer.copies,
             operator_keys=cfg.keypad.operator_keys,
+            unsynced=self._unsynced if cfg.sync.targets else None,
         )
         self._stack.push_async_callback(self.runtime.aclose)
+        if cfg.sync.targets:
+            from terminal.sync.service import SyncService
+
+            self.sync = SyncService(cfg, self.journal, self.clock)
+            self.sync.attach(self.runtime)
+
+    def _unsynced(self) -> int:
+        """How many records some sync target still lacks (for the X report)."""
+        return self.journal.outbox_count(limit=1_000_000)
 
     async def _start_sandbox(
         self, name: str, pcfg: ProviderConfig, data_dir: Path, secrets: dict[str, str]

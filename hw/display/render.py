@@ -77,7 +77,18 @@ def render_screen(screen: Screen, size: tuple[int, int]) -> Image.Image:
         _draw_qr_above(draw, screen, plan, size)
     else:
         _draw_qr_compact(draw, screen, plan, size)
+    if screen.sync_late:
+        _draw_sync_mark(draw, size)
     return image
+
+
+def _draw_sync_mark(draw: ImageDraw.ImageDraw, size: tuple[int, int]) -> None:
+    """A small up-arrow in the bottom-right corner: records are overdue upstream."""
+    width, height = size
+    left, top = width - 7, height - 7
+    draw.rectangle((left, top, width - 1, height - 1), fill=DARK)
+    draw.polygon([(left + 3, top + 1), (left + 1, top + 3), (left + 5, top + 3)], fill=LIT)
+    draw.line((left + 3, top + 3, left + 3, height - 2), fill=LIT)
 
 
 def qr_fits(payload: str, size: tuple[int, int]) -> int:

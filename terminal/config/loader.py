@@ -44,6 +44,8 @@ def load_config(path: Path) -> Config:
     terminal = _resolve_paths(config.terminal, path.absolute().parent)
     config = dataclasses.replace(config, terminal=terminal)
     if terminal.secrets_file is None:
+        if config.sync.targets:  # a webhook's signing secret can only come from that file
+            check_secrets(config, Secrets(), source=f"{source} (no terminal.secrets_file)")
         return config
     if not terminal.secrets_file.is_file():
         raise ConfigError(

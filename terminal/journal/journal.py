@@ -59,6 +59,11 @@ class Journal:
         return self._db.path
 
     @property
+    def db(self) -> Database:
+        """The open file, for the journal's own readers (the outbox's sync task)."""
+        return self._db
+
+    @property
     def is_open(self) -> bool:
         """True until ``close()``."""
         return self._db.conn is not None

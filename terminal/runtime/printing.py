@@ -56,14 +56,17 @@ class SlipPrinting:
         )
         await self.print_slip(slip)
 
-    def x_report(self, summary: ShiftSummary, *, printed_wall: str) -> Slip:
-        """The X report of ``summary``, printed at ``printed_wall``."""
+    def x_report(
+        self, summary: ShiftSummary, *, printed_wall: str, unsynced: int | None = None
+    ) -> Slip:
+        """The X report of ``summary``, printed at ``printed_wall`` (``unsynced``: records)."""
         return build_x_report(
             summary,
             terminal_id=self._state_of().settings.terminal_id,
             printed_wall=printed_wall,
             language=self._language,
             columns=self._columns,
+            unsynced=unsynced,
         )
 
     async def print_slip(self, slip: Slip) -> None:

@@ -84,6 +84,7 @@ class Runtime:
         slip_columns: int = 32,
         slip_copies: int = 1,
         operator_keys: Mapping[str, str] | None = None,
+        unsynced: Callable[[], int] | None = None,
     ) -> None:
         self.state = state
         self._journal = journal
@@ -111,6 +112,8 @@ class Runtime:
             journal, providers, clock, state_of=self._current_state, feed=self.feed
         )
         self._problems = PartProblems()
+        self._unsynced = unsynced  # records not yet synced, for the X report (None: no sync)
+        self._alongside: list[Callable[[], Coroutine[Any, Any, None]]] = []
 
     # --- public ------------------------------------------------------------------------
 
@@ -122,6 +125,23 @@ class Runtime:
         """Queue ``event`` for the machine."""
         self._busy += 1
         self._queue.put_nowait(event)
+
+    def run_alongside(self, task: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run ``task()`` while the runtime runs, stopped with the input (e.g. the sync task).
+
+        It must never raise: a failure of it would stop the terminal.
+        """
+        self._alongside.append(task)
+
+    def announce(self, _event: str, /, **details: Any) -> None:
+        """Tell the observers about something a part alongside the runtime did."""
+        self._observers.emit(_event, **details)
+
+    def set_sync_late(self, late: bool) -> None:
+        """Show (or take away) the display's small mark for records overdue upstream."""
+        if self._screen.sync_late != late:
+            self._screen.sync_late = late
+            self._schedule_redraw()
 
     @property
     def screen(self) -> Screen | None:
@@ -174,6 +194,7 @@ class Runtime:
             pump(devices.buttons.presses(), ButtonPressed, self.feed),
             pump(devices.nfc.taps(), BadgeTapped, self.feed),
             self._reconciler.run_forever(),
+            *(task() for task in self._alongside),
         ]
         async with asyncio.TaskGroup() as group:
             self._inputs = [group.create_task(task) for task in pumps]
@@ -229,8 +250,9 @@ class Runtime:
             self._spawn(self._printing.print_slip(self._printing.last_slip))
         elif function == "x_report":
             report = self._printing.x_report(
-                self._journal.shift_summary(), printed_wall=self._clock.wall().isoformat()
-            )
+                self._journal.shift_summary(), printed_wall=self._clock.wall().isoformat(),
+                unsynced=self._unsynced() if self._unsynced is not None else None,
+            )  # fmt: skip
             self._spawn(self._printing.print_slip(report))
         else:
             log.warning("operator key function %r: nothing to do now", function)

@@ -27,6 +27,7 @@ class Screen:
     qr: str | None = None
     countdown_s: int | None = None
     tone: Tone = "info"
+    sync_late: bool = False  # a small mark: the oldest record not yet synced is overdue
 
 
 class SlipKind(enum.Enum):

@@ -13,9 +13,12 @@ __all__ = ["build_x_report"]
 
 def build_x_report(
     summary: ShiftSummary, *, terminal_id: str, printed_wall: str, language: Language,
-    columns: int = 32,
+    columns: int = 32, unsynced: int | None = None,
 ) -> Slip:  # fmt: skip
-    """The X report: the shift so far (only paid payments summed, forced ones apart)."""
+    """The X report: the shift so far (only paid payments summed, forced ones apart).
+
+    ``unsynced`` is how many records no sync target has acknowledged yet (None: no sync).
+    """
     lang = language
     lines: list[SlipLine] = [
         SlipLine(t("report_x", lang), align="center", bold=True, large=True),
@@ -30,6 +33,7 @@ def build_x_report(
         *pair_line(t("report_forced", lang), str(summary.forced_count), columns),
         *_totals(summary.forced_total, columns),
         *pair_line(t("report_voided", lang), str(summary.voided_count), columns),
+        *([] if unsynced is None else pair_line(t("report_unsynced", lang), str(unsynced), columns)),
         SlipLine("-" * columns),
         SlipLine(t("report_only_paid", lang), align="center"),
         SlipLine(t("report_open_shift", lang), align="center", bold=True),

@@ -117,6 +117,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "report_voided": ("Voided", "Отменено оплат"),
     "report_open_shift": ("Shift stays open", "Смена не закрыта"),
     "report_only_paid": ("Only paid payments are summed", "Суммируются только оплаченные"),
+    "report_unsynced": ("Not yet synced", "Не отправлено"),
+    "sync_refused": ("Sync refused", "Синхр. отказ"),
 }
 
 
