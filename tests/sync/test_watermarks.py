@@ -1,0 +1,90 @@
+"""The outbox's per-target watermarks: moved only forward, parked, pruned, counted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+from terminal.journal import Journal, schema
+from terminal.journal.outbox import items_after
+from terminal.journal.sync_marks import (
+    acknowledge,
+    backlog,
+    ensure_targets,
+    note_error,
+    oldest_unsent_wall,
+    park,
+    prune,
+    target_marks,
+    unpark,
+)
+from tests.sync.kit import WALL, fill
+
+
+def test_each_target_has_its_own_watermark_and_the_lowest_counts(journal: Journal) -> None:
+    fill(journal, 5)
+    ensure_targets(journal.db, ["mqtt", "pos"])
+    assert journal.outbox_count() == 5
+    acknowledge(journal.db, "pos", 4, wall=WALL)
+    assert journal.outbox_count() == 5  # mqtt still lacks them all
+    acknowledge(journal.db, "mqtt", 2, wall=WALL)
+    assert journal.outbox_count() == 3
+    assert oldest_unsent_wall(journal.db) == WALL.isoformat()
+    acknowledge(journal.db, "mqtt", 1, wall=WALL)  # never backwards
+    marks = {m.name: m for m in target_marks(journal.db)}
+    assert (marks["mqtt"].acked_through, marks["pos"].acked_through) == (2, 4)
+    assert backlog(journal.db, marks["mqtt"].acked_through) == 3
+    assert [i.id for i in items_after(journal.db, 4, terminal_id="T0001", epoch="x")] == [5]
+
+
+def test_a_removed_target_no_longer_holds_records_back(journal: Journal) -> None:
+    fill(journal, 3)
+    ensure_targets(journal.db, ["old", "pos"])
+    acknowledge(journal.db, "pos", 3, wall=WALL)
+    assert journal.outbox_count() == 3
+    ensure_targets(journal.db, ["pos"])
+    assert journal.outbox_count() == 0
+    assert [m.name for m in target_marks(journal.db)] == ["pos"]
+
+
+def test_park_holds_until_released_and_errors_are_kept_once(journal: Journal) -> None:
+    fill(journal, 2)
+    ensure_targets(journal.db, ["pos"])
+    park(journal.db, "pos", 2, "HTTP 401 Unauthorized", wall=WALL)
+    (mark,) = target_marks(journal.db)
+    assert mark.parked and mark.parked_through == 2 and mark.last_error.startswith("HTTP 401")
+    assert unpark(journal.db, "other") == []
+    assert unpark(journal.db) == ["pos"]
+    assert not target_marks(journal.db)[0].parked
+    changes = journal.db.live().total_changes
+    note_error(journal.db, "pos", "HTTP 401 Unauthorized", wall=WALL)
+    assert journal.db.live().total_changes == changes  # the same error is not written again
+
+
+def test_prune_keeps_what_a_target_lacks_and_the_newest_item(journal: Journal) -> None:
+    fill(journal, 6)
+    ensure_targets(journal.db, ["pos"])
+    acknowledge(journal.db, "pos", 4, wall=WALL)
+    later = WALL + dt.timedelta(days=30)
+    assert prune(journal.db, before=WALL) == 0  # not old enough
+    assert prune(journal.db, before=later) == 4
+    assert [i.id for i in items_after(journal.db, 0, terminal_id="T0001", epoch="x")] == [5, 6]
+    acknowledge(journal.db, "pos", 6, wall=WALL)
+    assert prune(journal.db, before=later) == 1  # id 6 stays: ids are never given twice
+    fill(journal, 1)
+    assert [i.id for i in items_after(journal.db, 0, terminal_id="T0001", epoch="x")] == [6, 7]
+
+
+def test_a_journal_of_the_previous_schema_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for step in schema.MIGRATIONS[:-1]:
+        for statement in step:
+            conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {len(schema.MIGRATIONS) - 1}")
+    conn.close()
+    with Journal.open(path, terminal_id="T0001") as journal:
+        fill(journal, 1)
+        ensure_targets(journal.db, ["pos"])
+        assert backlog(journal.db, 0) == 1
