@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiomqtt
+from paho.mqtt.client import MQTT_CLEAN_START_FIRST_ONLY
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -77,7 +78,7 @@ def connect_client(
         password=broker.password or None,
         protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
         clean_session=None if v5 else not persistent,
-        clean_start=not persistent if v5 else True,
+        clean_start=not persistent if v5 else MQTT_CLEAN_START_FIRST_ONLY,
         properties=properties,
         will=will,
         timeout=broker.timeout_s,
