@@ -148,7 +148,9 @@ FIELD_RULES: dict[tuple[type, str], Rule] = {
     ),
     (SystemConfig, "wifi_ssid"): _is_wifi_ssid,
     (KeypadConfig, "operator_keys"): _is_operator_function,
-    (SyncTargetConfig, "name"): matches(NAME, 'a name of letters, digits, "-" or "_" such as "pos"'),
+    (SyncTargetConfig, "name"): matches(
+        NAME, 'a name of letters, digits, "-" or "_" such as "pos"'
+    ),
     (SyncTargetConfig, "batch_size"): _between(1, 1000),
     (WifiSecrets, "psk"): _is_wifi_psk,
     (SupervisorSecrets, "pins"): matches(r"[0-9]+", "digits only", show=False),

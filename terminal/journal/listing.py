@@ -8,11 +8,12 @@ is read; a copy taken while the service wrote is taken again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,13 @@ from terminal.errors import JournalError
 from terminal.journal import Journal
 from terminal.payment import Payment
 
-__all__ = ["read_last_payments", "payment_dict", "payments_table", "payments_json"]
+__all__ = [
+    "read_last_payments",
+    "journal_snapshot",
+    "payment_dict",
+    "payments_table",
+    "payments_json",
+]
 
 _SNAPSHOT_ATTEMPTS = 5
 _SIDE_FILES = ("-wal",)
@@ -61,6 +68,16 @@ def read_last_payments(path: Path, *, terminal_id: str, last: int) -> list[Payme
 
     :raises JournalError: no journal there, it cannot be read, or it is damaged.
     """
+    with journal_snapshot(path, terminal_id=terminal_id) as journal:
+        return list(reversed(journal.recent(last)))
+
+
+@contextlib.contextmanager
+def journal_snapshot(path: Path, *, terminal_id: str) -> Iterator[Journal]:
+    """A copy of the journal at ``path``, opened, for reading while the service runs.
+
+    :raises JournalError: no journal there, it cannot be read, or it is damaged.
+    """
     try:
         found = path.is_file()
     except OSError as exc:  # e.g. the data folder is not readable by this user
@@ -74,7 +91,7 @@ def read_last_payments(path: Path, *, terminal_id: str, last: int) -> list[Payme
             raise JournalError(f"{path}: cannot read the journal: {exc.strerror or exc}") from exc
         journal = Journal.open(copy, terminal_id=terminal_id)
         try:
-            return list(reversed(journal.recent(last)))
+            yield journal
         finally:
             journal.close()
 

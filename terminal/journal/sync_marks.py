@@ -113,7 +113,9 @@ def unpark(db: Database, name: str | None = None) -> list[str]:
 
 def note_error(db: Database, name: str, error: str, *, wall: datetime) -> None:
     """Keep ``name``'s last error; nothing is written when it is the one already kept."""
-    row = db.one("read a sync target", "SELECT last_error FROM sync_targets WHERE name = ?", (name,))
+    row = db.one(
+        "read a sync target", "SELECT last_error FROM sync_targets WHERE name = ?", (name,)
+    )
     if row is not None and row[0] == error:
         return
     with db.write(f"note the error of {name}") as conn:

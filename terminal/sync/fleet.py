@@ -95,28 +95,39 @@ async def _session(
                 if not following.done():
                     following.cancel()
                     return
-                message = following.result()
-                _take(message, store, out)
-                paho.ack(message.mid, message.qos)  # only now: the record is committed
+                taken = [following.result(), *_queued(client)]
+                _take(taken, store, out)
+                for message in taken:  # only now: their records are committed
+                    paho.ack(message.mid, message.qos)
         finally:
             stopping.cancel()
     finally:
         await close_client(client)
 
 
-def _take(message: aiomqtt.Message, store: RecordStore, out: TextIO) -> None:
-    payload = message.payload
-    body = payload if isinstance(payload, bytes | str) else str(payload)
-    if str(message.topic).endswith("/alerts"):
-        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-        out.write(f"ALERT {message.topic}: {text}\n")
-        out.flush()
-        return
-    try:
-        stored = store.add(body)
-    except ValueError as exc:
-        log.warning("fleet: message on %s dropped: %s", message.topic, exc)
-        return
-    if stored.new:
-        out.write(record_line(stored.record) + "\n")
-        out.flush()
+def _queued(client: aiomqtt.Client, limit: int = 500) -> list[aiomqtt.Message]:
+    """The messages already received and waiting, to be committed together with the first."""
+    queue = client._queue  # noqa: SLF001 - aiomqtt keeps what paho received here
+    taken: list[aiomqtt.Message] = []
+    while len(taken) < limit and not queue.empty():
+        taken.append(queue.get_nowait())
+    return taken
+
+
+def _take(messages: list[aiomqtt.Message], store: RecordStore, out: TextIO) -> None:
+    """Store the records among ``messages`` in one commit; print alerts and new records."""
+    records: list[bytes | str] = []
+    for message in messages:
+        payload = message.payload
+        body = payload if isinstance(payload, bytes | str) else str(payload)
+        if str(message.topic).endswith("/alerts"):
+            text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+            out.write(f"ALERT {message.topic}: {text}\n")
+        else:
+            records.append(body)
+    for stored in store.add_batch(records) if records else []:
+        if isinstance(stored, ValueError):
+            log.warning("fleet: a message dropped: %s", stored)
+        elif stored.new:
+            out.write(record_line(stored.record) + "\n")
+    out.flush()

@@ -27,7 +27,6 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS records (
     amount_minor INTEGER NOT NULL,
     currency TEXT NOT NULL,
     received_wall TEXT NOT NULL,
-    arrival INTEGER NOT NULL,
     body TEXT NOT NULL
 )"""
 
@@ -42,7 +41,7 @@ class Stored:
 
 
 class RecordStore:
-    """An SQLite file of records, one row per record id, in arrival order (``arrival``)."""
+    """An SQLite file of records, one row per record id, in arrival order (the rowid)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -52,6 +51,22 @@ class RecordStore:
         self._conn.execute(_SCHEMA)
         self.duplicates = 0
 
+    def add_batch(self, payloads: list[bytes | str]) -> list[Stored | ValueError]:
+        """:meth:`add` each payload, all in one transaction (one commit for the batch)."""
+        results: list[Stored | ValueError] = []
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            for payload in payloads:
+                try:
+                    results.append(self.add(payload))
+                except ValueError as exc:
+                    results.append(exc)
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        return results
+
     def add(self, payload: bytes | str) -> Stored:
         """Keep the record in ``payload`` unless its id is already kept; ValueError if bad."""
         record = json.loads(payload)
@@ -59,8 +74,7 @@ class RecordStore:
             raise ValueError("not a payterm record (no id)")
         try:
             cursor = self._conn.execute(
-                "INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                "(SELECT coalesce(max(arrival), 0) + 1 FROM records), ?)",
+                "INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record["id"], record["terminal_id"], record["epoch"],
                     int(record["outbox_id"]), record["order_id"], record["state"],
@@ -77,12 +91,12 @@ class RecordStore:
 
     def ids(self) -> list[str]:
         """Every kept record id, in arrival order."""
-        return [str(r[0]) for r in self._conn.execute("SELECT id FROM records ORDER BY arrival")]
+        return [str(r[0]) for r in self._conn.execute("SELECT id FROM records ORDER BY rowid")]
 
     def outbox_ids(self, terminal_id: str) -> list[int]:
         """The outbox ids kept for ``terminal_id``, in arrival order."""
         rows = self._conn.execute(
-            "SELECT outbox_id FROM records WHERE terminal_id = ? ORDER BY arrival", (terminal_id,)
+            "SELECT outbox_id FROM records WHERE terminal_id = ? ORDER BY rowid", (terminal_id,)
         )
         return [int(r[0]) for r in rows]
 

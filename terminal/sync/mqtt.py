@@ -78,8 +78,9 @@ class MqttTarget:
 
     async def alert(self, code: str, message: str) -> None:
         """Publish an alert (kept and sent later while the broker is away)."""
+        wall, synced = self._clock.wall().isoformat(), self._clock.wall_is_synced()
         body = {"terminal_id": self._terminal_id, "code": code, "message": message,
-                "wall": self._clock.wall().isoformat(), "wall_synced": self._clock.wall_is_synced()}  # fmt: skip
+                "wall": wall, "wall_synced": synced}  # fmt: skip
         self._alerts.append(json.dumps(body, ensure_ascii=False, sort_keys=True).encode())
         if self._client is not None:
             await self._flush_alerts()

@@ -102,9 +102,14 @@ class SyncService:
             )
             self.senders.append(
                 TargetSender(
-                    target, journal, reader, clock, batch_size=target_config.batch_size,
+                    target,
+                    journal,
+                    reader,
+                    clock,
+                    batch_size=target_config.batch_size,
                     backoff=Backoff(sync.backoff_initial_s, sync.backoff_max_s),
-                    on_refused=self._refused, on_acked=self._acked,
+                    on_refused=self._refused,
+                    on_acked=self._acked,
                 )  # fmt: skip
             )
         ensure_targets(journal.db, [t.name for t in sync.targets])

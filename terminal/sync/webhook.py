@@ -102,4 +102,3 @@ class WebhookTarget:
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._client.aclose()
-

@@ -33,13 +33,18 @@ def build_x_report(
         *pair_line(t("report_forced", lang), str(summary.forced_count), columns),
         *_totals(summary.forced_total, columns),
         *pair_line(t("report_voided", lang), str(summary.voided_count), columns),
-        *([] if unsynced is None else pair_line(t("report_unsynced", lang), str(unsynced), columns)),
+        *_unsynced_line(unsynced, lang, columns),
         SlipLine("-" * columns),
         SlipLine(t("report_only_paid", lang), align="center"),
         SlipLine(t("report_open_shift", lang), align="center", bold=True),
     ]
     fitted = tuple(piece for line in lines for piece in fit(line, columns))
     return Slip(SlipKind.X_REPORT, f"shift-{summary.shift}", fitted)
+
+
+def _unsynced_line(unsynced: int | None, lang: Language, columns: int) -> list[SlipLine]:
+    """How many records no sync target has yet; nothing when sync is not configured."""
+    return [] if unsynced is None else pair_line(t("report_unsynced", lang), str(unsynced), columns)
 
 
 def _totals(totals: dict[str, int], columns: int) -> list[SlipLine]:

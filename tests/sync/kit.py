@@ -54,8 +54,9 @@ def fill(journal: Journal, count: int, *, state: PaymentState = PaymentState.PAI
     for _ in range(count):
         seq = journal.next_seq()
         order_id = f"{journal.terminal_id}-{journal.epoch}-{seq:06d}"
-        payment = Payment(order_id, seq, 1, "mpm", "sandbox", Money(100 + seq, "RUB"),
-                          PaymentState.NEW)  # fmt: skip
+        amount, created = Money(100 + seq, "RUB"), WALL.isoformat()
+        payment = Payment(order_id, seq, 1, "mpm", "sandbox", amount, PaymentState.NEW,
+                          created_wall=created, wall_synced=False)  # fmt: skip
         journal.record(payment, note="created", mono=0.0, wall=WALL, wall_synced=False)
         journal.record(payment.with_state(state, provider_ref=f"SB-{seq}", raw_status="PAID"),
                        note="paid", mono=1.0, wall=WALL, wall_synced=True)  # fmt: skip
@@ -106,8 +107,7 @@ class WebhookReceiver:
                       now=int(time.time()), tolerance_s=10**9):  # fmt: skip
             self.bad_signatures += 1
             return Response.json({"error": "bad signature"}, status=401)
-        for record in request.json()["records"]:
-            self.store.add(json.dumps(record))
+        self.store.add_batch([json.dumps(record) for record in request.json()["records"]])
         return Response.json({"ok": True})
 
 

@@ -103,7 +103,8 @@ async def test_records_reach_the_fleet_listener_once_each(
     assert _kept(db) == list(range(1, 131))
     assert status["state"] == "offline"  # a clean stop says so, retained
     lines = db.with_suffix(".log").read_text().splitlines()
-    assert len(lines) == 130 and lines[0].startswith(f"T0001-{journal.epoch}-1 ")
+    assert len(lines) == 130
+    assert lines[0].startswith(f"T0001-{journal.epoch}-1 ")
 
 
 async def test_status_is_retained_online_and_the_last_will_says_offline(
@@ -120,7 +121,8 @@ async def test_status_is_retained_online_and_the_last_will_says_offline(
                 break
             await asyncio.sleep(0.25)
         assert status["state"] == "online"
-        assert status["records_unsynced"] == 0 and "software_version" in status
+        assert status["records_unsynced"] == 0
+        assert "software_version" in status
         client = service.senders[0].target._client  # type: ignore[attr-defined]
         client._client.socket().shutdown(socket.SHUT_RDWR)  # the link dies, no DISCONNECT
         await asyncio.sleep(0.1)
@@ -158,8 +160,9 @@ async def test_tls_with_a_client_certificate_and_a_password(
     certs = make_certificates(tmp_path)
     broker = Mosquitto(tmp_path / "tls", tls=certs, users={"till": "s3cret"}).start()
     try:
+        client = certs["client"]
         target = _target(broker.url, username="till", ca_file=f"{certs['ca']}.pem",
-                         cert_file=f"{certs['client']}.pem", key_file=f"{certs['client']}.key")  # fmt: skip
+                         cert_file=f"{client}.pem", key_file=f"{client}.key")  # fmt: skip
         fill(journal, 5)
         config = sync_config(tmp_path, [target], {"fleet": {"password": "s3cret"}})
         async with running(SyncService(config, journal, SystemClock(assume_synced=True))):
@@ -186,12 +189,14 @@ async def test_broker_stopped_mid_batch_and_restarted_loses_nothing(
             broker.stop()
             stopped_at = _acked(journal)
             await asyncio.sleep(1.0)
-            assert _acked(journal) < 2000 and _acked(journal) <= stopped_at + 100
+            assert _acked(journal) < 2000
+            assert _acked(journal) <= stopped_at + 100
             broker.start()
             await wait_for(lambda: _acked(journal) == 2000, timeout_s=60, what="the rest")
             await wait_for(lambda: len(_kept(db)) == 2000, timeout_s=60, what="all kept")
     kept = _kept(db)
-    assert sorted(kept) == list(range(1, 2001)) and len(set(kept)) == 2000
+    assert sorted(kept) == list(range(1, 2001))
+    assert len(set(kept)) == 2000
     assert kept == sorted(kept)  # first arrivals in order
 
 
@@ -202,4 +207,5 @@ def test_connect_client_speaks_each_protocol() -> None:
         ]
 
     v5, v311 = asyncio.run(make())
-    assert v5._client.protocol == 5 and v311._client.protocol == 4  # type: ignore[attr-defined]
+    assert v5._client.protocol == 5
+    assert v311._client.protocol == 4

@@ -53,7 +53,9 @@ def test_park_holds_until_released_and_errors_are_kept_once(journal: Journal) ->
     ensure_targets(journal.db, ["pos"])
     park(journal.db, "pos", 2, "HTTP 401 Unauthorized", wall=WALL)
     (mark,) = target_marks(journal.db)
-    assert mark.parked and mark.parked_through == 2 and mark.last_error.startswith("HTTP 401")
+    assert mark.parked
+    assert mark.parked_through == 2
+    assert mark.last_error.startswith("HTTP 401")
     assert unpark(journal.db, "other") == []
     assert unpark(journal.db) == ["pos"]
     assert not target_marks(journal.db)[0].parked

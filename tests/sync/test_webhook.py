@@ -52,7 +52,8 @@ def test_the_signature_is_stripe_like_and_checked() -> None:
 
 def test_retry_after_takes_seconds_and_dates() -> None:
     assert retry_after_s("7") == 7.0
-    assert retry_after_s(None) is None and retry_after_s("soon") is None
+    assert retry_after_s(None) is None
+    assert retry_after_s("soon") is None
     assert retry_after_s("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
     waits = Backoff(1.0, 8.0)
     assert all(0.5 <= waits.after_failure() <= 8.0 for _ in range(10))
@@ -70,7 +71,8 @@ async def test_a_backlog_goes_in_order_in_batches_signed(
     assert receiver.bad_signatures == 0
     assert receiver.store.outbox_ids("T0001") == list(range(1, 121))
     first = json.loads(receiver.requests[0].body)
-    assert first["terminal_id"] == "T0001" and len(first["records"]) == 50
+    assert first["terminal_id"] == "T0001"
+    assert len(first["records"]) == 50
     key = receiver.requests[0].headers["idempotency-key"]
     assert key == f"T0001-{journal.epoch}-1-50"
     assert journal.outbox_count() == 0
@@ -93,7 +95,8 @@ async def test_503_then_200_backs_off_honouring_retry_after(
         assert max(deadlines) - clock.monotonic() >= 120.0  # Retry-After is honoured
         clock.advance(60)
         await asyncio.sleep(0.05)
-        assert len(receiver.requests) == 1 and _acked(journal) == 0
+        assert len(receiver.requests) == 1
+        assert _acked(journal) == 0
         clock.advance(61)
         await wait_for(lambda: _acked(journal) == 3, what="sent after the wait")
     assert receiver.store.outbox_ids("T0001") == [1, 2, 3]
@@ -127,10 +130,12 @@ async def test_a_401_parks_the_batch_until_retry(
     async with running(service):
         await wait_for(lambda: target_marks(journal.db)[0].parked, what="parked")
         (mark,) = target_marks(journal.db)
-        assert mark.parked_through == 5 and "401" in mark.parked_reason
+        assert mark.parked_through == 5
+        assert "401" in mark.parked_reason
         assert "unknown key" in mark.last_error
         await asyncio.sleep(0.1)
-        assert len(receiver.requests) == 1 and _acked(journal) == 0  # held, nothing dropped
+        assert len(receiver.requests) == 1
+        assert _acked(journal) == 0
         fill(journal, 1)
         service.wake()
         await asyncio.sleep(0.1)
@@ -152,7 +157,8 @@ async def test_a_wrong_secret_is_refused_by_the_receiver(
     )  # fmt: skip
     async with running(SyncService(config, journal, FakeClock())):
         await wait_for(lambda: target_marks(journal.db)[0].parked, what="parked")
-    assert receiver.bad_signatures == 1 and receiver.store.count() == 0
+    assert receiver.bad_signatures == 1
+    assert receiver.store.count() == 0
 
 
 @pytest.mark.parametrize("url", ["ftp://pos/hook", "mqtt://pos"])
