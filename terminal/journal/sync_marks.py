@@ -21,7 +21,7 @@ __all__ = [
     "acknowledge",
     "backlog",
     "ensure_targets",
-    "history_steps",
+    "histories",
     "note_error",
     "oldest_unsent_wall",
     "park",
@@ -145,13 +145,22 @@ def oldest_unsent_wall(db: Database) -> str | None:
     return str(row[0]) if row is not None else None
 
 
-def history_steps(db: Database, seq: int, steps: int) -> list[sqlite3.Row]:
-    """The first ``steps`` history steps of payment ``seq`` (a record's history), oldest first."""
-    return db.rows(
-        "read a payment's history",
-        "SELECT state, note, wall, wall_synced FROM history WHERE seq = ? ORDER BY n LIMIT ?",
-        (int(seq), int(steps)),
+def histories(db: Database, seqs: Sequence[int]) -> dict[int, list[sqlite3.Row]]:
+    """Every history step of each payment in ``seqs``, oldest first, in one read."""
+    wanted = sorted({int(seq) for seq in seqs})
+    if not wanted:
+        return {}
+    marks = ",".join("?" * len(wanted))
+    rows = db.rows(
+        "read payments' history",
+        "SELECT seq, state, note, wall, wall_synced FROM history "  # noqa: S608 - placeholders
+        f"WHERE seq IN ({marks}) ORDER BY seq, n",
+        wanted,
     )
+    found: dict[int, list[sqlite3.Row]] = {seq: [] for seq in wanted}
+    for row in rows:
+        found[int(row[0])].append(row)
+    return found
 
 
 def prune(db: Database, *, before: datetime, limit: int = 500) -> int:

@@ -18,7 +18,7 @@ from terminal import __version__
 from terminal.config.model import RouteConfig
 from terminal.journal import Journal
 from terminal.journal.outbox import OutboxItem, items_after
-from terminal.journal.sync_marks import history_steps
+from terminal.journal.sync_marks import histories
 from terminal.machine.routing import route_code
 
 __all__ = ["SCHEMA_ID", "Record", "RecordReader", "record_id", "encode_batch"]
@@ -57,20 +57,20 @@ class RecordReader:
             journal.db, watermark, terminal_id=journal.terminal_id, epoch=journal.epoch,
             limit=limit,
         )  # fmt: skip
-        return [self._record(item) for item in items]
+        raws = [(item, json.loads(item.payload)) for item in items]
+        steps = histories(self._journal.db, [int(raw["seq"]) for _, raw in raws])
+        records = []
+        for item, raw in raws:
+            body = self._body(item, raw, steps[int(raw["seq"])])
+            records.append(Record(item.id, str(body["id"]), _compact(body)))
+        return records
 
-    def _record(self, item: OutboxItem) -> Record:
-        body = self.body_of(item)
-        return Record(item.id, str(body["id"]), _compact(body))
-
-    def body_of(self, item: OutboxItem) -> dict[str, Any]:
+    def _body(self, item: OutboxItem, raw: dict[str, Any], rows: list[Any]) -> dict[str, Any]:
         """The record of an outbox item as a dict (see docs/sync.md for every field)."""
-        raw: dict[str, Any] = json.loads(item.payload)
-        steps = int(raw.get("history_steps", 0))
         history = [
-            {"state": str(row[0]), "note": str(row[1]), "wall": str(row[2]),
-             "wall_synced": bool(row[3])}
-            for row in history_steps(self._journal.db, int(raw["seq"]), steps)
+            {"state": str(row[1]), "note": str(row[2]), "wall": str(row[3]),
+             "wall_synced": bool(row[4])}
+            for row in rows[: int(raw.get("history_steps", 0))]
         ]  # fmt: skip
         code = str(raw.get("code_masked") or "")
         route = route_code(code, self._routes) if raw["flow"] == "cpm" and code else None

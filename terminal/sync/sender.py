@@ -18,7 +18,7 @@ from terminal.errors import JournalError
 from terminal.journal import Journal
 from terminal.journal.sync_marks import TargetMark, acknowledge, note_error, park, target_marks
 from terminal.sync.backoff import Backoff
-from terminal.sync.record import RecordReader
+from terminal.sync.record import Record, RecordReader
 from terminal.sync.targets import Refused, Target, TryLater
 
 __all__ = ["TargetSender", "SenderStatus", "IDLE_POLL_S"]
@@ -64,6 +64,7 @@ class TargetSender:
         self._on_refused = on_refused
         self._on_acked = on_acked
         self._wake = asyncio.Event()
+        self._prefetched: list[Record] = []  # the next batch, read while the last was answered
         self.status = SenderStatus()
 
     def wake(self) -> None:
@@ -97,11 +98,14 @@ class TargetSender:
         self.status.parked = mark.parked
         if mark.parked:
             return IDLE_POLL_S
-        records = self._reader.after(mark.acked_through, self._batch_size)
+        records = self._prefetched or self._reader.after(mark.acked_through, self._batch_size)
+        self._prefetched = []
+        if not records or records[0].outbox_id <= mark.acked_through:
+            records = self._reader.after(mark.acked_through, self._batch_size)
         if not records:
             return IDLE_POLL_S
         try:
-            await self.target.send(records)
+            await self._send_and_prefetch(records)
         except TryLater as exc:
             self.status.failures += 1
             self.status.last_error = exc.reason
@@ -126,6 +130,22 @@ class TargetSender:
         self.status.last_error = ""
         self._on_acked(name)
         return 0.0
+
+    async def _send_and_prefetch(self, records: list[Record]) -> None:
+        """Send ``records``; while the receiver answers, read the batch after them."""
+        sending = asyncio.ensure_future(self.target.send(records))
+        await asyncio.sleep(0)  # the request goes out first
+        if not sending.done():
+            try:
+                self._prefetched = self._reader.after(records[-1].outbox_id, self._batch_size)
+            except BaseException:
+                sending.cancel()
+                raise
+        try:
+            await sending
+        except BaseException:
+            self._prefetched = []
+            raise
 
     async def _idle(self, seconds: float) -> None:
         """Wait ``seconds`` on the terminal's clock, or until woken."""

@@ -106,15 +106,20 @@ async def test_503_then_200_backs_off_honouring_retry_after(
 async def test_resets_lost_answers_and_timeouts_lose_nothing_and_duplicate_nothing(
     tmp_path: Path, journal: Journal, receiver: WebhookReceiver
 ) -> None:
-    fill(journal, 40)
+    fill(journal, 10)
     url = await receiver.start()
     config = _config(tmp_path, url, batch_size=10, timeout_s=0.3)
     receiver.server.set_misbehaviour("drop", count=2)
-    async with running(SyncService(config, journal, SystemClock(assume_synced=True))):
-        await wait_for(lambda: _acked(journal) >= 10, what="after resets")
+    service = SyncService(config, journal, SystemClock(assume_synced=True))
+    async with running(service):
+        await wait_for(lambda: _acked(journal) == 10, what="after resets")
         receiver.server.set_misbehaviour("lose_answer", count=2)  # taken, but the answer lost
-        await wait_for(lambda: _acked(journal) >= 20, what="after lost answers")
+        fill(journal, 10)
+        service.wake()
+        await wait_for(lambda: _acked(journal) == 20, what="after lost answers")
         receiver.server.set_misbehaviour("slow", count=1, delay_s=1.0)
+        fill(journal, 20)
+        service.wake()
         await wait_for(lambda: _acked(journal) == 40, what="after a timeout")
     assert receiver.store.outbox_ids("T0001") == list(range(1, 41))  # in order, once each
     assert receiver.store.duplicates >= 1  # a lost answer means the batch came again
