@@ -38,6 +38,7 @@ BENCHMARKS: tuple[str, ...] = (
     "bench.bench_reconnect",
     "bench.bench_api",
     "bench.bench_journal_open",
+    "bench.bench_sync",
 )
 
 

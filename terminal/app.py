@@ -100,6 +100,7 @@ class Terminal:
     links: list[Any] = field(init=False, default_factory=list)
     providers: dict[str, Provider] = field(init=False, default_factory=dict)
     api: Any = field(init=False, default=None)  # terminal.api.service.RunningApi when [api] is on
+    sync: Any = field(init=False, default=None)  # the SyncService when [sync] has targets
     _stack: contextlib.AsyncExitStack = field(init=False, default_factory=contextlib.AsyncExitStack)
 
     async def __aenter__(self) -> Terminal:
@@ -160,12 +161,19 @@ class Terminal:
             slip_copies=cfg.printer.copies,
             operator_keys=cfg.keypad.operator_keys,
             route_probe=default_route_up if cfg.terminal.hardware == "pi" else None,
+            unsynced=self._unsynced if cfg.sync.targets else None,
         )
         self._stack.push_async_callback(self.runtime.aclose)
         if cfg.api.enabled:
             from terminal.api.service import start_api
 
             self.api = await start_api(cfg, self.runtime, self.journal, self._stack)
+
+        if cfg.sync.targets:
+            from terminal.sync.service import SyncService
+
+            self.sync = SyncService(cfg, self.journal, self.clock)
+            self.sync.attach(self.runtime)
 
     def _next_seq(self) -> int:
         """The next through-number: past every payment and every number the API reserved.
@@ -179,6 +187,10 @@ class Terminal:
         for order_id in store.abandon_presenting():
             log.warning("API payment %s abandoned: the terminal restarted before a code", order_id)
         return max(self.journal.next_seq(), store.max_seq() + 1)
+
+    def _unsynced(self) -> int:
+        """How many records some sync target still lacks (for the X report)."""
+        return self.journal.outbox_count(limit=1_000_000)
 
     async def _start_sandbox(
         self, name: str, pcfg: ProviderConfig, data_dir: Path, secrets: dict[str, str]

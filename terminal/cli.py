@@ -169,6 +169,27 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a config file and its secrets")
     check.add_argument("config", type=Path, help="the config file to check")
 
+    sync = sub.add_parser("sync", help="records sent upstream: status, retry a parked batch")
+    sync_sub = sync.add_subparsers(dest="sync_command", required=True)
+    sync_status = sync_sub.add_parser("status", help="per target: last acknowledged, backlog")
+    sync_status.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    sync_status.add_argument("--json", action="store_true", help="one JSON list")
+    sync_retry = sync_sub.add_parser("retry", help="send a batch a receiver refused again")
+    sync_retry.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    sync_retry.add_argument("--target", help="the [[sync.targets]] name (default: every one)")
+    fleet = sub.add_parser("fleet", help="the reference receiver of every terminal's records")
+    fleet_sub = fleet.add_subparsers(dest="fleet_command", required=True)
+    listen = fleet_sub.add_parser("listen", help="store each record once in an SQLite file")
+    listen.add_argument("--broker", required=True, help="mqtt://host:port or mqtts://host:port")
+    listen.add_argument("--db", type=Path, required=True, help="the SQLite file to write")
+    listen.add_argument("--protocol", choices=["5", "3.1.1"], default="5")
+    listen.add_argument("--client-id", default="payterm-fleet", help="its persistent session")
+    listen.add_argument("--username", default="")
+    listen.add_argument("--password-file", type=Path, help="a file holding the password")
+    listen.add_argument("--ca", type=Path, help="TLS: the CA of the broker's certificate")
+    listen.add_argument("--cert", type=Path, help="TLS: a client certificate (PEM)")
+    listen.add_argument("--key", type=Path, help="TLS: its key")
+
     journal = sub.add_parser(
         "journal", help="print the last payments of the journal (read-only), check or recover it"
     )
@@ -250,6 +271,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _print_journal(args)
         if args.command in ("pair", "pairings"):
             return _pairing(args)
+        if args.command == "sync":
+            return _sync(args)
+        if args.command == "fleet":
+            return asyncio.run(_fleet_listen(args))
         if args.command == "demo":
             return asyncio.run(_demo(_demo_config(args), _clock(args), headless=args.headless))
         try:
@@ -379,6 +404,38 @@ def _journal_config(args: argparse.Namespace) -> Config:
     if args.config is None and args.data_dir is not None:
         return Config()
     return load_config(args.config or DEFAULT_CONFIG)
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from terminal.sync.commands import format_report, retry_parked, sync_report
+
+    config = load_config(args.config)
+    if args.sync_command == "retry":
+        print(retry_parked(config, args.target))
+        return 0
+    reports = sync_report(config)
+    print(format_report(reports, as_json=args.json))
+    return 1 if any(report.parked for report in reports) else 0
+
+
+async def _fleet_listen(args: argparse.Namespace) -> int:
+    import signal
+
+    from terminal.sync.fleet import listen
+    from terminal.sync.mqtt_link import Broker
+
+    password = ""
+    if args.password_file is not None:
+        password = args.password_file.read_text(encoding="utf-8").strip()
+    broker = Broker(
+        args.broker, protocol=args.protocol, username=args.username, password=password,
+        ca_file=args.ca, cert_file=args.cert, key_file=args.key,
+    )  # fmt: skip
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return await listen(broker, args.db, client_id=args.client_id, stop=stop)
 
 
 async def _sendy_activate(args: argparse.Namespace) -> int:

@@ -92,7 +92,18 @@ def _render(screen: Screen, size: tuple[int, int]) -> tuple[Image.Image, Drawn]:
         _draw_qr_above(canvas, screen, plan, size)
     else:
         _draw_qr_compact(canvas, screen, plan, size)
+    if screen.sync_late:
+        _draw_sync_mark(canvas.draw, size)
     return image, canvas.drawn
+
+
+def _draw_sync_mark(draw: ImageDraw.ImageDraw, size: tuple[int, int]) -> None:
+    """A small up-arrow in the bottom-right corner: records are overdue upstream."""
+    width, height = size
+    left, top = width - 7, height - 7
+    draw.rectangle((left, top, width - 1, height - 1), fill=DARK)
+    draw.polygon([(left + 3, top + 1), (left + 1, top + 3), (left + 5, top + 3)], fill=LIT)
+    draw.line((left + 3, top + 3, left + 3, height - 2), fill=LIT)
 
 
 def qr_fits(payload: str, size: tuple[int, int], *, marked: bool = False) -> int:

@@ -47,6 +47,8 @@ def load_config(path: Path) -> Config:
     if problems := data_dir_problems(PurePosixPath(terminal.data_dir)):
         raise_problems(None, problems, source)
     if terminal.secrets_file is None:
+        if config.sync.targets:  # a webhook's signing secret can only come from that file
+            check_secrets(config, Secrets(), source=f"{source} (no terminal.secrets_file)")
         return config
     if not terminal.secrets_file.exists():  # a folder is told by load_secrets
         raise ConfigError(

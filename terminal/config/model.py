@@ -21,6 +21,8 @@ __all__ = [
     "NfcConfig",
     "SystemConfig",
     "ApiConfig",
+    "SyncTargetConfig",
+    "SyncConfig",
     "Secrets",
     "Config",
     "SupervisorSecrets",
@@ -215,6 +217,38 @@ class ApiConfig:
     allow_plain_http: bool = False  # tls = false off loopback only when this is true too
 
 
+class SyncTargetConfig:
+    """``[[sync.targets]]``: one receiver of the terminal's records (docs/sync.md).
+
+    ``kind = "webhook"``: ``url`` is the https:// (or, on a LAN, http://) endpoint that
+    batches are POSTed to, signed with the secrets file's ``[sync.<name>] secret``.
+    ``kind = "mqtt"``: ``url`` is ``mqtt://host:port`` (or ``mqtts://`` for TLS); the
+    password is the secrets file's ``[sync.<name>] password``.
+    """
+
+    name: str
+    kind: Literal["webhook", "mqtt"]
+    url: str
+    batch_size: int = 100  # records per POST, or per burst of MQTT publishes
+    timeout_s: float = 10.0  # for one batch to be acknowledged
+    protocol: Literal["3.1.1", "5"] = "5"  # MQTT only
+    username: str = ""  # MQTT only
+    ca_file: Path | None = None  # TLS: the CA that signed the receiver's certificate
+    cert_file: Path | None = None  # TLS: the terminal's client certificate (PEM) ...
+    key_file: Path | None = None  # ... and its key
+
+
+@dataclass(frozen=True, slots=True)
+class SyncConfig:
+    """``[sync]``: sending the journal's records upstream, to each of ``targets``."""
+
+    targets: tuple[SyncTargetConfig, ...] = ()
+    keep_s: float = 7 * 24 * 3600.0  # records are kept this long once every target has them
+    late_after_s: float = 900.0  # the display shows a mark when the oldest unsent is older
+    backoff_initial_s: float = 1.0  # the first wait after a failure (doubles, with jitter)
+    backoff_max_s: float = 300.0  # the longest wait between two tries
+
+
 @dataclass(frozen=True, slots=True)
 class Secrets:
     """The secrets file: supervisor PINs, badge UIDs and provider keys; never logged."""
@@ -225,12 +259,14 @@ class Secrets:
     #: Every secret of ``[providers.<name>]`` (api_key, app_secret, pfx_password, …).
     provider_secrets: dict[str, dict[str, str]] = field(default_factory=dict)
     wifi_psk: str = ""  # [wifi] psk: the Wi-Fi passphrase (or its 64 hex digits); "" = none
+    #: Each sync target's secrets by name: ``secret`` (webhook signing), ``password`` (MQTT).
+    sync_secrets: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return (
             f"<Secrets pins={len(self.supervisor_pins)} badges={len(self.supervisor_badges)} "
             f"providers={sorted(self.provider_secrets or self.provider_keys)} "
-            f"wifi_psk={'set' if self.wifi_psk else 'none'}>"
+            f"wifi_psk={'set' if self.wifi_psk else 'none'} sync={sorted(self.sync_secrets)}>"
         )
 
 
@@ -249,6 +285,7 @@ class Config:
     nfc: NfcConfig = field(default_factory=NfcConfig)
     system: SystemConfig = field(default_factory=SystemConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
+    sync: SyncConfig = field(default_factory=SyncConfig)
     providers: dict[str, ProviderConfig] = field(
         default_factory=lambda: {"sandbox": ProviderConfig()}
     )
@@ -290,9 +327,11 @@ class WifiSecrets:
 
 @dataclass(frozen=True, slots=True)
 class SecretsFile:
-    """The secrets file: ``[supervisor]``, ``[wifi]`` and ``[providers.<name>]``."""
+    """The secrets file: ``[supervisor]``, ``[wifi]``, ``[providers.<name>]``, ``[sync.<name>]``."""
 
     supervisor: SupervisorSecrets = field(default_factory=SupervisorSecrets)
     wifi: WifiSecrets = field(default_factory=WifiSecrets)
     # Each provider's secrets by name (api_key, app_secret, token, pfx_password, …).
     providers: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Each sync target's secrets by name (secret, password).
+    sync: dict[str, dict[str, str]] = field(default_factory=dict)

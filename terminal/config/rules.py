@@ -32,6 +32,8 @@ from terminal.config.model import (
     RouteConfig,
     ScannerConfig,
     SupervisorSecrets,
+    SyncConfig,
+    SyncTargetConfig,
     SystemConfig,
     TerminalConfig,
     WifiSecrets,
@@ -201,6 +203,10 @@ FIELD_RULES: dict[tuple[type, str], Rule] = {
     (ApiConfig, "host"): matches(
         r"[0-9A-Za-z.:_-]+", 'an address such as "0.0.0.0" or "127.0.0.1"'
     ),
+    (SyncTargetConfig, "name"): matches(
+        NAME, 'a name of letters, digits, "-" or "_" such as "pos"'
+    ),
+    (SyncTargetConfig, "batch_size"): _between(1, 1000),
     (WifiSecrets, "psk"): _is_wifi_psk,
     (SupervisorSecrets, "pins"): matches(r"[0-9]+", "digits only", show=False),
     (SupervisorSecrets, "badges"): matches(
@@ -265,11 +271,40 @@ def _check_api(api: ApiConfig) -> tuple[str, str] | None:
     return "tls", message
 
 
+_SYNC_SCHEMES = {"webhook": ("https://", "http://"), "mqtt": ("mqtt://", "mqtts://")}
+
+
+def _check_sync_target(target: SyncTargetConfig) -> tuple[str, str] | None:
+    """The url's scheme must fit the kind; a client certificate comes with its key."""
+    schemes = _SYNC_SCHEMES[target.kind]
+    if not target.url.startswith(schemes) or not target.url.split("://", 1)[1].strip("/"):
+        listed = " or ".join(schemes)
+        return "url", f"a {target.kind} target's url starts with {listed}, got {target.url!r}"
+    if (target.cert_file is None) != (target.key_file is None):
+        return "key_file", "cert_file and key_file go together; set both or neither"
+    for name in ("ca_file", "cert_file", "key_file"):
+        path = getattr(target, name)
+        if path is not None and not path.is_absolute():
+            return name, f"must be an absolute path such as /etc/payterm/ca.pem, got {str(path)!r}"
+    return None
+
+
+def _check_sync(sync: SyncConfig) -> tuple[str, str] | None:
+    """Each target has a name of its own: its watermark and secrets are kept by it."""
+    names = [target.name for target in sync.targets]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        return "targets", f"two targets are named {twice[0]!r}; give each a name of its own"
+    return None
+
+
 TABLE_CHECKS: dict[type, TableCheck] = {
     DisplayConfig: _check_display,
     SystemConfig: _check_system,
     ButtonsConfig: _check_buttons,
     ApiConfig: _check_api,
+    SyncTargetConfig: _check_sync_target,
+    SyncConfig: _check_sync,
 }
 
 

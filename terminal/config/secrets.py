@@ -50,6 +50,7 @@ def parse_secrets(raw: bytes, *, source: str = "<memory>") -> Secrets:
         },
         provider_secrets={name: dict(table) for name, table in parsed.providers.items()},
         wifi_psk=parsed.wifi.psk,
+        sync_secrets={name: dict(table) for name, table in parsed.sync.items()},
     )
 
 
@@ -99,5 +100,25 @@ def check_secrets(config: Config, secrets: Secrets, *, source: str) -> None:
                 f"no provider {name!r} is configured in {config.source}{hint}; remove this table"
             )
             problems.append((("providers", name), message))
+    problems += _sync_problems(config, secrets)
     if problems:
         raise_problems(None, problems, source)
+
+
+def _sync_problems(config: Config, secrets: Secrets) -> list[Problem]:
+    """Sync secrets must be for configured targets; a webhook target needs its secret."""
+    problems: list[Problem] = []
+    targets = {target.name: target for target in config.sync.targets}
+    for name in secrets.sync_secrets:
+        if name not in targets:
+            hint = did_you_mean(name, list(targets))
+            message = f"no sync target {name!r} is configured in {config.source}{hint}"
+            problems.append((("sync", name), f"{message}; remove this table"))
+    for name, target in targets.items():
+        if target.kind == "webhook" and not secrets.sync_secrets.get(name, {}).get("secret"):
+            message = (
+                f"the webhook target {name!r} signs every batch; add [sync.{name}] "
+                'secret = "…" (the key its receiver shares) to the secrets file'
+            )
+            problems.append((("sync", name, "secret"), message))
+    return problems

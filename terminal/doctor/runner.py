@@ -24,6 +24,7 @@ from terminal.doctor.prompts import Asker
 from terminal.doctor.report import exit_code, format_json, format_table
 from terminal.doctor.results import CheckResult, awaitable_check, guard, guard_many
 from terminal.doctor.session import PartsSession
+from terminal.doctor.sync_targets import check_sync_targets
 from terminal.doctor.system import (
     check_clock,
     check_disk,
@@ -128,6 +129,7 @@ async def diagnose(
     results.append(journal)
     for name, provider in config.providers.items():
         results += await guard_many(f"provider {name}", check_provider(name, provider, probes))
+    results += await guard_many("sync", check_sync_targets(config, probes))
     if config.terminal.hardware == "pi" and terminal_is_running(journal):
         # The service holds the real parts (input grabbed, GPIO lines and USB claimed):
         # opening them would fail or disturb a payment. Say so rather than FAIL.

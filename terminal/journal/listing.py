@@ -9,10 +9,11 @@ is read; a copy taken while the service wrote is taken again.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -23,6 +24,7 @@ from terminal.payment import Payment
 
 __all__ = [
     "check_journal",
+    "journal_snapshot",
     "read_last_payments",
     "recover_journal",
     "payment_dict",
@@ -33,6 +35,16 @@ __all__ = [
 
 def read_last_payments(path: Path, *, terminal_id: str, last: int) -> list[Payment]:
     """The last ``last`` payments of the journal at ``path``, oldest first; nothing written.
+
+    :raises JournalError: no journal there, it cannot be read, or it is damaged.
+    """
+    with journal_snapshot(path, terminal_id=terminal_id) as journal:
+        return list(reversed(journal.recent(last)))
+
+
+@contextlib.contextmanager
+def journal_snapshot(path: Path, *, terminal_id: str) -> Iterator[Journal]:
+    """A copy of the journal at ``path``, opened, for reading while the service runs.
 
     :raises JournalError: no journal there, it cannot be read, or it is damaged.
     """
@@ -53,7 +65,7 @@ def read_last_payments(path: Path, *, terminal_id: str, last: int) -> list[Payme
         except JournalDamaged as exc:  # said of the journal, not of the copy read
             raise JournalDamaged(str(exc).replace(str(copy), str(path))) from exc
         try:
-            return list(reversed(journal.recent(last)))
+            yield journal
         finally:
             journal.close()
 

@@ -7,7 +7,9 @@ read from ``payments`` when the item is. ``meta.outbox_sent_through`` is a water
 (every id up to it is sent), so pending items are found without a scan.
 
 A sender reads :func:`pending_items` and, once the receiver acknowledged them, calls
-:func:`mark_sent`; the journal writes the items as it records payments.
+:func:`mark_sent`; the journal writes the items as it records payments. The sync task reads
+:func:`items_after` instead, one watermark per target (``sync_marks``): once targets are
+configured, ``outbox_sent_through`` follows the lowest of their watermarks.
 """
 
 from __future__ import annotations
@@ -26,17 +28,19 @@ __all__ = [
     "OutboxItem",
     "add_item",
     "count_pending",
+    "items_after",
     "mark_sent",
     "marks_with",
     "pending_items",
 ]
 
-_SELECT_PENDING = (
+_SELECT_ITEMS = (
     "SELECT o.id, o.snapshot, o.created_wall, "  # noqa: S608 - fixed column names
     f"{', '.join(f'p.{c}' for c in ('order_id', *IDENTITY))} "
     "FROM outbox o JOIN payments p ON p.seq = o.seq "
-    "WHERE o.id > ? AND o.sent_wall IS NULL ORDER BY o.id LIMIT ?"
 )
+_SELECT_PENDING = f"{_SELECT_ITEMS} WHERE o.id > ? AND o.sent_wall IS NULL ORDER BY o.id LIMIT ?"
+_SELECT_AFTER = f"{_SELECT_ITEMS} WHERE o.id > ? ORDER BY o.id LIMIT ?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +64,10 @@ def add_item(
     conn: sqlite3.Connection, payment: Payment, recorded_wall: str, wall_synced: bool
 ) -> None:
     """Queue the record of ``payment`` as it stands, inside the caller's transaction."""
+    steps = conn.execute("SELECT count(*) FROM history WHERE seq = ?", (payment.seq,)).fetchone()
     conn.execute(
         "INSERT INTO outbox (seq, snapshot, created_wall) VALUES (?, ?, ?)",
-        (payment.seq, _snapshot(payment, recorded_wall, wall_synced), recorded_wall),
+        (payment.seq, _snapshot(payment, recorded_wall, wall_synced, int(steps[0])), recorded_wall),
     )
 
 
@@ -71,6 +76,14 @@ def pending_items(
 ) -> list[OutboxItem]:
     """Return up to ``limit`` unsent outbox items, in id order."""
     rows = db.rows("read the outbox", _SELECT_PENDING, (_sent_through(db), limit))
+    return [_item(row, terminal_id, epoch) for row in rows]
+
+
+def items_after(
+    db: Database, after: int, *, terminal_id: str, epoch: str, limit: int = 100
+) -> list[OutboxItem]:
+    """Return up to ``limit`` outbox items with ids above ``after`` (one target's watermark)."""
+    rows = db.rows("read the outbox", _SELECT_AFTER, (after, limit))
     return [_item(row, terminal_id, epoch) for row in rows]
 
 
@@ -97,9 +110,14 @@ def mark_sent(db: Database, ids: Sequence[int], *, wall: datetime) -> None:
         _advance_watermark(conn)
 
 
-def _snapshot(payment: Payment, recorded_wall: str, wall_synced: bool) -> str:
-    """The changing fields of a finished record, as compact JSON for the outbox."""
+def _snapshot(payment: Payment, recorded_wall: str, wall_synced: bool, steps: int) -> str:
+    """The changing fields of a finished record, as compact JSON for the outbox.
+
+    ``history_steps`` is how many history steps the payment had then (the record's
+    history is those steps, however many come later).
+    """
     body = {
+        "history_steps": steps,
         "state": payment.state.value,
         "provider_ref": payment.provider_ref,
         "code_masked": payment.code_masked,

@@ -17,8 +17,13 @@ Layout, chosen so that a payment costs few page writes on an SD card:
 - ``provider_ref`` has a partial index (rows that have one), for refunds by the slip.
 - ``shifts`` has one row per shift, written when the shift's first payment is
   recorded and when it is closed.
+- ``sync_targets`` has one row per sync target: its watermark (every outbox id up to
+  ``acked_through`` was acknowledged by that receiver), a parked batch, the last error.
+  ``meta.outbox_sent_through`` then follows the lowest watermark of the active targets.
 
-Rows are never deleted, so ids and numbers are never reused.
+Rows are never deleted, so ids and numbers are never reused; the one exception is the
+outbox, whose items every target has are pruned after a while, never the newest one
+(so an outbox id is never given twice).
 """
 
 from __future__ import annotations
@@ -149,9 +154,23 @@ _V3 = (
     END""",
 )
 
+#: Sync upstream: one watermark per target, moved only once its receiver acknowledged.
+_SYNC_WATERMARKS = (
+    """CREATE TABLE sync_targets (
+        name TEXT PRIMARY KEY,
+        active INTEGER NOT NULL DEFAULT 1,
+        acked_through INTEGER NOT NULL DEFAULT 0,
+        acked_wall TEXT,
+        parked_through INTEGER,
+        parked_reason TEXT NOT NULL DEFAULT '',
+        last_error TEXT NOT NULL DEFAULT '',
+        error_wall TEXT
+    ) WITHOUT ROWID""",
+)
+
 #: Migration ``i`` (0-based) takes the schema from version ``i`` to ``i + 1``.
 #: Append new steps; never edit a step that has shipped.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _SYNC_WATERMARKS)
 
 #: The schema version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -56,10 +56,14 @@ class SlipPrinting:
         )
         await self.print_slip(slip)
 
-    def x_report(self, summary: ShiftSummary, *, printed_wall: str, cancelling: int = 0) -> Slip:
+    def x_report(
+        self, summary: ShiftSummary, *, printed_wall: str, cancelling: int = 0,
+        unsynced: int | None = None,
+    ) -> Slip:  # fmt: skip
         """The X report of ``summary``, printed at ``printed_wall``.
 
-        ``cancelling``: orders still being closed in the background after a failed cancel.
+        ``cancelling``: orders still being closed in the background after a failed cancel;
+        ``unsynced``: records no sync target has yet (None: no sync).
         """
         return build_x_report(
             summary,
@@ -68,6 +72,7 @@ class SlipPrinting:
             language=self._language,
             columns=self._columns,
             cancelling=cancelling,
+            unsynced=unsynced,
         )
 
     async def print_slip(self, slip: Slip) -> None:

@@ -97,6 +97,7 @@ class Runtime:
         slip_copies: int = 1,
         operator_keys: Mapping[str, str] | None = None,
         route_probe: Callable[[], bool | None] | None = None,
+        unsynced: Callable[[], int] | None = None,
     ) -> None:
         self.state = state
         self._journal = journal
@@ -133,6 +134,8 @@ class Runtime:
         self._answers: dict[int, tuple[Event, asyncio.Future[Step]]] = {}
         #: Makes the event that shows a pairing code (set by the integrator API when it runs).
         self.pairing_source: Callable[[], PairingOpened] | None = None
+        self._unsynced = unsynced  # records not yet synced, for the X report (None: no sync)
+        self._alongside: list[Callable[[], Coroutine[Any, Any, None]]] = []
 
     # --- public ------------------------------------------------------------------------
 
@@ -162,6 +165,23 @@ class Runtime:
     def reprint(self, payment: Payment) -> None:
         """Print ``payment``'s slip again (the slip its state calls for)."""
         self._spawn(self._printing.print_effect(PrintSlip(reprint_kind(payment), payment)))
+
+    def run_alongside(self, task: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run ``task()`` while the runtime runs, stopped with the input (e.g. the sync task).
+
+        It must never raise: a failure of it would stop the terminal.
+        """
+        self._alongside.append(task)
+
+    def announce(self, _event: str, /, **details: Any) -> None:
+        """Tell the observers about something a part alongside the runtime did."""
+        self._observers.emit(_event, **details)
+
+    def set_sync_late(self, late: bool) -> None:
+        """Show (or take away) the display's small mark for records overdue upstream."""
+        if self._screen.sync_late != late:
+            self._screen.sync_late = late
+            self._schedule_redraw()
 
     @property
     def screen(self) -> Screen | None:
@@ -221,6 +241,7 @@ class Runtime:
             pump(devices.scanner.codes(), scan_event, self.feed),
             pump(devices.buttons.presses(), ButtonPressed, self.feed),
             pump(devices.nfc.taps(), BadgeTapped, self.feed),
+            *(task() for task in self._alongside),
         ]
         if self._watch_routes:
             pumps.append(self._link.watch_routes())
@@ -283,6 +304,7 @@ class Runtime:
                 self._journal.shift_summary(),
                 printed_wall=self._clock.wall().isoformat(),
                 cancelling=self._journal.cancelling_in_background(),
+                unsynced=self._unsynced() if self._unsynced is not None else None,
             )
             self._spawn(self._printing.print_slip(report))
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -27,10 +28,13 @@ class ScreenUpdater:
         self._language = language
         self._emit = emit
         self.current: Screen | None = None
+        self.sync_late = False  # the small mark: the oldest unsynced record is overdue
 
     def show(self, state: State) -> None:
         """Show the screen for ``state`` (a display failure is logged: payments go on)."""
         screen = screen_for(state, self._language)
+        if self.sync_late:
+            screen = dataclasses.replace(screen, sync_late=True)
         if screen == self.current:
             return
         self.current = screen
@@ -62,4 +66,5 @@ def _screen_dict(screen: Screen) -> dict[str, Any]:
         "lines": list(screen.lines),
         "qr": screen.qr,
         "countdown_s": screen.countdown_s,
+        "sync_late": screen.sync_late,
     }

@@ -127,7 +127,7 @@ class StatusReporter:
     def _observe(self, event: str, details: dict[str, Any]) -> None:
         if self._closed:
             return
-        if event == "journal:record" and _is_final(details.get("state")):
+        if event == "journal:record" and _is_final(details.get("state")) or event == "sync:acked":
             self._count_outbox()
         if self._due is None:
             self._due = asyncio.get_running_loop().call_later(SETTLE_S, self.refresh)

@@ -29,6 +29,7 @@ class Screen:
     countdown_s: int | None = None
     tone: Tone = "info"
     mark: str = ""
+    sync_late: bool = False  # a small mark: the oldest record not yet synced is overdue
 
 
 class SlipKind(enum.Enum):

@@ -13,12 +13,13 @@ __all__ = ["build_x_report"]
 
 def build_x_report(
     summary: ShiftSummary, *, terminal_id: str, printed_wall: str, language: Language,
-    columns: int = 32, cancelling: int = 0,
+    columns: int = 32, cancelling: int = 0, unsynced: int | None = None,
 ) -> Slip:  # fmt: skip
     """The X report: the shift so far (only paid payments summed, forced ones apart).
 
     ``cancelling`` counts the orders (of any shift) whose cancel failed and that are still
     being closed with their provider in the background; the line appears only then.
+    ``unsynced`` is how many records no sync target has acknowledged yet (None: no sync).
     """
     lang = language
     lines: list[SlipLine] = [
@@ -35,12 +36,18 @@ def build_x_report(
         *_totals(summary.forced_total, columns),
         *pair_line(t("report_voided", lang), str(summary.voided_count), columns),
         *(pair_line(t("report_cancelling", lang), str(cancelling), columns) if cancelling else ()),
+        *_unsynced_line(unsynced, lang, columns),
         SlipLine("-" * columns),
         SlipLine(t("report_only_paid", lang), align="center"),
         SlipLine(t("report_open_shift", lang), align="center", bold=True),
     ]
     fitted = tuple(piece for line in lines for piece in fit(line, columns))
     return Slip(SlipKind.X_REPORT, f"shift-{summary.shift}", fitted)
+
+
+def _unsynced_line(unsynced: int | None, lang: Language, columns: int) -> list[SlipLine]:
+    """How many records no sync target has yet; nothing when sync is not configured."""
+    return [] if unsynced is None else pair_line(t("report_unsynced", lang), str(unsynced), columns)
 
 
 def _totals(totals: dict[str, int], columns: int) -> list[SlipLine]:

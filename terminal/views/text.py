@@ -139,6 +139,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "slip_pairing": ("PAIRING", "ПРИВЯЗКА"),
     "slip_pairing_pin": ("Pin this certificate:", "Закрепите сертификат:"),
     "slip_pairing_address": ("API address", "Адрес API"),
+    "report_unsynced": ("Not yet synced", "Не отправлено"),
+    "sync_refused": ("Sync refused", "Синхр. отказ"),
 }
 
 

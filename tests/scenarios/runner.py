@@ -149,17 +149,22 @@ def _fill_disk(terminal: Terminal) -> None:
     assert conn is not None
     pages = conn.execute("PRAGMA page_count").fetchone()[0]
     conn.execute(f"PRAGMA max_page_count = {pages + 4}")
-    for seq in range(100_000, 101_000):
-        filler = Payment(
-            order_id=f"FILL-{seq}", seq=seq, shift=1, flow="mpm", provider="sandbox",
-            amount=Money(1, "RUB"), state=PaymentState.PAID, created_wall="2026-01-01T00:00:00",
-        )  # fmt: skip
-        try:
-            journal.record(filler, note="filler", mono=0.0, wall=clock.wall(), wall_synced=True)
-        except JournalFull:
-            break
-    else:
-        raise AssertionError("the journal never filled up")
+    # Paid fillers (with an outbox item) first, then smaller new ones (without), so no room
+    # is left even for a payment's first, smallest record.
+    for state, seqs in ((PaymentState.PAID, range(100_000, 101_000)),
+                        (PaymentState.NEW, range(101_000, 102_000))):  # fmt: skip
+        for seq in seqs:
+            filler = Payment(
+                order_id=f"FILL-{seq}", seq=seq, shift=1, flow="mpm", provider="sandbox",
+                amount=Money(1, "RUB"), state=state, created_wall="2026-01-01T00:00:00",
+            )  # fmt: skip
+            try:
+                journal.record(filler, note="filler", mono=0.0, wall=clock.wall(),
+                               wall_synced=True)  # fmt: skip
+            except JournalFull:
+                break
+        else:
+            raise AssertionError("the journal never filled up")
     # The pages of the payments under way too, so their next step cannot fit in either.
     for payment in journal.unresolved():
         for n in range(10_000):

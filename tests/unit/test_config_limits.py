@@ -132,7 +132,7 @@ def test_the_largest_amount_allowed_is_stored_exactly_by_the_journal(tmp_path: P
     assert AMOUNT_CEILING_MINOR < 2**53 < 2**63  # exact in SQLite, and as a JSON double
     config = parse_config({"terminal": {"max_amount_minor": AMOUNT_CEILING_MINOR}})
     largest = config.terminal.max_amount_minor
-    with Journal.open(tmp_path / "journal.db", terminal_id="T0001") as journal:
+    with Journal.open(tmp_path / "journal.database", terminal_id="T0001") as journal:
         payment = Payment(
             order_id=f"T0001-{journal.epoch}-000001", seq=1, shift=1, flow="mpm",
             provider="sandbox", amount=Money(largest, "RUB"), created_wall="2026-03-01T09:30:00",

@@ -25,7 +25,7 @@ S = PaymentState
 
 @pytest.fixture
 def path(tmp_path: Path) -> Path:
-    return tmp_path / "data" / "journal.db"
+    return tmp_path / "data" / "journal.database"
 
 
 @pytest.fixture
@@ -169,7 +169,7 @@ def test_a_file_that_is_not_a_journal_is_reported(path: Path) -> None:
 
 def test_a_path_that_cannot_be_created_is_reported(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
-    bad = tmp_path / "file" / "journal.db"
+    bad = tmp_path / "file" / "journal.database"
     with pytest.raises(JournalError) as info:
         Journal.open(bad, terminal_id="T0001")
     assert str(bad) in str(info.value)

@@ -87,7 +87,7 @@ def run_and_kill(path: Path, lines_before_kill: int, stderr_path: Path) -> list[
 
 @pytest.mark.parametrize("lines_before_kill", [1, 37, 120])
 def test_a_killed_writer_loses_no_committed_payment(tmp_path: Path, lines_before_kill: int) -> None:
-    path = tmp_path / "journal.db"
+    path = tmp_path / "journal.database"
     reported: dict[str, str] = {}
     for round_no in range(3):
         records = run_and_kill(path, lines_before_kill + round_no, tmp_path / "stderr.txt")

@@ -25,7 +25,7 @@ WALL = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 
 @pytest.fixture
 def journal(tmp_path: Path) -> Iterator[Journal]:
-    j = Journal.open(tmp_path / "data" / "journal.db", terminal_id="T0001")
+    j = Journal.open(tmp_path / "data" / "journal.database", terminal_id="T0001")
     yield j
     j.close()
 
@@ -145,7 +145,7 @@ def test_a_locked_database_is_a_journal_error(tmp_path: Path) -> None:
     ],
 )
 def test_each_kind_of_value_error_is_told_in_words(exc: Exception, words: str) -> None:
-    error = journal_error(Path("/var/lib/payterm/journal.db"), "record X", exc)
+    error = journal_error(Path("/var/lib/payterm/journal.database"), "record X", exc)
     assert type(error) is JournalError
     assert words in str(error)
     assert str(exc) in str(error)

@@ -528,7 +528,7 @@ def test_mountinfo_names_the_mount_of_each_path() -> None:
     boot = mount_of(Path("/boot/firmware/payterm.toml"), mounts)
     assert boot is not None
     assert (boot.point, boot.read_only) == (Path("/boot/firmware"), False)
-    data = mount_of(Path("/var/lib/payterm data/journal.db"), mounts)
+    data = mount_of(Path("/var/lib/payterm data/journal.database"), mounts)
     assert data is not None
     assert data.point == Path("/var/lib/payterm data")
 
