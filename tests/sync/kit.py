@@ -71,7 +71,7 @@ def sync_config(
     **sync: Any,
 ) -> Config:
     """A config whose [sync] has ``targets``, with the secrets file's [sync.<name>] tables."""
-    data = {"terminal": {"data_dir": str(data_dir)},
+    data = {"terminal": {"data_dir": str(data_dir), "training": True},
             "sync": {"targets": list(targets), "backoff_initial_s": 0.05,
                      "backoff_max_s": 0.2, **sync}}  # fmt: skip
     config = parse_config(data)
