@@ -4,6 +4,11 @@ All methods are loop-only. Hardware backends hand their input to the loop themse
 provider calls, printing and timers run as tasks whose results come back as events.
 Each kind of effect is carried out by a module of its own; the order they are carried
 out in, and the write-ahead rule, are here in :meth:`Runtime._carry_out`.
+
+Nothing slow runs on the loop's thread: a journal record is committed on the journal's
+worker thread and awaited (the next effect, and the next event, wait for it; input,
+screens and answers do not), frames are drawn and pushed by the display's worker, slips
+printed by the printer's.
 """
 
 from __future__ import annotations
@@ -225,6 +230,7 @@ class Runtime:
         self._timers.cancel_all()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=DRAIN_TIMEOUT_S)
+        self._journaling.close()
 
     def report_problem(self, part: str, problem: str) -> None:
         """Say that ``part`` has ``problem`` ("" once fixed): on the screen and the status."""
@@ -273,11 +279,11 @@ class Runtime:
         while True:
             event = await self._queue.get()
             try:
-                self._handle(event)
+                await self._handle(event)
             finally:
                 self._busy -= 1
 
-    def _handle(self, event: Event) -> None:
+    async def _handle(self, event: Event) -> None:
         now = Now(
             self._clock.monotonic(), self._clock.wall().isoformat(), self._clock.wall_is_synced()
         )
@@ -291,15 +297,16 @@ class Runtime:
             log.info("phase %s → %s", old.value, result.state.phase.value)
             self._observers.emit("machine:state", old=old.value, new=result.state.phase.value)
             signal_change(self._devices.signals, old, result.state)
-        self._carry_out(result.effects)
+        await self._carry_out(result.effects)
         self._schedule_redraw()
 
-    def _carry_out(self, effects: tuple[Effect, ...]) -> None:
+    async def _carry_out(self, effects: tuple[Effect, ...]) -> None:
+        """Carry ``effects`` out in order; a record is awaited before the next effect starts."""
         for effect in effects:
             if isinstance(effect, RecordPayment):
-                failed = self._journaling.record(effect)
+                failed = await self._journaling.record(effect)
                 if failed is not None:
-                    self._handle(failed)
+                    await self._handle(failed)
                     return  # write-ahead: nothing after a failed journal write may happen
             if isinstance(effect, CallProvider):
                 self._spawn(self._calls.call(effect))
