@@ -330,8 +330,8 @@ def _figures(name: str, bus_hz: int, run: dict[str, Any]) -> list[Figure]:
                "ms", STALL_LIMIT_MS, note=note),
         Figure(SECTION, f"stall_own_max_{name}",
                f"{where}: longest loop stall, less waits for a CPU", round(max(own), 2), "ms",
-               STALL_LIMIT_MS, note="the stall the terminal itself caused: the time the "
-               "kernel ran other processes while the loop's thread was runnable taken out"),
+               STALL_LIMIT_MS, note="the stall the terminal itself caused: the time the kernel "
+               "ran other threads or processes while the loop's thread was runnable taken out"),
         Figure(SECTION, f"stall_p99_{name}", f"{where}: loop stall, p99",
                round(percentile(late, 0.99), 2), "ms"),
         Figure(SECTION, f"stalls_over_{name}", f"{where}: stalls over {STALL_LIMIT_MS:g} ms",

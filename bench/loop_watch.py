@@ -77,12 +77,12 @@ class Stall:
         call such as an fsync, or the interpreter's lock taken by a thread while it ran).
         ``waited``: no callback held it that long; the loop could not get the interpreter's
         lock (a worker thread running Python). ``no CPU``: for most of the stall the loop's
-        thread was runnable but the kernel ran something else (another process: noise of
-        a shared machine, not the terminal's).
+        thread was runnable but the kernel ran something else (another process, the noise
+        of a shared machine, or a worker thread of the terminal on every free core).
         """
         longest = max(self.callbacks, key=lambda c: c.wall_ms, default=None)
         if self.runq_ms >= self.late_ms / 2:
-            return "no CPU: the kernel ran other processes (the loop's thread was runnable)"
+            return "no CPU: the kernel ran other threads or processes (the loop's was runnable)"
         if longest is None or longest.wall_ms < self.late_ms / 2:
             return "waited: for the interpreter lock (a thread) or a CPU, between callbacks"
         if longest.cpu_ms >= longest.wall_ms / 2:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -55,12 +56,16 @@ from terminal.runtime.timers import Timers
 from terminal.views.model import Screen
 from terminal.views.text import Language
 
-__all__ = ["DRAIN_TIMEOUT_S", "Devices", "Runtime"]
+__all__ = ["DRAIN_TIMEOUT_S", "SWITCH_INTERVAL_S", "Devices", "Runtime"]
 
 log = logging.getLogger("payterm.runtime")
 
 #: How long stopping waits for provider calls and slips under way (their results are journaled).
 DRAIN_TIMEOUT_S = 15.0
+#: How long a thread running Python (the display's drawing, the printer's) may keep the
+#: interpreter's lock while the loop waits for it; Python's default is 5 ms, the loop's
+#: whole stall budget.
+SWITCH_INTERVAL_S = 0.0005
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,8 +181,17 @@ class Runtime:
         """Start: resolve payments in doubt, listen to the hardware, process events.
 
         ``on_started`` is called once the payments in doubt are queued and every input is
-        listened to. Runs until :meth:`stop` (then returns) or until cancelled.
+        listened to. Runs until :meth:`stop` (then returns) or until cancelled. While it
+        runs, the interpreter hands its lock between threads every :data:`SWITCH_INTERVAL_S`.
         """
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(switch_interval, SWITCH_INTERVAL_S))
+        try:
+            await self._run(on_started)
+        finally:
+            sys.setswitchinterval(switch_interval)
+
+    async def _run(self, on_started: Callable[[], None] | None) -> None:
         self._screen.show(self.state)
         self._journaling.queue_in_doubt()
         devices = self._devices

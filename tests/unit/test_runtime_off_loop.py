@@ -1,4 +1,4 @@
-"""Journal commits off the loop: the loop runs while an fsync is under way, and write-ahead holds.
+"""What would stall the loop runs off it: journal commits, and threads holding the interpreter.
 
 SQLite's own trace hook holds the COMMIT of the payment's intent (as a slow SD card's fsync
 would) until the test lets it go; the whole terminal runs on the emulated device with its
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from terminal.clock import FakeClock
 from terminal.demo.builtin import builtin_demo_config
 from terminal.machine import CodeScanned, KeyPressed
 from terminal.payment import PaymentState
+from terminal.runtime.runtime import SWITCH_INTERVAL_S
 
 ALIPAY_CODE = "286648397128431234"  # the demo routes prefix 28, 18 digits to the sandbox
 
@@ -125,3 +127,13 @@ async def test_a_failed_commit_on_the_journal_thread_stops_the_effects_after_it(
         assert runtime.state.phase.value == "fault"
         assert "provider:call" not in seen
         assert terminal.sandboxes["sandbox"].ledger.snapshot()["payments"] == []
+
+
+async def test_threads_hand_the_interpreter_back_to_the_loop_quickly_while_it_runs(
+    tmp_path: Path,
+) -> None:
+    before = sys.getswitchinterval()
+    assert before > SWITCH_INTERVAL_S, "Python's default (5 ms) is above the runtime's"
+    async with _running(tmp_path):
+        assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL_S)
+    assert sys.getswitchinterval() == pytest.approx(before), "given back when the runtime ends"
