@@ -1,25 +1,31 @@
 """The event loop's longest stall during payments, with a display on a slow I²C bus.
 
-    .venv/bin/python -m bench.bench_display_stall            # 20 payments per bus speed
-    .venv/bin/python -m bench.bench_display_stall --quick    # 6 payments per bus speed
+    .venv/bin/python -m bench.bench_display_stall            # 20 payments per run
+    .venv/bin/python -m bench.bench_display_stall --quick    # 6 payments per run
     .venv/bin/python -m bench.bench_display_stall --json
 
-The whole terminal runs (:func:`bench.rig.running_terminal`: the real runtime, journal and
-sandbox provider, on a fake clock) on the emulated device, with its display replaced by the
-real luma.oled ``ssd1306`` driver behind :class:`hw.display.luma_display.LumaDisplay`, over
-a serial interface that takes as long as the bus would: luma writes a frame as 32-byte I²C
+The whole terminal runs (:func:`bench.rig.terminal_at`: the real runtime, journal and sandbox
+driver, on a fake clock) on the emulated device, with its display replaced by the real
+luma.oled ``ssd1306`` driver behind :class:`hw.display.luma_display.LumaDisplay`, over a
+serial interface that takes as long as the bus would: luma writes a frame as 32-byte I²C
 transactions, each an address and a control byte plus the data, 9 bits a byte (1 024 data
-bytes: ≈ 25 ms at 400 kHz, ≈ 98 ms at the Pi's default 100 kHz). Half the payments are
-customer codes, half QR payments with their countdown. They go at a cashier's pace: a key
-every 150 ms, the clock moved one second at a time with 100 ms between (each second is a
-countdown redraw), Enter on the result, so the screens are pushed, not all dropped.
+bytes: ≈ 25 ms at 400 kHz, ≈ 98 ms at the Pi's default 100 kHz). The sandbox provider is
+``payterm sandbox`` in a child process (:class:`bench.rig.ChildSandbox`), so its work is not
+counted as the terminal's. Half the payments are customer codes, half QR payments with their
+countdown. They go at a cashier's pace: a key every 150 ms, the clock moved one second at a
+time with 100 ms between (each second is a countdown redraw), Enter on the result, so the
+screens are pushed, not all dropped.
 
 While they run, a probe task sleeps 1 ms at a time and notes how late it wakes: the
 longest lateness is the longest time the loop could not run anything (a scan's events
 waited in the kernel's ≈ 64-event buffer, a provider request waited to be sent). The
 target is ≤ 5 ms. A run with an instant bus shows what the rest of the terminal costs. The
-journal lives in /dev/shm where there is one, so its fsyncs are not what is measured. It
-exits 0 whatever the figures say.
+journal is on the disk under ``bench/out/`` (``--out``), as the terminal's is on its SD card;
+a fourth run holds every journal commit :data:`SLOW_COMMIT_MS` in SQLite's own trace hook,
+as an SD card's fsync can, to show whether the loop waits for it. Each stall over the target
+is explained (:mod:`bench.loop_watch`): loop work (a callback that ran that long, named) or a
+wait (a worker thread holding the interpreter's lock, no free CPU, a blocking call). It exits
+0 whatever the figures say.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import argparse
 import asyncio
 import contextlib
 import math
+import resource
 import shutil
 import sys
 import tempfile
@@ -39,10 +46,19 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make ``bench`` and the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.loop_watch import (  # noqa: E402
+    LoopWatch,
+    explain,
+    runq_wait_ms,
+    thread_cpu,
+    thread_cpu_used,
+)
 from bench.measure import percentile  # noqa: E402
 from bench.report import Figure, print_figures  # noqa: E402
 
 __all__ = ["SlowI2C", "main", "measure", "stall_run"]
+
+REPO = Path(__file__).resolve().parent.parent
 
 SECTION = "loop stall during payments, display on a slow I2C bus"
 STALL_LIMIT_MS = 5.0
@@ -51,6 +67,8 @@ SECOND_S = 0.1  # real time between the fake clock's seconds
 BUS_SPEEDS_HZ = (100_000, 400_000)
 PROBE_S = 0.001
 BLOCK = 32  # luma.core.interface.serial.i2c writes data in blocks of this many bytes
+#: How long the slow-commit run holds each journal commit (an SD card's fsync: 10–50 ms).
+SLOW_COMMIT_MS = 30.0
 
 
 class SlowI2C:
@@ -90,19 +108,40 @@ def frame_push_ms(bus_hz: int, width: int = 128, height: int = 64) -> float:
 
 
 class _Probe:
-    """Sleeps ``PROBE_S`` at a time and keeps how late each wake-up was, in milliseconds."""
+    """Sleeps ``PROBE_S`` at a time and keeps each wake-up: due and woke (perf_counter
+    seconds), and how long the loop's thread waited for a CPU since the last one (ms)."""
 
     def __init__(self) -> None:
-        self.late_ms: list[float] = []
+        self.wakes: list[tuple[float, float, float]] = []
         self.on = False
 
+    @property
+    def late_ms(self) -> list[float]:
+        """How late each wake-up was, in milliseconds."""
+        return [(woke - due) * 1000 for due, woke, _ in self.wakes]
+
     async def run(self) -> None:
-        loop = asyncio.get_running_loop()
+        runq = runq_wait_ms()
         while True:
-            started = loop.time()
+            started = time.perf_counter()
             await asyncio.sleep(PROBE_S)
+            woke, runq_before, runq = time.perf_counter(), runq, runq_wait_ms()
             if self.on:
-                self.late_ms.append((loop.time() - started - PROBE_S) * 1000)
+                self.wakes.append((started + PROBE_S, woke, runq - runq_before))
+
+
+def _hold_commits(journal: Any, hold_s: float) -> None:
+    """Have SQLite hold each COMMIT of ``journal`` for ``hold_s`` before it runs.
+
+    SQLite's trace hook is called in the thread that runs the statement, with the
+    connection held, as an fsync would keep it.
+    """
+
+    def trace(sql: str) -> None:
+        if sql.strip().upper() == "COMMIT":
+            time.sleep(hold_s)
+
+    journal._conn.set_trace_callback(trace)
 
 
 @contextlib.contextmanager
@@ -145,48 +184,72 @@ def _timed(show: Any, times_ms: list[float]) -> Any:
     return timed
 
 
-async def stall_run(bus_hz: int, payments: int, base: Path) -> dict[str, Any]:
+async def stall_run(
+    bus_hz: int, payments: int, base: Path, *, commit_hold_s: float = 0.0
+) -> dict[str, Any]:
     """``payments`` paid payments (CPM and MPM in turn) with the display on a ``bus_hz`` bus."""
-    from bench.rig import pay_once, running_terminal
+    from bench.rig import ChildSandbox, pay_once, terminal_at
     from terminal.clock import FakeClock
 
     bus = SlowI2C(bus_hz)
     clock = FakeClock()
     data_dir = Path(tempfile.mkdtemp(prefix=f"stall-{bus_hz}-", dir=base))
+    shm = Path("/dev/shm")
+    ledger_dir = Path(tempfile.mkdtemp(prefix="stall-ledger-", dir=shm if shm.is_dir() else base))
     probe = _Probe()
-    with _display_on(bus) as (displays, shows_ms):
-        async with running_terminal(data_dir, data_dir / "ledger.sqlite3", clock) as (
-            terminal,
-            sandbox,
-            watch,
-        ):
-            prober = asyncio.create_task(probe.run())
-            try:
-                await pay_once(terminal, sandbox, watch, clock, cpm=True)  # warm-up
-                await terminal.runtime.wait_idle()
-                bus.busy_s = 0.0
-                shows_ms.clear()
-                probe.on = True
-                started = time.perf_counter()
-                for index in range(payments):
-                    await _paced_payment(terminal, sandbox, watch, clock, cpm=index % 2 == 0)
-                await terminal.runtime.wait_idle()
-                elapsed = time.perf_counter() - started
-                probe.on = False
-            finally:
-                prober.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await prober
-            status = displays[-1].status()
+    sandbox = ChildSandbox(ledger_dir / "ledger.sqlite3")
+    try:
+        url = await sandbox.start()
+        with _display_on(bus) as (displays, shows_ms), LoopWatch() as watch_loop:
+            async with terminal_at(data_dir, url, clock) as (terminal, watch):
+                if commit_hold_s:
+                    _hold_commits(terminal.journal, commit_hold_s)
+                prober = asyncio.create_task(probe.run())
+                try:
+                    await pay_once(terminal, sandbox, watch, clock, cpm=True)  # warm-up
+                    await terminal.runtime.wait_idle()
+                    bus.busy_s = 0.0
+                    shows_ms.clear()
+                    cpu0, threads0 = _cpu(), thread_cpu()
+                    probe.on = watch_loop.on = True
+                    started = time.perf_counter()
+                    for index in range(payments):
+                        await _paced_payment(terminal, sandbox, watch, clock, cpm=index % 2 == 0)
+                    await terminal.runtime.wait_idle()
+                    elapsed = time.perf_counter() - started
+                    probe.on = watch_loop.on = False
+                    cpu1, threads1 = _cpu(), thread_cpu()
+                finally:
+                    prober.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await prober
+                status = displays[-1].status()
+    finally:
+        await sandbox.aclose()
+        shutil.rmtree(ledger_dir, ignore_errors=True)
+    threads = thread_cpu_used(threads0, threads1)
     return {
         "late_ms": probe.late_ms,
+        "own_ms": [max(0.0, (woke - due) * 1000 - runq) for due, woke, runq in probe.wakes],
+        "stalls": explain(probe.wakes, watch_loop, STALL_LIMIT_MS),
+        "longest": watch_loop.longest(),
+        "longest_bench": watch_loop.longest(bench=True),
         "show_ms": shows_ms,
         "elapsed_s": elapsed,
+        "cpu_s": cpu1 - cpu0,
+        "threads": threads,
         "bus_s": bus.busy_s,
         "frames": status["frames"],
         "dropped": status.get("frames_dropped", 0),
         "errors": list(watch.errors),
+        "payments": payments,
     }
+
+
+def _cpu() -> float:
+    """CPU seconds this process used so far, every thread (those that ended too)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 async def _paced_payment(terminal: Any, sandbox: Any, watch: Any, clock: Any, *, cpm: bool) -> None:
@@ -204,7 +267,7 @@ async def _paced_payment(terminal: Any, sandbox: Any, watch: Any, clock: Any, *,
     await asyncio.sleep(KEY_GAP_S)
     runtime.feed(CodeScanned(ALIPAY_CODE) if cpm else KeyPressed("enter"))
     await wait(waiting, "waiting for the customer")
-    sandbox.ledger.customer("pay", runtime.state.payment.order_id)
+    await sandbox.customer("pay", runtime.state.payment.order_id)
     for _ in range(60):
         for _ in range(3):  # the runtime's timers are tasks: let them reach their sleep
             await asyncio.sleep(0)
@@ -221,33 +284,68 @@ async def _paced_payment(terminal: Any, sandbox: Any, watch: Any, clock: Any, *,
     await wait(idle, "idle")
 
 
-def measure(payments: int) -> list[Figure]:
-    """The figures for an instant bus, then each bus speed."""
-    shm = Path("/dev/shm")
-    base = Path(tempfile.mkdtemp(prefix="bench-stall-", dir=shm if shm.is_dir() else None))
+#: Each run: a name for its rows, the bus speed (0: instant), how long commits are held.
+RUNS: tuple[tuple[str, int, float], ...] = (
+    ("instant", 0, 0.0),
+    ("100k", 100_000, 0.0),
+    ("400k", 400_000, 0.0),
+    ("slow_commit", 0, SLOW_COMMIT_MS / 1000),
+)
+
+
+def measure(payments: int, out: Path) -> list[Figure]:
+    """The figures for an instant bus, each bus speed, and an instant bus with slow commits."""
+    out.mkdir(parents=True, exist_ok=True)
+    base = Path(tempfile.mkdtemp(prefix="bench-stall-", dir=out))
     figures: list[Figure] = []
     try:
-        for bus_hz in (0, *BUS_SPEEDS_HZ):
-            run = asyncio.run(stall_run(bus_hz, payments, base))
-            figures += _figures(bus_hz, run)
+        for name, bus_hz, hold_s in RUNS:
+            run = asyncio.run(stall_run(bus_hz, payments, base, commit_hold_s=hold_s))
+            figures += _figures(name, bus_hz, run)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     return figures
 
 
-def _figures(bus_hz: int, run: dict[str, Any]) -> list[Figure]:
-    name = f"{bus_hz // 1000}k" if bus_hz else "instant"
+def _figures(name: str, bus_hz: int, run: dict[str, Any]) -> list[Figure]:
     where = f"{bus_hz // 1000} kHz bus" if bus_hz else "instant bus"
+    if name == "slow_commit":
+        where = f"instant bus, commits held {SLOW_COMMIT_MS:.0f} ms"
     late: list[float] = run["late_ms"]
+    own: list[float] = run["own_ms"]
     frames = run["frames"]
-    note = "; ".join(run["errors"])[:200]
+    stalls = run["stalls"]
+    causes: dict[str, int] = {}
+    for stall in stalls:
+        kind = stall.cause.split(":")[0]
+        causes[kind] = causes.get(kind, 0) + 1
+    worst = f"the longest: {stalls[0].cause}" if stalls else "none over the target"
+    errors = "; ".join(run["errors"])[:200]
+    note = "; ".join(part for part in (worst, errors) if part)
+    longest, bench = run["longest"], run["longest_bench"]
+    over = ", ".join(f"{count} {kind}" for kind, count in sorted(causes.items())) or "none"
+    workers = {k: round(v, 2) for k, v in run["threads"].items() if v > 0}
     rows = [
         Figure(SECTION, f"stall_max_{name}", f"{where}: longest loop stall", round(max(late), 2),
-               "ms", STALL_LIMIT_MS if bus_hz else None, note=note),
+               "ms", STALL_LIMIT_MS, note=note),
+        Figure(SECTION, f"stall_own_max_{name}",
+               f"{where}: longest loop stall, less waits for a CPU", round(max(own), 2), "ms",
+               STALL_LIMIT_MS, note="the stall the terminal itself caused: the time the kernel "
+               "ran other threads or processes while the loop's thread was runnable taken out"),
         Figure(SECTION, f"stall_p99_{name}", f"{where}: loop stall, p99",
                round(percentile(late, 0.99), 2), "ms"),
+        Figure(SECTION, f"stalls_over_{name}", f"{where}: stalls over {STALL_LIMIT_MS:g} ms",
+               float(len(stalls)), "stalls", note=f"of which {over}"),
+        Figure(SECTION, f"callback_max_{name}", f"{where}: longest terminal callback on the loop",
+               round(longest.wall_ms, 2) if longest else 0.0, "ms", STALL_LIMIT_MS,
+               note=(f"{longest.name}, {longest.cpu_ms:.2f} ms of it on CPU" if longest else "")
+               + (f"; the bench's own longest: {bench.name} {bench.wall_ms:.2f} ms"
+                  if bench else "")),
         Figure(SECTION, f"show_max_{name}", f"{where}: longest display.show() on the loop",
                round(max(run["show_ms"]), 3), "ms", STALL_LIMIT_MS),
+        Figure(SECTION, f"cpu_{name}", f"{where}: CPU per payment, every thread",
+               round(run["cpu_s"] * 1000 / max(1, run["payments"]), 1), "ms",
+               note=f"by thread (s): {workers}"),
         Figure(SECTION, f"frames_{name}", f"{where}: frames pushed (full + countdown)",
                float(frames["full"] + frames["countdown"]), "frames",
                note=f"{run['dropped']} replaced by a newer one before they were pushed"),
@@ -267,9 +365,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--payments", type=int, default=20, help="payments per bus speed")
     parser.add_argument("--quick", action="store_true", help="6 payments per bus speed")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    parser.add_argument(
+        "--out", type=Path, default=REPO / "bench" / "out",
+        help="scratch folder for the journal, on a real disk (default: bench/out/)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     payments = min(args.payments, 6) if args.quick else max(2, args.payments)
-    print_figures(measure(payments), as_json=args.json, payments=payments)
+    print_figures(measure(payments, args.out), as_json=args.json, payments=payments)
     return 0
 
 

@@ -1,9 +1,11 @@
 """The bench rig: a loopback sandbox the bench can watch, a terminal pointed at it, and drivers.
 
-The sandbox runs on 127.0.0.1 in the benchmark's own process, built from the product's own
-parts (:class:`LoopbackHTTPServer` over :class:`SandboxApp` over :class:`SandboxLedger`),
-with one hook called as each request arrives. The terminal is the real :class:`Terminal`
-whose provider URL points at it, so the journal and the ledger can live on different disks.
+:class:`BenchSandbox` runs on 127.0.0.1 in the benchmark's own process, built from the
+product's own parts (:class:`LoopbackHTTPServer` over :class:`SandboxApp` over
+:class:`SandboxLedger`), with one hook called as each request arrives.
+:class:`ChildSandbox` is ``payterm sandbox`` in a child process, for a benchmark that must not
+count the sandbox's work as the terminal's. The terminal is the real :class:`Terminal` whose
+provider URL points at either, so the journal and the ledger can live on different disks.
 """
 
 from __future__ import annotations
@@ -12,10 +14,14 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import re
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from terminal.app import Terminal
 from terminal.clock import Clock, FakeClock
@@ -24,14 +30,16 @@ from terminal.config.model import Config
 from terminal.machine import ButtonPressed, CodeScanned, KeyPressed
 from terminal.providers.loopback_http import LoopbackHTTPServer, Request, Response
 from terminal.providers.sandbox.app import SandboxApp
-from terminal.providers.sandbox.ledger import SandboxLedger
+from terminal.providers.sandbox.ledger import CustomerAction, SandboxLedger
 
 __all__ = [
     "ALIPAY_CODE",
     "BenchSandbox",
+    "ChildSandbox",
     "Watch",
     "bench_config",
     "running_terminal",
+    "terminal_at",
     "type_amount",
     "pay_once",
     "cancel_once",
@@ -75,6 +83,10 @@ class BenchSandbox:
         """Start serving and return the base URL."""
         return await self._http.start()
 
+    async def customer(self, action: CustomerAction, order_id: str) -> None:
+        """Have the customer ``action`` ("pay", "decline", ...) the order at the ledger."""
+        self.ledger.customer(action, order_id)
+
     async def aclose(self) -> None:
         """Stop serving and close the ledger."""
         try:
@@ -86,6 +98,69 @@ class BenchSandbox:
         if self.on_request is not None:
             self.on_request(request, time.perf_counter_ns())
         return await self._app(request)
+
+
+class ChildSandbox:
+    """``payterm sandbox`` in a child process, its ledger at ``ledger_path``, on a free port.
+
+    Its HTTP work, ledger writes and fsyncs happen in that process, so they never show in
+    the benchmark's own loop. The customer acts over its ``/control/customer`` endpoint.
+    """
+
+    def __init__(self, ledger_path: Path) -> None:
+        self.ledger_path = ledger_path
+        self.url = ""
+        self._process: asyncio.subprocess.Process | None = None
+        self._client: httpx.AsyncClient | None = None
+        self._drain: asyncio.Future[None] | None = None
+
+    async def start(self) -> str:
+        """Start the child, wait for its "serving" line and return the base URL."""
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "terminal", "sandbox", "--port", "0",
+            "--ledger", str(self.ledger_path),
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        assert self._process.stderr is not None
+        said: list[str] = []
+        try:
+            async with asyncio.timeout(STALL_S):
+                while not self.url:
+                    line = (await self._process.stderr.readline()).decode(errors="replace")
+                    if not line:
+                        raise StalledError(f"payterm sandbox ended: {''.join(said)[-300:]}")
+                    said.append(line)
+                    if found := re.search(r"sandbox:serving (http://\S+)", line):
+                        self.url = found.group(1)
+        except TimeoutError:
+            raise StalledError("payterm sandbox never said it was serving") from None
+        self._drain = asyncio.ensure_future(self._discard(self._process.stderr))
+        self._client = httpx.AsyncClient(base_url=self.url, timeout=STALL_S, trust_env=False)
+        return self.url
+
+    async def customer(self, action: CustomerAction, order_id: str) -> None:
+        """Have the customer ``action`` ("pay", "decline", ...) the order at the sandbox."""
+        assert self._client is not None, "start() first"
+        response = await self._client.post(
+            "/control/customer", json={"action": action, "order_id": order_id}
+        )
+        response.raise_for_status()
+
+    async def aclose(self) -> None:
+        """Stop the child and wait for it."""
+        if self._client is not None:
+            await self._client.aclose()
+        if self._process is not None and self._process.returncode is None:
+            self._process.terminate()
+            await self._process.wait()
+        if self._drain is not None:
+            self._drain.cancel()
+
+    @staticmethod
+    async def _discard(stream: asyncio.StreamReader) -> None:
+        while await stream.readline():
+            pass
 
 
 class Watch:
@@ -186,19 +261,28 @@ async def running_terminal(
     sandbox = BenchSandbox(ledger_path, on_request=on_request)
     try:
         url = await sandbox.start()
-        async with Terminal(bench_config(data_dir, url), clock) as terminal:
-            watch = Watch(terminal)
-            runner = asyncio.create_task(terminal.runtime.run())
-            try:
-                await terminal.runtime.wait_idle()
-                yield terminal, sandbox, watch
-            finally:
-                watch.close()
-                runner.cancel()
-                with contextlib.suppress(asyncio.CancelledError, BaseExceptionGroup):
-                    await runner
+        async with terminal_at(data_dir, url, clock) as (terminal, watch):
+            yield terminal, sandbox, watch
     finally:
         await sandbox.aclose()
+
+
+@contextlib.asynccontextmanager
+async def terminal_at(
+    data_dir: Path, sandbox_url: str, clock: Clock
+) -> AsyncIterator[tuple[Terminal, Watch]]:
+    """The terminal with its provider at ``sandbox_url``, its runtime running, until exit."""
+    async with Terminal(bench_config(data_dir, sandbox_url), clock) as terminal:
+        watch = Watch(terminal)
+        runner = asyncio.create_task(terminal.runtime.run())
+        try:
+            await terminal.runtime.wait_idle()
+            yield terminal, watch
+        finally:
+            watch.close()
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError, BaseExceptionGroup):
+                await runner
 
 
 def type_amount(terminal: Terminal, amount_minor: int) -> None:
@@ -208,7 +292,12 @@ def type_amount(terminal: Terminal, amount_minor: int) -> None:
 
 
 async def pay_once(
-    terminal: Terminal, sandbox: BenchSandbox, watch: Watch, clock: FakeClock, *, cpm: bool
+    terminal: Terminal,
+    sandbox: BenchSandbox | ChildSandbox,
+    watch: Watch,
+    clock: FakeClock,
+    *,
+    cpm: bool,
 ) -> int:
     """One complete paid payment on a fake clock, back to idle; returns clock nudges needed.
 
@@ -229,7 +318,7 @@ async def pay_once(
     await wait(waiting, "waiting for the customer")
     payment = runtime.state.payment
     assert payment is not None
-    sandbox.ledger.customer("pay", payment.order_id)
+    await sandbox.customer("pay", payment.order_id)
     # The cadence in force: the driver's own unless the config sets one.
     caps = runtime.state.settings.capabilities("sandbox")
     nudges = await _advance_until(clock, caps.first_poll_delay_s, done, "the paid result")

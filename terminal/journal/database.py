@@ -17,6 +17,7 @@ import logging
 import os
 import secrets
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,12 +54,15 @@ STORAGE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, OverflowError, Uni
 class Database:
     """The open journal file: reads and write transactions that report failures as JournalError.
 
-    Loop-thread only, like the journal it serves. ``conn`` is None once closed.
+    Any thread may use it, one at a time: each write transaction, each read and closing
+    hold the connection's lock, so the runtime commits (and waits out the fsync) on a
+    worker thread while the loop's thread reads. ``conn`` is None once closed.
     """
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn: sqlite3.Connection | None = conn
         self.path = path
+        self._lock = threading.RLock()  # a read inside a write transaction is the writer's
 
     def live(self) -> sqlite3.Connection:
         """The open connection; ``JournalError`` once the journal is closed."""
@@ -69,29 +73,31 @@ class Database:
     @contextlib.contextmanager
     def write(self, action: str) -> Iterator[sqlite3.Connection]:
         """One write transaction: committed whole, or rolled back and reported."""
-        conn = self.live()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            yield conn
-            conn.execute("COMMIT")
-        except STORAGE_ERRORS as exc:
-            self._rollback(conn)
-            raise journal_error(self.path, action, exc) from exc
-        except UnicodeDecodeError as exc:
-            self._rollback(conn)
-            raise probe.damaged(self.path, probe.sqlite_message(exc)) from exc
-        except BaseException:
-            self._rollback(conn)
-            raise
+        with self._lock:
+            conn = self.live()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                yield conn
+                conn.execute("COMMIT")
+            except STORAGE_ERRORS as exc:
+                self._rollback(conn)
+                raise journal_error(self.path, action, exc) from exc
+            except UnicodeDecodeError as exc:
+                self._rollback(conn)
+                raise probe.damaged(self.path, probe.sqlite_message(exc)) from exc
+            except BaseException:
+                self._rollback(conn)
+                raise
 
     def rows(self, action: str, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """Every row ``sql`` returns; a failure is a JournalError naming ``action``."""
-        try:
-            return self.live().execute(sql, params).fetchall()
-        except STORAGE_ERRORS as exc:
-            raise journal_error(self.path, action, exc) from exc
-        except UnicodeDecodeError as exc:  # text that is not UTF-8: damaged bytes
-            raise probe.damaged(self.path, probe.sqlite_message(exc)) from exc
+        with self._lock:
+            try:
+                return self.live().execute(sql, params).fetchall()
+            except STORAGE_ERRORS as exc:
+                raise journal_error(self.path, action, exc) from exc
+            except UnicodeDecodeError as exc:  # text that is not UTF-8: damaged bytes
+                raise probe.damaged(self.path, probe.sqlite_message(exc)) from exc
 
     def one(self, action: str, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
         """The first row ``sql`` returns, or None."""
@@ -99,8 +105,12 @@ class Database:
         return rows[0] if rows else None
 
     def close(self) -> None:
-        """Close the file (checkpointing its WAL); calling it again does nothing."""
-        conn, self.conn = self.conn, None
+        """Close the file (checkpointing its WAL); calling it again does nothing.
+
+        A write under way on another thread is let finish first.
+        """
+        with self._lock:
+            conn, self.conn = self.conn, None
         if conn is None:
             return
         try:
@@ -142,7 +152,9 @@ def open_database(
 def _connect(path: Path) -> sqlite3.Connection:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        return sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )  # one thread at a time, under Database's lock
     except OSError as exc:
         raise _os_error(path, exc) from exc
     except sqlite3.Error as exc:

@@ -32,7 +32,9 @@ __all__ = ["Journal"]
 class Journal:
     """The durable record of payments; open it with ``Journal.open(path, terminal_id=...)``.
 
-    All methods are loop-thread only and synchronous (they are fast). Failures raise
+    All methods are synchronous and may be called from any one thread at a time (the
+    runtime records on its journal thread, so the loop never waits for an fsync; reads
+    from the loop meanwhile wait for that commit). Failures raise
     ``JournalError`` (``JournalFull`` when the disk is full); a failed write leaves
     nothing half-written and the journal stays readable.
     """

@@ -1,10 +1,19 @@
 """The journal's effects: recording a payment step (write-ahead), looking a payment up, and
-trying the journal again while the disk is full."""
+trying the journal again while the disk is full.
+
+A record is committed on the journal's own worker thread and awaited: an fsync on an SD
+card takes 10–50 ms, which the loop must not wait for while a scanner's keys and provider
+answers come in. The runtime awaits the record before it carries out the next effect, so
+the write-ahead rule holds: no provider call starts before its intent is durable.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from terminal.clock import Clock
 from terminal.errors import JournalError, JournalFull
@@ -28,7 +37,10 @@ log = logging.getLogger("payterm.runtime")
 
 
 class JournalEffects:
-    """Carries out RecordPayment, FindPayment and CheckJournal; queues the payments in doubt."""
+    """Carries out RecordPayment, FindPayment and CheckJournal; queues the payments in doubt.
+
+    Loop-only; records are written one at a time on one worker thread (``payterm-journal``).
+    """
 
     def __init__(
         self,
@@ -42,6 +54,13 @@ class JournalEffects:
         self._clock = clock
         self._feed = feed
         self._emit = emit
+        self._writer: ThreadPoolExecutor | None = None
+
+    def close(self) -> None:
+        """Let the journal thread end once the record under way (if any) is written."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.shutdown(wait=False)
 
     def queue_in_doubt(self) -> None:
         """Feed the machine every payment the journal holds unfinished.
@@ -62,16 +81,24 @@ class JournalEffects:
                 )
                 self._feed(UnsettledFound(payment))
 
-    def record(self, effect: RecordPayment) -> JournalFailed | None:
-        """Record the payment step durably; on failure, the event the machine must take at once."""
+    async def record(self, effect: RecordPayment) -> JournalFailed | None:
+        """Record the payment step durably; on failure, the event the machine must take at once.
+
+        Returns once the step is committed (fsynced) on the journal thread; the loop runs
+        other callbacks meanwhile. The clock is read here, on the loop, when asked.
+        """
+        write = functools.partial(
+            self._journal.record,
+            effect.payment,
+            note=effect.note,
+            mono=self._clock.monotonic(),
+            wall=self._clock.wall(),
+            wall_synced=self._clock.wall_is_synced(),
+        )
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="payterm-journal")
         try:
-            self._journal.record(
-                effect.payment,
-                note=effect.note,
-                mono=self._clock.monotonic(),
-                wall=self._clock.wall(),
-                wall_synced=self._clock.wall_is_synced(),
-            )
+            await asyncio.get_running_loop().run_in_executor(self._writer, write)
         except JournalError as exc:
             log.critical("journal write failed: %s", exc)  # the file's path is in the message
             return JournalFailed(exc.reason, disk_full=isinstance(exc, JournalFull))

@@ -4,12 +4,18 @@ All methods are loop-only. Hardware backends hand their input to the loop themse
 provider calls, printing and timers run as tasks whose results come back as events.
 Each kind of effect is carried out by a module of its own; the order they are carried
 out in, and the write-ahead rule, are here in :meth:`Runtime._carry_out`.
+
+Nothing slow runs on the loop's thread: a journal record is committed on the journal's
+worker thread and awaited (the next effect, and the next event, wait for it; input,
+screens and answers do not), frames are drawn and pushed by the display's worker, slips
+printed by the printer's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -60,12 +66,16 @@ from terminal.runtime.timers import Timers
 from terminal.views.model import Screen
 from terminal.views.text import Language
 
-__all__ = ["DRAIN_TIMEOUT_S", "Devices", "Runtime"]
+__all__ = ["DRAIN_TIMEOUT_S", "SWITCH_INTERVAL_S", "Devices", "Runtime"]
 
 log = logging.getLogger("payterm.runtime")
 
 #: How long stopping waits for provider calls and slips under way (their results are journaled).
 DRAIN_TIMEOUT_S = 15.0
+#: How long a thread running Python (the display's drawing, the printer's) may keep the
+#: interpreter's lock while the loop waits for it; Python's default is 5 ms, the loop's
+#: whole stall budget.
+SWITCH_INTERVAL_S = 0.0005
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,8 +237,17 @@ class Runtime:
         """Start: resolve payments in doubt, listen to the hardware, process events.
 
         ``on_started`` is called once the payments in doubt are queued and every input is
-        listened to. Runs until :meth:`stop` (then returns) or until cancelled.
+        listened to. Runs until :meth:`stop` (then returns) or until cancelled. While it
+        runs, the interpreter hands its lock between threads every :data:`SWITCH_INTERVAL_S`.
         """
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(switch_interval, SWITCH_INTERVAL_S))
+        try:
+            await self._run(on_started)
+        finally:
+            sys.setswitchinterval(switch_interval)
+
+    async def _run(self, on_started: Callable[[], None] | None) -> None:
         self._screen.show(self.state)
         self._journaling.queue_in_doubt()
         devices = self._devices
@@ -282,6 +301,7 @@ class Runtime:
         self._timers.cancel_all()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=DRAIN_TIMEOUT_S)
+        self._journaling.close()
 
     def report_problem(self, part: str, problem: str) -> None:
         """Say that ``part`` has ``problem`` ("" once fixed): on the screen and the status."""
@@ -333,11 +353,11 @@ class Runtime:
         while True:
             event = await self._queue.get()
             try:
-                self._handle(event)
+                await self._handle(event)
             finally:
                 self._busy -= 1
 
-    def _handle(self, event: Event) -> None:
+    async def _handle(self, event: Event) -> None:
         now = Now(
             self._clock.monotonic(), self._clock.wall().isoformat(), self._clock.wall_is_synced()
         )
@@ -351,23 +371,24 @@ class Runtime:
             log.info("phase %s → %s", old.value, result.state.phase.value)
             self._observers.emit("machine:state", old=old.value, new=result.state.phase.value)
             signal_change(self._devices.signals, old, result.state)
-        self._carry_out(result.effects)
+        await self._carry_out(result.effects)
         waiting = self._answers.pop(id(event), None)
         if waiting is not None and waiting[0] is event and not waiting[1].done():
             waiting[1].set_result(result)
         self._schedule_redraw()
 
-    def _carry_out(self, effects: tuple[Effect, ...]) -> None:
+    async def _carry_out(self, effects: tuple[Effect, ...]) -> None:
+        """Carry ``effects`` out in order; a record is awaited before the next effect starts."""
         for effect in effects:
             if isinstance(effect, RecordPayment):
-                failed = self._journaling.record(effect)
+                failed = await self._journaling.record(effect)
                 if failed is not None:
-                    self._handle(failed)
+                    await self._handle(failed)
                     return  # write-ahead: nothing after a failed journal write may happen
             if isinstance(effect, RecordApiOrder | RecordPairing):
                 failed = self.api_effects.record(effect)
                 if failed is not None:
-                    self._handle(failed)
+                    await self._handle(failed)
                     return  # write-ahead, as for a payment's record
             if isinstance(effect, CallProvider):
                 self._spawn(self._calls.call(effect))
