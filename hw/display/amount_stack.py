@@ -8,6 +8,7 @@ wide for one line goes on two, broken between words, rather than into smaller ty
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 
@@ -91,8 +92,19 @@ def _fit_amount(amount: str, max_w: int, max_h: int, small: int) -> list[Text]:
     """The amount in the largest bold size that fits ``max_w`` × ``max_h``; never cut short.
 
     One line, or the number above its currency when that is larger; else one line down to
-    the smallest legible size; only then cut with an ellipsis.
+    the smallest legible size; only then cut with an ellipsis. The answer is kept: a QR
+    screen is redrawn every second with the same amount, and trying the sizes is most of
+    the time a frame takes.
     """
+    return list(_fitted_amount(amount, max_w, max_h, small))
+
+
+@functools.lru_cache(maxsize=64)
+def _fitted_amount(amount: str, max_w: int, max_h: int, small: int) -> tuple[Text, ...]:
+    return tuple(_try_amount(amount, max_w, max_h, small))
+
+
+def _try_amount(amount: str, max_w: int, max_h: int, small: int) -> list[Text]:
     one_line = _largest([amount], max_w, max_h, text_sizes(small * 4, small))
     number, _, unit = amount.rpartition(" ")
     if number:

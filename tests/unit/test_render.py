@@ -10,7 +10,7 @@ import pytest
 import zxingcpp
 from PIL import Image, ImageChops
 
-from hw.display import drawing
+from hw.display import amount_stack, drawing
 from hw.display.render import QR_ON_SLIP, format_countdown, qr_fits, render_screen
 from terminal.views.model import Screen
 
@@ -185,12 +185,14 @@ def test_format_countdown(seconds: int, text: str) -> None:
 @pytest.fixture
 def fonts_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     drawing.load_font.cache_clear()
+    amount_stack._fitted_amount.cache_clear()  # fitted with the fonts loaded before
     monkeypatch.setattr(drawing, "FONT_DIR", tmp_path / "no-fonts")
     # Pillow also looks for a bare file name in the system font folders; use names no system has.
     faces = {face: f"missing-{name}" for face, name in drawing.FACES.items()}
     monkeypatch.setattr(drawing, "FACES", faces)
     yield
     drawing.load_font.cache_clear()
+    amount_stack._fitted_amount.cache_clear()
 
 
 @pytest.mark.usefixtures("fonts_missing")
