@@ -93,7 +93,9 @@ def test_x_report_prints_every_section_and_fits(
     assert all(len(line.text) <= (columns // 2 if line.large else columns) for line in slip.lines)
     for amount in ("2550.50 RUB", "100.00 RUB", "50.50 RUB", "30.00 RUB", "2600.00 RUB"):
         assert any(text.endswith(amount) for text in texts), amount
-    assert "000002" in texts and "000005" in texts and "000006" in texts
+    assert "000002" in texts
+    assert "000005" in texts
+    assert "000006" in texts
     if language == "en":
         assert not any("Only paid payments are summed" in text for text in texts)
         assert any(text.startswith("Refunded") for text in texts)
@@ -103,7 +105,8 @@ def test_x_report_prints_every_section_and_fits(
 def test_z_report_of_a_closed_shift_and_its_copy(journal: Journal) -> None:
     _pay(journal, 1_000, S.PAID)
     z = journal.close_shift_report(wall=WALL.replace(hour=20))
-    assert z.closed_wall is not None and z.shift == 1
+    assert z.closed_wall is not None
+    assert z.shift == 1
     assert journal.current_shift() == 2
     nxt = _pay(journal, 400, S.PAID)
     assert nxt.shift == 2
@@ -128,7 +131,9 @@ def test_a_report_by_time_range_with_detail(journal: Journal) -> None:
     data = journal.report(since="2026-11-23T00:00:00", until="2026-11-24T00:00:00", detail=True)
     assert data.totals[0].paid.count == 2
     kinds = [line.kind for line in data.lines]
-    assert kinds.count("refund") == 2 and "forced" in kinds and "voided" in kinds
+    assert kinds.count("refund") == 2
+    assert "forced" in kinds
+    assert "voided" in kinds
     slip = build_report(data, SlipKind.PERIOD_REPORT, terminal_id="T0042", printed_wall="",
                         language="en")  # fmt: skip
     assert any(line.text.startswith("000004") and line.text.endswith("-50.00 RUB")
