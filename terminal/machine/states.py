@@ -138,8 +138,10 @@ class State:
     settings: Settings
     phase: Phase = Phase.IDLE
     now: float = 0.0  # monotonic time of the last event, for countdowns
-    wall: str = ""  # wall time of the last event (ISO 8601 UTC), for records made from it
-    wall_synced: bool = True  # whether that wall time came from a synchronised clock
+    #: Wall time of the last event (ISO 8601 UTC) and whether the clock was synchronised,
+    #: for the records made from it (a refund's time); like ``now``, not part of equality.
+    wall: str = field(default="", compare=False)
+    wall_synced: bool = field(default=True, compare=False)
     next_seq: int = 1
     shift: int = 1
     entry: str = ""  # amount digits typed

@@ -132,7 +132,17 @@ def test_a_supervisor_badge_approves_the_refund() -> None:
         (replace(PAID, state=P.PENDING), "refund_not_paid"),
         (replace(PAID, provider="gone"), "refund_unsupported"),
     ],
-    ids=["unknown", "voided", "voiding", "declined", "forced", "pending", "provider-gone"],
+    ids=[
+        "unknown",
+        "refunded",
+        "refunding",
+        "voided",
+        "voiding",
+        "declined",
+        "forced",
+        "pending",
+        "provider-gone",
+    ],
 )
 def test_what_cannot_be_refunded_is_said_and_nothing_is_sent(
     payment: Payment | None, notice: str
