@@ -34,6 +34,7 @@ BENCHMARKS: tuple[str, ...] = (
     "bench.bench_input",
     "bench.bench_printer",
     "bench.bench_refund_lookup",
+    "bench.bench_reports",
     "bench.bench_paymaster_refunds",
     "bench.bench_reconnect",
     "bench.bench_api",

@@ -36,12 +36,12 @@ from PIL import Image, ImageChops, ImageDraw, ImageFont  # noqa: E402
 from hw.printer.escpos_text import ParsedLine, ParsedMark, ParsedSlip  # noqa: E402
 from terminal.app import settings_from  # noqa: E402
 from terminal.config.loader import parse_config  # noqa: E402
-from terminal.journal.shifts import ShiftSummary  # noqa: E402
+from terminal.journal.reports import Figure, ProviderTotals, ReportData  # noqa: E402
 from terminal.machine import Phase, Settings, State  # noqa: E402
 from terminal.money import Money  # noqa: E402
 from terminal.payment import Payment, PaymentState  # noqa: E402
 from terminal.views.model import Screen, Slip, SlipKind  # noqa: E402
-from terminal.views.reports import build_x_report  # noqa: E402
+from terminal.views.reports import build_report, build_x_report  # noqa: E402
 from terminal.views.screens import screen_for  # noqa: E402
 from terminal.views.slips import build_slip, training_slip  # noqa: E402
 from terminal.views.text import Language  # noqa: E402
@@ -202,14 +202,21 @@ def slips(lang: Language) -> dict[str, object]:
         kind.value: build_slip(kind, payment, terminal_id="T0001", language=lang)
         for kind, payment in made.items()
     }
-    summary = ShiftSummary(
-        shift=3, opened_wall="2026-03-14T08:00:00+00:00", closed_wall=None, paid_count=41,
-        paid_total={"RUB": 6_254_300}, forced_count=1, forced_total={"RUB": 150_000},
-        voided_count=2, payments=(),
+    summary = ReportData(
+        shift=3, since="", until="", opened_wall="2026-03-14T08:00:00+00:00", closed_wall=None,
+        totals=(ProviderTotals("sandbox", "RUB", paid=Figure(41, 6_254_300),
+                               forced=Figure(1, 150_000), refunded=Figure(2, 45_000),
+                               voided=Figure(2, 30_000)),),
+        forced_open=(37,), refunds_open=(), needs_admin=(12,), in_doubt=(), unsynced=3,
     )  # fmt: skip
     out[SlipKind.X_REPORT.value] = build_x_report(
         summary, terminal_id="T0001", printed_wall="2026-03-14T18:45:00+00:00", language=lang
     )
+    closed = replace(summary, closed_wall="2026-03-14T21:00:00+00:00")
+    out[SlipKind.Z_REPORT.value] = build_report(
+        closed, SlipKind.Z_REPORT, terminal_id="T0001",
+        printed_wall="2026-03-14T21:00:00+00:00", language=lang,
+    )  # fmt: skip
     payment = out[SlipKind.PAYMENT.value]
     assert isinstance(payment, Slip)
     out["training_payment"] = training_slip(payment, lang)  # as a training terminal prints it

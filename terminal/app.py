@@ -159,6 +159,7 @@ class Terminal:
             language=cfg.terminal.language,
             slip_columns=cfg.printer.columns,
             slip_copies=cfg.printer.copies,
+            detailed_report=cfg.printer.detailed_report,
             operator_keys=cfg.keypad.operator_keys,
             route_probe=default_route_up if cfg.terminal.hardware == "pi" else None,
             unsynced=self._unsynced if cfg.sync.targets else None,

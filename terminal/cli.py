@@ -217,6 +217,21 @@ def build_parser() -> argparse.ArgumentParser:
         "the damaged files renamed (see docs/journal.md)",
     )
 
+    report = sub.add_parser(
+        "report", help="print an X report, a shift's or a time range's report, or close the shift"
+    )
+    report.add_argument("kind", nargs="?", choices=("x", "z"), default="x",
+                        help="x: the open shift (default); z: with the terminal stopped, close "
+                        "the shift and print its Z")  # fmt: skip
+    report.add_argument("--config", type=Path, help=f"default: {DEFAULT_CONFIG}")
+    report.add_argument("--data-dir", type=Path, help="read the journal in this folder instead")
+    report.add_argument(
+        "--shift", type=_positive, help="the report of shift N (a Z copy if closed)"
+    )
+    report.add_argument("--from", dest="since", help="ISO date/time (UTC), e.g. 2026-03-01T00:00")
+    report.add_argument("--to", dest="until", help="ISO date/time (UTC), excluded")
+    report.add_argument("--detail", action="store_true", help="one line per payment and refund")
+
     # The integrator API: pairing a POS (docs/api/).
     pair = sub.add_parser("pair", help="show a pairing code for a POS on the terminal's display")
     pair.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="default: %(default)s")
@@ -269,6 +284,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_sendy_activate(args))
         if args.command == "journal":
             return _print_journal(args)
+        if args.command == "report":
+            return _print_report(args)
         if args.command in ("pair", "pairings"):
             return _pairing(args)
         if args.command == "sync":
@@ -397,6 +414,61 @@ def _print_journal(args: argparse.Namespace) -> int:
     payments = read_last_payments(path, terminal_id=config.terminal.id, last=args.last)
     print(payments_json(payments) if args.json else payments_table(payments))
     return 0
+
+
+def _print_report(args: argparse.Namespace) -> int:
+    """``payterm report``: the report's slip as text on stdout (read from a snapshot)."""
+    from datetime import UTC, datetime
+
+    from terminal.app import JOURNAL_FILE
+    from terminal.journal.journal import Journal
+    from terminal.journal.listing import journal_snapshot
+    from terminal.views.model import SlipKind
+    from terminal.views.reports import build_report
+
+    config = _journal_config(args)
+    path = (args.data_dir or config.terminal.data_dir) / JOURNAL_FILE
+    if (args.since is None) != (args.until is None):
+        print("payterm report: --from and --to go together", file=sys.stderr)
+        return 2
+    if args.kind == "z" and (args.shift or args.since):
+        print("payterm report z closes the open shift: no --shift or --from", file=sys.stderr)
+        return 2
+    now = datetime.now(UTC)
+    kind, copy = SlipKind.X_REPORT, False
+    if args.kind == "z":
+        with Journal.open(path, terminal_id=config.terminal.id, create=False) as journal:
+            data = journal.close_shift_report(wall=now, detail=args.detail)
+        kind = SlipKind.Z_REPORT
+    else:
+        with journal_snapshot(path, terminal_id=config.terminal.id) as journal:
+            if args.since:
+                since, until = _iso(args.since), _iso(args.until)
+                data = journal.report(since=since, until=until, detail=args.detail)
+                kind = SlipKind.PERIOD_REPORT
+            else:
+                data = journal.report(shift=args.shift, detail=args.detail)
+                if data.closed_wall:
+                    kind, copy = SlipKind.Z_REPORT, True
+                elif args.shift:
+                    kind = SlipKind.PERIOD_REPORT
+    slip = build_report(
+        data, kind, terminal_id=config.terminal.id, printed_wall=now.isoformat(),
+        language=config.terminal.language, columns=config.printer.columns, copy=copy,
+    )  # fmt: skip
+    print("\n".join(line.text for line in slip.lines))
+    return 0
+
+
+def _iso(text: str) -> str:
+    """A date/time typed on the command line, as the journal's UTC ISO text."""
+    from datetime import UTC, datetime
+
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise SystemExit(f"payterm report: {text!r} is not an ISO date/time") from exc
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
 
 
 def _journal_config(args: argparse.Namespace) -> Config:

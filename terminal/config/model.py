@@ -136,6 +136,7 @@ class PrinterConfig:
     profile: str = "default"  # a python-escpos printer profile name
     native_qr: bool = True  # print QR with the printer's own command (else as an image)
     code_page: str = "CP866"  # for Cyrillic
+    detailed_report: bool = False  # X/Z reports list every payment and refund too
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +152,15 @@ class ScannerConfig:
 
 #: What an operator key can do: cancel the payment or amount, reprint the last slip, print
 #: an X report, refund a paid payment by scanning its slip.
-OPERATOR_FUNCTIONS = ("cancel", "reprint", "x_report", "refund", "pair")
+OPERATOR_FUNCTIONS = (
+    "cancel",
+    "reprint",
+    "x_report",
+    "refund",
+    "pair",
+    "z_report",
+    "previous_report",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,11 +18,12 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
-from terminal.journal import outbox, payments, schema, shifts
+from terminal.journal import outbox, payments, reports, schema, shifts
 from terminal.journal.database import Database, check_writable, open_database
 from terminal.journal.lookup import find_by_slip
 from terminal.journal.outbox import OutboxItem
 from terminal.journal.payments import HistoryEntry
+from terminal.journal.reports import ReportData
 from terminal.journal.shifts import ShiftSummary
 from terminal.payment import Payment
 
@@ -147,6 +148,21 @@ class Journal:
     def close_shift(self, *, wall: datetime) -> ShiftSummary:
         """Close the current shift at ``wall`` and return its summary; the next one opens."""
         return shifts.close_shift(self._db, wall=wall)
+
+    def report(
+        self, *, shift: int | None = None, since: str = "", until: str = "", detail: bool = False
+    ) -> ReportData:
+        """The figures of an X/Z/period report: of ``shift`` (default: the current one), or of
+        the wall-clock range ``since``..``until`` (ISO 8601 UTC, ``until`` excluded)."""
+        if shift is None and not since:
+            shift = self.current_shift()
+        return reports.read_report(self._db, shift=shift, since=since, until=until, detail=detail)
+
+    def close_shift_report(self, *, wall: datetime, detail: bool = False) -> ReportData:
+        """Close the current shift at ``wall`` (one small write) and return its Z figures."""
+        number = self.current_shift()
+        shifts.close_shift(self._db, wall=wall)
+        return self.report(shift=number, detail=detail)
 
     def outbox_pending(self, limit: int = 100) -> list[OutboxItem]:
         """Return up to ``limit`` unsent outbox items, in id order."""

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from terminal.journal.database import Database, wall_iso
+from terminal.journal.refunds import refund_json
 from terminal.journal.rows import IDENTITY
-from terminal.payment import Payment
+from terminal.payment import Payment, Refund
 
 __all__ = [
     "OutboxItem",
@@ -61,13 +62,23 @@ def marks_with(marks: str, payment: Payment) -> str | None:
 
 
 def add_item(
-    conn: sqlite3.Connection, payment: Payment, recorded_wall: str, wall_synced: bool
+    conn: sqlite3.Connection,
+    payment: Payment,
+    recorded_wall: str,
+    wall_synced: bool,
+    *,
+    refund: Refund | None = None,
 ) -> None:
-    """Queue the record of ``payment`` as it stands, inside the caller's transaction."""
+    """Queue the record of ``payment`` as it stands, inside the caller's transaction.
+
+    With ``refund`` the item is that refund's record: the payment's snapshot plus a
+    ``refund`` object (its key, amount, state, times and shift).
+    """
     steps = conn.execute("SELECT count(*) FROM history WHERE seq = ?", (payment.seq,)).fetchone()
+    snapshot = _snapshot(payment, recorded_wall, wall_synced, int(steps[0]), refund)
     conn.execute(
         "INSERT INTO outbox (seq, snapshot, created_wall) VALUES (?, ?, ?)",
-        (payment.seq, _snapshot(payment, recorded_wall, wall_synced, int(steps[0])), recorded_wall),
+        (payment.seq, snapshot, recorded_wall),
     )
 
 
@@ -110,13 +121,15 @@ def mark_sent(db: Database, ids: Sequence[int], *, wall: datetime) -> None:
         _advance_watermark(conn)
 
 
-def _snapshot(payment: Payment, recorded_wall: str, wall_synced: bool, steps: int) -> str:
+def _snapshot(
+    payment: Payment, recorded_wall: str, wall_synced: bool, steps: int, refund: Refund | None
+) -> str:
     """The changing fields of a finished record, as compact JSON for the outbox.
 
     ``history_steps`` is how many history steps the payment had then (the record's
     history is those steps, however many come later).
     """
-    body = {
+    body: dict[str, object] = {
         "history_steps": steps,
         "state": payment.state.value,
         "provider_ref": payment.provider_ref,
@@ -129,6 +142,8 @@ def _snapshot(payment: Payment, recorded_wall: str, wall_synced: bool, steps: in
         "recorded_wall": recorded_wall,
         "recorded_wall_synced": wall_synced,
     }
+    if refund is not None:
+        body["refund"] = refund_json(refund)
     return json.dumps(body, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from terminal.errors import JournalError
-from terminal.journal import outbox
+from terminal.journal import outbox, refunds
 from terminal.journal.database import Database, wall_iso
 from terminal.journal.rows import (
     COLUMNS,
@@ -63,20 +63,26 @@ def record(
     old = db.one(
         f"read {payment.order_id}", f"{SELECT_STORED} WHERE order_id = ?", (payment.order_id,)
     )
-    if old is not None and tuple(old)[: len(COLUMNS)] == new[: len(COLUMNS)]:
+    stored_refunds = refunds.read_refunds(db.live(), payment.seq) if payment.refunds else ()
+    changed = refunds.changed_refunds(stored_refunds, payment)
+    if old is not None and tuple(old)[: len(COLUMNS)] == new[: len(COLUMNS)] and not changed:
         return
     if old is not None:
         check_identity(payment.order_id, old, new)
     marks = str(old["outboxed"]) if old is not None else ""
     new_marks = outbox.marks_with(marks, payment)
     stored = (*new, marks if new_marks is None else new_marks)
+    told = [r for r in changed if r.state != "requested"]
     with db.write(f"record {payment.order_id}") as conn:
         if old is None:
             _insert_payment(conn, payment, stored, recorded_wall)
         else:
             _update_payment(conn, payment.seq, old, stored)
         _insert_history(conn, payment, note, mono, recorded_wall, wall_synced)
-        if new_marks is not None:
+        refunds.write_refunds(conn, payment.seq, changed)
+        for refund in told:
+            outbox.add_item(conn, payment, recorded_wall, wall_synced, refund=refund)
+        if new_marks is not None and not told:
             outbox.add_item(conn, payment, recorded_wall, wall_synced)
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
 from terminal.errors import JournalError
 from terminal.journal.database import Database
+from terminal.journal.refunds import REFUND_FIELDS, refund_of_row
 from terminal.money import Money
 from terminal.payment import Flow, Payment, PaymentState, mask_code
 
@@ -65,12 +67,15 @@ _FLOWS: frozenset[str] = frozenset({"mpm", "cpm"})
 
 def read_payments(db: Database, action: str, sql: str, params: Sequence[Any] = ()) -> list[Payment]:
     """Run a payments query (``SELECT ...``) and return its rows as Payments with history filled."""
+    refund_sql = f"SELECT {', '.join(REFUND_FIELDS)} FROM refunds WHERE seq = ? ORDER BY n"  # noqa: S608
     result = []
     for row in db.rows(action, sql, params):
         states = db.rows(
             action, "SELECT state FROM history WHERE seq = ? ORDER BY n", (row["seq"],)
         )
-        result.append(_payment(row, tuple(str(s[0]) for s in states), db.path))
+        payment = _payment(row, tuple(str(s[0]) for s in states), db.path)
+        refunds = tuple(refund_of_row(r) for r in db.rows(action, refund_sql, (row["seq"],)))
+        result.append(replace(payment, refunds=refunds) if refunds else payment)
     return result
 
 

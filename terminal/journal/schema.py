@@ -17,6 +17,8 @@ Layout, chosen so that a payment costs few page writes on an SD card:
 - ``provider_ref`` has a partial index (rows that have one), for refunds by the slip.
 - ``shifts`` has one row per shift, written when the shift's first payment is
   recorded and when it is closed.
+- ``refunds`` has one row per refund by the slip (its own key, amount, state, times and
+  shift), indexed by payment and by shift; the payment's state follows from them.
 - ``sync_targets`` has one row per sync target: its watermark (every outbox id up to
   ``acked_through`` was acknowledged by that receiver), a parked batch, the last error.
   ``meta.outbox_sent_through`` then follows the lowest watermark of the active targets.
@@ -168,9 +170,51 @@ _SYNC_WATERMARKS = (
     ) WITHOUT ROWID""",
 )
 
+#: Refunds as records of their own (``terminal/journal/refunds.py``): one row per refund,
+#: with its key, amount, state, provider reference, times and the shift it was made in.
+#: Old journals: a payment refunded by its slip (VOIDED with a "refunded" step) becomes
+#: REFUNDED with one refund of the whole amount under its old key ``<order id>-void``, made
+#: at that step's time in the shift open then; one whose refund by the slip was still under
+#: way (VOIDING after "refund requested") becomes REFUNDING with that refund requested. A
+#: void right after payment stays VOIDED. ``shifts_by_close`` serves reports by date.
+_REFUNDS = (
+    """CREATE TABLE refunds (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        seq INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        amount_minor INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        shift INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        forced INTEGER NOT NULL DEFAULT 0,
+        reconciled INTEGER NOT NULL DEFAULT 0,
+        mismatch INTEGER NOT NULL DEFAULT 0,
+        provider_ref TEXT,
+        wall TEXT NOT NULL,
+        wall_synced INTEGER NOT NULL,
+        done_wall TEXT NOT NULL DEFAULT ''
+    )""",
+    "CREATE UNIQUE INDEX refunds_by_payment ON refunds (seq, n)",
+    "CREATE INDEX refunds_by_shift ON refunds (shift)",
+    """INSERT INTO refunds (key, seq, n, amount_minor, currency, shift, state, wall,
+            wall_synced, done_wall)
+        SELECT p.order_id || '-void', p.seq, 1, p.amount_minor, p.currency,
+            coalesce((SELECT min(s.shift) FROM shifts s
+                      WHERE s.closed_wall IS NULL OR s.closed_wall >= h.wall), p.shift),
+            CASE p.state WHEN 'voided' THEN 'refunded' ELSE 'requested' END,
+            h.wall, h.wall_synced, CASE p.state WHEN 'voided' THEN h.wall ELSE '' END
+        FROM payments p JOIN history h ON h.seq = p.seq
+        WHERE h.n = (SELECT max(n) FROM history WHERE seq = p.seq)
+          AND ((p.state = 'voided' AND h.note = 'refunded')
+               OR (p.state = 'voiding' AND h.note = 'refund requested'))""",
+    """UPDATE payments SET state = CASE state WHEN 'voided' THEN 'refunded' ELSE 'refunding' END
+        WHERE seq IN (SELECT seq FROM refunds)""",
+)
+
 #: Migration ``i`` (0-based) takes the schema from version ``i`` to ``i + 1``.
 #: Append new steps; never edit a step that has shipped.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _SYNC_WATERMARKS)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _SYNC_WATERMARKS, _REFUNDS)
 
 #: The schema version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)

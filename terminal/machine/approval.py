@@ -6,7 +6,7 @@ import hashlib
 import hmac
 
 from terminal.machine.common import DIGITS, Step, absorb, record, reject, show_result
-from terminal.machine.effects import Alert, CancelTimer, Effect, PrintSlip
+from terminal.machine.effects import Alert, CancelTimer, Effect, PrintSlip, StartTimer
 from terminal.machine.events import (
     BadgeTapped,
     ButtonPressed,
@@ -14,6 +14,7 @@ from terminal.machine.events import (
     ProviderAnswered,
     ProviderFailed,
 )
+from terminal.machine.refunding import force_refund
 from terminal.machine.results import send_void
 from terminal.machine.states import Now, Phase, State
 from terminal.machine.waiting import enter_waiting, waiting_answered
@@ -57,6 +58,8 @@ def approval_badge(state: State, event: BadgeTapped, now: Now) -> Step:
 
 def _approved(state: State, by: str) -> Step:
     """Carry out what the supervisor approved: the refund in hand, or forcing the payment."""
+    if state.forcing_refund:
+        return force_refund(state, f"refund forced, approved by {by}")
     if state.refunding:
         assert state.payment is not None
         return send_void(state.evolve(pin="", pin_attempts=0), state.payment)
@@ -107,6 +110,10 @@ def _approval_refused(state: State) -> Step:
 
 
 def _leave_approval(state: State) -> Step:
+    if state.forcing_refund:
+        # Back to the unconfirmed refund: Retry asks again, Force asks for approval again.
+        back = state.evolve(phase=Phase.DONE, forcing_refund=False, pin="", pin_attempts=0)
+        return Step(back, (StartTimer("result", state.settings.result_screen_s),))
     if state.refunding:
         # Back to scanning: the cashier may scan another slip or press Cancel.
         back = state.evolve(phase=Phase.REFUND_SCAN, payment=None, pin="", pin_attempts=0)

@@ -12,6 +12,8 @@ when it is recorded settled. Calls go out on the ``reconcile`` timer with a back
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from terminal.machine.common import Step, absorb, record, reject, unpaid_state
 from terminal.machine.effects import (
     Alert,
@@ -57,8 +59,13 @@ TIMER = "reconcile"
 BACKOFF_S = (5.0, 10.0, 20.0, 40.0, 60.0)
 #: The payments settled in the background (NEW and PENDING ones are resolved in hand).
 RECONCILED_STATES = frozenset(
-    {PaymentState.FORCED, PaymentState.CANCEL_FAILED, PaymentState.VOIDING}
+    {PaymentState.FORCED, PaymentState.CANCEL_FAILED, PaymentState.VOIDING, PaymentState.REFUNDING}
 )
+
+
+def _reconciled(payment: Payment) -> bool:
+    """True while ``payment`` is settled in the background (its state, or a refund still open)."""
+    return payment.state in RECONCILED_STATES or any(r.is_open for r in payment.refunds)
 
 
 def backoff_s(attempts: int) -> float:
@@ -71,6 +78,9 @@ def background_op(state: State, payment: Payment) -> Op:
     caps = state.settings.capabilities(payment.provider)
     if payment.state is PaymentState.CANCEL_FAILED and caps.supports_cancel:
         return "cancel"
+    refund = payment.refund_in_hand
+    if refund is not None and refund.is_open:
+        return "refund"  # sent again under its own key: settles it without a second refund
     return "query"
 
 
@@ -93,7 +103,7 @@ def track(result: Step) -> Step:
         index = next(
             (i for i, c in enumerate(chases) if c.payment.order_id == payment.order_id), None
         )
-        if payment.state in RECONCILED_STATES:
+        if _reconciled(payment):
             if index is None:
                 chases.append(Chase(payment, due=state.now + BACKOFF_S[0]))
             else:
@@ -109,7 +119,7 @@ def track(result: Step) -> Step:
 def unsettled_found(state: State, event: UnsettledFound, now: Now) -> Step:
     """A payment to settle was in the journal at start: ask about it now."""
     payment = event.payment
-    if payment.state not in RECONCILED_STATES:
+    if not _reconciled(payment):
         return reject(state, event)
     if chase_of(state, payment.order_id) is not None:
         return Step(state)
@@ -189,6 +199,8 @@ def background_answered(state: State, event: ReconcileAnswered, now: Now) -> Ste
         # is busy with this very payment: ask again later.
         return _back_off(state, chase)
     payment = absorb(payment, event.answer)
+    if event.op == "refund":
+        return _refund_settled(state, payment, status)
     settled = _settle(payment, status)
     how = "closed in the background" if event.op == "cancel" else "reconciled"
     effects: list[Effect] = [record(settled, f"{how}: provider says {status.value}")]
@@ -219,3 +231,30 @@ def _settle(payment: Payment, status: PaymentStatus) -> Payment:
     # CANCEL_FAILED: closed means all is well; paid means the customer was charged.
     final = PaymentState.PAID if paid else PaymentState.CANCELLED
     return payment.with_state(final, mismatch=paid, needs_admin=paid)
+
+
+def _refund_settled(state: State, payment: Payment, status: PaymentStatus) -> Step:
+    """The provider's word on a refund sent again: done, or (a forced one) a loud mismatch."""
+    refund = payment.refund_in_hand
+    assert refund is not None
+    done = status is PaymentStatus.REFUNDED
+    if refund.forced:
+        settled_refund = replace(refund, reconciled=True, mismatch=not done)
+    else:
+        settled_refund = replace(
+            refund, state="refunded" if done else "refused", done_wall=state.wall
+        )
+    settled = payment.with_refund(settled_refund)
+    settled = settled.with_state(
+        settled.state_after_refunds(), mismatch=settled.mismatch or settled_refund.mismatch
+    )
+    effects: list[Effect] = [
+        record(settled, f"refund {refund.n} reconciled: provider says {status.value}")
+    ]
+    if settled_refund.mismatch:
+        effects.append(PrintSlip(SlipKind.MISMATCH, settled))
+        text = f"{settled.order_id}: refund {refund.n} forced, provider says {status.value}"
+        effects.append(Alert("refund_mismatch", text, settled.order_id))
+    if state.payment is not None and state.payment.order_id == settled.order_id:
+        state = state.evolve(payment=settled)
+    return Step(state, tuple(effects))

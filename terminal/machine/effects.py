@@ -21,6 +21,7 @@ __all__ = [
     "Alert",
     "FindPayment",
     "CheckJournal",
+    "CloseShift",
     "Effect",
 ]
 
@@ -104,8 +105,20 @@ class FindPayment:
     reference: str
 
 
+@dataclass(frozen=True, slots=True)
+class CloseShift:
+    """Close shift ``shift`` in the journal (one write), then print its Z report.
+
+    The machine has already moved on to the next shift number; the next payment opens it.
+    """
+
+    shift: int
+    source: str = "keypad"
+
+
 Effect = (
     RecordPayment
+    | CloseShift
     | CallProvider
     | BackgroundCall
     | StartTimer

@@ -34,6 +34,7 @@ __all__ = [
     "JournalFailed",
     "JournalWritable",
     "RefundRequested",
+    "ShiftCloseRequested",
     "PaymentLookedUp",
     "PrinterReported",
     "PartReported",
@@ -169,6 +170,13 @@ class RefundRequested:
 
 
 @dataclass(frozen=True, slots=True)
+class ShiftCloseRequested:
+    """The Z report was asked for (keypad, ``payterm report z`` or the API): close the shift."""
+
+    source: str = "keypad"
+
+
+@dataclass(frozen=True, slots=True)
 class PaymentLookedUp:
     """The journal was searched for ``reference``: the payment found, or None."""
 
@@ -211,6 +219,7 @@ Event = (
     | PrinterReported
     | PartReported
     | RefundRequested
+    | ShiftCloseRequested
     | PaymentLookedUp
     | JournalFailed
     | ApiPaymentRequested

@@ -84,6 +84,7 @@ from terminal.machine.events import (
     ReconcileFailed,
     RefundRequested,
     ScanBroken,
+    ShiftCloseRequested,
     TimerFired,
     UnsettledFound,
 )
@@ -91,6 +92,7 @@ from terminal.machine.recovery import enter_fault, fault_timer, leave_fault, que
 from terminal.machine.refund import (
     REFUND_FROM,
     begin_refund,
+    refund_amount_key,
     refund_button,
     refund_found,
     refund_key,
@@ -105,6 +107,7 @@ from terminal.machine.results import (
     void_error,
     void_key,
 )
+from terminal.machine.shift import CLOSE_FROM, close_refused, close_shift
 from terminal.machine.states import Now, Phase, State
 from terminal.machine.waiting import waiting_answered, waiting_failed, waiting_timer
 
@@ -113,7 +116,7 @@ __all__ = ["Step", "step", "TABLE", "order_of", "TICK_S"]
 
 def step(state: State, event: Event, now: Now) -> Step:
     """Handle ``event`` at time ``now``; the only place the terminal's state changes."""
-    state = state.evolve(now=now.mono)
+    state = state.evolve(now=now.mono, wall=now.wall, wall_synced=now.wall_synced)
     if isinstance(event, ProviderAnswered | ProviderFailed) and _is_current(state, event.order_id):
         if not state.calls_out:
             return reject(state, event)  # nothing was asked: a duplicate or stray answer
@@ -220,6 +223,10 @@ TABLE: dict[tuple[Phase, type], Handler] = {
     (Phase.REFUND_SCAN, KeyPressed): refund_key,
     (Phase.REFUND_SCAN, ButtonPressed): refund_button,
     (Phase.REFUND_SCAN, PaymentLookedUp): refund_found,
+    (Phase.REFUND_AMOUNT, KeyPressed): refund_amount_key,
+    (Phase.REFUND_AMOUNT, ButtonPressed): refund_button,
+    **{(phase, ShiftCloseRequested): close_shift for phase in CLOSE_FROM},
+    **{(p, ShiftCloseRequested): close_refused for p in Phase if p not in CLOSE_FROM},
     # A broken scan is told wherever a scan is taken; nothing of it is charged or looked up.
     **{(phase, ScanBroken): broken_scan for phase in SCAN_PHASES},
     # the integrator API: another source of events

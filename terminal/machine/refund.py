@@ -32,6 +32,7 @@ __all__ = [
     "refund_key",
     "refund_button",
     "refund_found",
+    "refund_amount_key",
     "leave_refund",
 ]
 
@@ -95,8 +96,42 @@ def refund_found(state: State, event: PaymentLookedUp, now: Now) -> Step:
     problem = _why_not_refundable(state, payment)
     if problem:
         return Step(state.evolve(entry="", message=problem))
-    found = state.evolve(entry="", payment=payment, message="", pin="", pin_attempts=0)
-    if state.settings.refund_requires_approval:
+    found = state.evolve(
+        entry="", payment=payment, message="", pin="", pin_attempts=0, refund_minor=0
+    )
+    if state.settings.capabilities(payment.provider).partial_refund:
+        return Step(found.evolve(phase=Phase.REFUND_AMOUNT))
+    return _to_approval(found)
+
+
+def refund_amount_key(state: State, event: KeyPressed, now: Now) -> Step:
+    """Type the amount to refund (minor units); Enter alone refunds all that is left.
+
+    More than is left is refused with the amount left on the screen; Clear with nothing
+    typed goes back to scanning a slip.
+    """
+    key, payment = event.key, state.payment
+    assert payment is not None
+    if key in DIGITS and len(state.entry) < MAX_TYPED_NUMBER:
+        return Step(state.evolve(entry=(state.entry + key).lstrip("0"), message=""))
+    if key == "backspace":
+        return Step(state.evolve(entry=state.entry[:-1], message=""))
+    if key == "clear":
+        if state.entry:
+            return Step(state.evolve(entry="", message=""))
+        return Step(state.evolve(phase=Phase.REFUND_SCAN, payment=None, message=""))
+    if key != "enter":
+        return reject(state, event)
+    left = payment.refundable_minor
+    minor = int(state.entry) if state.entry else left
+    if minor > left:
+        return Step(state.evolve(message="refund_exceeds"))
+    return _to_approval(state.evolve(entry="", refund_minor=minor, message=""))
+
+
+def _to_approval(found: State) -> Step:
+    """The refund in hand is found (and its amount known): approval, or confirm at once."""
+    if found.settings.refund_requires_approval:
         return Step(found.evolve(phase=Phase.APPROVAL, return_phase=Phase.REFUND_SCAN))
     return Step(found.evolve(phase=Phase.VOID_CONFIRM))
 
@@ -104,8 +139,9 @@ def refund_found(state: State, event: PaymentLookedUp, now: Now) -> Step:
 def leave_refund(state: State) -> Step:
     """Back to the idle screen with nothing in hand (payments in doubt are resolved first)."""
     idle = state.evolve(
-        phase=Phase.IDLE, entry="", payment=None, refunding=False, pin="", message=""
-    )
+        phase=Phase.IDLE, entry="", payment=None, refunding=False, pin="", message="",
+        refund_minor=0, forcing_refund=False,
+    )  # fmt: skip
     if idle.queue:
         return resolve_next(idle)
     return Step(idle)
@@ -113,9 +149,11 @@ def leave_refund(state: State) -> Step:
 
 def _why_not_refundable(state: State, payment: Payment) -> str:
     """The notice that says why ``payment`` cannot be refunded here, or "" when it can."""
-    if payment.state in (PaymentState.VOIDED, PaymentState.VOIDING):
+    if payment.state in (PaymentState.VOIDED, PaymentState.VOIDING, PaymentState.REFUNDED):
         return "refund_already"
-    if payment.state is not PaymentState.PAID:
+    if payment.state is PaymentState.REFUNDING:
+        return "refund_under_way"
+    if payment.state not in (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED):
         return "refund_not_paid"
     known = payment.provider in state.settings.providers
     if not known or not state.settings.capabilities(payment.provider).supports_refund:

@@ -22,6 +22,7 @@ from terminal.machine.events import (
 )
 from terminal.machine.recovery import resolve_next
 from terminal.machine.refund import leave_refund
+from terminal.machine.refunding import begin_force_refund, refund_answered, send_refund
 from terminal.machine.states import Now, Phase, State
 from terminal.payment import Payment, PaymentState
 from terminal.providers.base import PaymentStatus
@@ -59,6 +60,8 @@ def done_button(state: State, event: ButtonPressed, now: Now) -> Step:
         return reject(state, event)
     if event.button == "retry" and state.message in ("void_failed", "refund_failed"):
         return send_void(state, payment)
+    if event.button == "force" and state.refunding and state.message == "refund_failed":
+        return begin_force_refund(state)
     if event.button == "cancel" and _voidable(state, payment):
         return Step(state.evolve(phase=Phase.VOID_CONFIRM, message=""), (CancelTimer("result"),))
     return reject(state, event)
@@ -102,6 +105,8 @@ def void_button(state: State, event: ButtonPressed, now: Now) -> Step:
 
 def void_answered(state: State, event: ProviderAnswered, now: Now) -> Step:
     """The provider answered the refund: voided, or refused and still paid."""
+    if state.refunding:
+        return refund_answered(state, event, now)
     payment = state.payment
     if payment is None or event.order_id != payment.order_id or event.op != "refund":
         return reject(state, event)
@@ -154,8 +159,10 @@ def send_void(state: State, payment: Payment) -> Step:
     A payment has one refund key, ``<order id>-void``, whether it is voided at once or
     refunded later by its slip: a provider that sees the key twice refunds once.
     """
+    if state.refunding:
+        return send_refund(state, payment)
     voiding = payment.with_state(PaymentState.VOIDING)
-    note = record(voiding, "refund requested" if state.refunding else "void requested")
+    note = record(voiding, "void requested")
     call = CallProvider(
         "refund",
         payment.provider,

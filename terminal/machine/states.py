@@ -38,6 +38,7 @@ class Phase(enum.Enum):
     VOID_CONFIRM = "void_confirm"  # "void this payment?"
     VOIDING = "voiding"  # refund of a just-paid payment in flight
     REFUND_SCAN = "refund_scan"  # refund: scan (or type) the slip's provider order
+    REFUND_AMOUNT = "refund_amount"  # partial refund: type the amount (Enter alone: all left)
     RESOLVING = "resolving"  # after a restart: asking about a payment in doubt
     DONE = "done"  # a result is shown: paid, declined, cancelled…
     FAULT = "fault"  # latched: the journal cannot be written
@@ -137,6 +138,10 @@ class State:
     settings: Settings
     phase: Phase = Phase.IDLE
     now: float = 0.0  # monotonic time of the last event, for countdowns
+    #: Wall time of the last event (ISO 8601 UTC) and whether the clock was synchronised,
+    #: for the records made from it (a refund's time); like ``now``, not part of equality.
+    wall: str = field(default="", compare=False)
+    wall_synced: bool = field(default=True, compare=False)
     next_seq: int = 1
     shift: int = 1
     entry: str = ""  # amount digits typed
@@ -161,6 +166,8 @@ class State:
     resumed: bool = False  # the payment in hand was found in doubt after a restart
     notice_printed: bool = False  # the "not confirmed" slip is out for the payment in hand
     refunding: bool = False  # the payment in hand is refunded by its slip, not voided
+    refund_minor: int = 0  # the amount of the refund in hand (0: all that is left)
+    forcing_refund: bool = False  # the approval asked for is Force on an unconfirmed refund
     fault: str = ""
     api_order: ApiOrder | None = None  # the API payment waiting for the customer's code
     pairing_code: str = ""  # the code shown while pairing, in memory only

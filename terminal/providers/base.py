@@ -51,6 +51,9 @@ class Capabilities:
     supports_cpm: bool = True
     supports_refund: bool = True
     supports_cancel: bool = True
+    #: Refunds of part of a payment, several up to the amount, each under its own key.
+    #: Off unless the driver is known to handle them (see docs/providers/).
+    partial_refund: bool = False
     poll_interval_s: float = 3.0
     first_poll_delay_s: float = 3.0
     invoice_lifetime_s: float = 300.0  # MPM: how long a shown QR stays payable

@@ -8,11 +8,11 @@ from typing import Any
 
 from hw.base import Printer
 from hw.errors import HardwareError, PaperOut, PrinterOffline
-from terminal.journal.shifts import ShiftSummary
+from terminal.journal.reports import ReportData
 from terminal.machine import Event, PrinterReported, PrintSlip, State
 from terminal.runtime.observers import Emit
-from terminal.views.model import Slip
-from terminal.views.reports import build_x_report
+from terminal.views.model import Slip, SlipKind
+from terminal.views.reports import build_report, build_x_report
 from terminal.views.slips import build_slip, training_slip
 from terminal.views.text import Language
 
@@ -44,6 +44,17 @@ class SlipPrinting:
         self._emit = emit
         self.last_slip: Slip | None = None
 
+    def report(
+        self, data: ReportData, kind: SlipKind, *, printed_wall: str, copy: bool = False,
+        unsynced: int | None = None,
+    ) -> Slip:  # fmt: skip
+        """A Z or period report of ``data`` (``copy``: a closed shift's Z printed again)."""
+        return build_report(
+            data, kind, terminal_id=self._state_of().settings.terminal_id,
+            printed_wall=printed_wall, language=self._language, columns=self._columns,
+            unsynced=unsynced, copy=copy,
+        )  # fmt: skip
+
     async def print_effect(self, effect: PrintSlip) -> None:
         """Build the slip ``effect`` asks for and print it."""
         slip = build_slip(
@@ -57,7 +68,7 @@ class SlipPrinting:
         await self.print_slip(slip)
 
     def x_report(
-        self, summary: ShiftSummary, *, printed_wall: str, cancelling: int = 0,
+        self, summary: ReportData, *, printed_wall: str, cancelling: int = 0,
         unsynced: int | None = None,
     ) -> Slip:  # fmt: skip
         """The X report of ``summary``, printed at ``printed_wall``.

@@ -22,6 +22,7 @@ from typing import Any
 
 from hw.base import Buttons, Display, Keypad, NfcReader, Printer, Scanner, Signals
 from terminal.clock import Clock
+from terminal.errors import JournalError
 from terminal.journal import Journal
 from terminal.journal.api_store import ApiStore
 from terminal.machine import (
@@ -32,6 +33,7 @@ from terminal.machine import (
     CallProvider,
     CancelTimer,
     CheckJournal,
+    CloseShift,
     Effect,
     Event,
     FindPayment,
@@ -40,6 +42,7 @@ from terminal.machine import (
     PrintSlip,
     RecordPayment,
     RefundRequested,
+    ShiftCloseRequested,
     StartTimer,
     State,
     step,
@@ -63,7 +66,7 @@ from terminal.runtime.provider_calls import ProviderCalls
 from terminal.runtime.reconciliation import Reconciler
 from terminal.runtime.screen import ScreenUpdater, signal_change
 from terminal.runtime.timers import Timers
-from terminal.views.model import Screen
+from terminal.views.model import Screen, SlipKind
 from terminal.views.text import Language
 
 __all__ = ["DRAIN_TIMEOUT_S", "SWITCH_INTERVAL_S", "Devices", "Runtime"]
@@ -105,6 +108,7 @@ class Runtime:
         language: Language = "en",
         slip_columns: int = 32,
         slip_copies: int = 1,
+        detailed_report: bool = False,
         operator_keys: Mapping[str, str] | None = None,
         route_probe: Callable[[], bool | None] | None = None,
         unsynced: Callable[[], int] | None = None,
@@ -144,6 +148,7 @@ class Runtime:
         self._answers: dict[int, tuple[Event, asyncio.Future[Step]]] = {}
         #: Makes the event that shows a pairing code (set by the integrator API when it runs).
         self.pairing_source: Callable[[], PairingOpened] | None = None
+        self._detailed_report = detailed_report  # reports list every transaction
         self._unsynced = unsynced  # records not yet synced, for the X report (None: no sync)
         self._alongside: list[Callable[[], Coroutine[Any, Any, None]]] = []
 
@@ -315,13 +320,17 @@ class Runtime:
             self.feed(ButtonPressed("cancel"))
         elif function == "refund":
             self.feed(RefundRequested())
+        elif function == "z_report":
+            self.feed(ShiftCloseRequested("keypad"))
+        elif function == "previous_report":
+            self._print_previous_shift()
         elif function == "reprint" and self._printing.last_slip is not None:
             self._spawn(self._printing.print_slip(self._printing.last_slip))
         elif function == "pair" and self.pairing_source is not None:
             self.feed(self.pairing_source())
         elif function == "x_report":
             report = self._printing.x_report(
-                self._journal.shift_summary(),
+                self._journal.report(detail=self._detailed_report),
                 printed_wall=self._clock.wall().isoformat(),
                 cancelling=self._journal.cancelling_in_background(),
                 unsynced=self._unsynced() if self._unsynced is not None else None,
@@ -409,6 +418,36 @@ class Runtime:
                 self._spawn(self._printing.print_slip(self.api_effects.pairing_slip(effect)))
             elif isinstance(effect, CheckJournal):
                 self._journaling.check()
+            elif isinstance(effect, CloseShift):
+                self._close_shift(effect)
+
+    def _close_shift(self, effect: CloseShift) -> None:
+        """Close the shift in the journal (one small write), then print its Z report."""
+        wall = self._clock.wall()
+        try:
+            data = self._journal.close_shift_report(wall=wall, detail=self._detailed_report)
+        except JournalError as exc:
+            log.error("shift %d not closed: %s", effect.shift, exc)
+            self._observers.emit("terminal:alert", code="z_failed", message=str(exc))
+            return
+        self._observers.emit("journal:shift_closed", shift=effect.shift, source=effect.source)
+        unsynced = self._unsynced() if self._unsynced is not None else None
+        slip = self._printing.report(
+            data, SlipKind.Z_REPORT, printed_wall=wall.isoformat(), unsynced=unsynced
+        )
+        self._spawn(self._printing.print_slip(slip))
+
+    def _print_previous_shift(self) -> None:
+        """The previous (closed) shift's Z report, printed again as a copy."""
+        previous = self._journal.current_shift() - 1
+        if previous < 1:
+            log.warning("no previous shift to print")
+            return
+        data = self._journal.report(shift=previous, detail=self._detailed_report)
+        slip = self._printing.report(
+            data, SlipKind.Z_REPORT, printed_wall=self._clock.wall().isoformat(), copy=True
+        )
+        self._spawn(self._printing.print_slip(slip))
 
     def _schedule_redraw(self) -> None:
         # The redraw runs after the tasks just spawned have taken their first step, so a

@@ -46,6 +46,8 @@ class SlipKind(enum.Enum):
     MISMATCH = "mismatch"  # a reconcile disagreed with what the terminal did
     RECOVERED = "recovered"  # a payment in doubt resolved after a restart
     X_REPORT = "x_report"  # the shift so far, without closing it
+    Z_REPORT = "z_report"  # the shift closed (day close), or a closed shift's reprint
+    PERIOD_REPORT = "period_report"  # a shift by number, or a date and time range
     PAIRING = "pairing"  # the API certificate's fingerprint, for a POS to pin
 
 

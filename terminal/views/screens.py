@@ -33,6 +33,9 @@ RESULT_WORDS: dict[PaymentState, tuple[str, Tone]] = {
     PaymentState.FORCED: ("forced", "warn"),
     PaymentState.VOIDED: ("voided", "warn"),
     PaymentState.VOIDING: ("voiding", "warn"),
+    PaymentState.REFUNDING: ("refunding", "warn"),
+    PaymentState.PARTIALLY_REFUNDED: ("partially_refunded", "ok"),
+    PaymentState.REFUNDED: ("refunded", "ok"),
 }
 
 
@@ -165,6 +168,15 @@ def _refund_scan(state: State, lang: Language) -> Screen:
     return Screen("refund_scan", t("refund", lang), "", (t("refund_scan", lang), typed))
 
 
+def _refund_amount(state: State, lang: Language) -> Screen:
+    payment = state.payment
+    assert payment is not None
+    left = Money(payment.refundable_minor, payment.amount.currency)
+    typed = str(Money(int(state.entry), left.currency)) if state.entry else str(left)
+    lines = (f"{t('refund_left', lang)} {left}", t("refund_enter_all", lang))
+    return Screen("refund_amount", t("refund_amount", lang), typed, lines)
+
+
 def _void_confirm(state: State, lang: Language) -> Screen:
     return Screen("void_confirm", t("void_confirm", lang), _amount(state), (t("void_hint", lang),))
 
@@ -228,6 +240,7 @@ _BUILDERS = {
     Phase.VOID_CONFIRM: _void_confirm,
     Phase.VOIDING: _voiding,
     Phase.REFUND_SCAN: _refund_scan,
+    Phase.REFUND_AMOUNT: _refund_amount,
     Phase.DONE: _done,
     Phase.FAULT: _fault,
     Phase.PRESENT: _present,

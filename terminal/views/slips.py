@@ -24,6 +24,8 @@ _HEADINGS: dict[SlipKind, str] = {
     SlipKind.MISMATCH: "slip_mismatch",
     SlipKind.RECOVERED: "slip_recovered",
     SlipKind.X_REPORT: "report_x",
+    SlipKind.Z_REPORT: "report_z",
+    SlipKind.PERIOD_REPORT: "report_period",
     SlipKind.PAIRING: "slip_pairing",
 }
 

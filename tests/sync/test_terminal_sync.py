@@ -56,7 +56,7 @@ async def test_a_refused_batch_shows_on_screen_status_line_and_x_report(
             assert "Sync refused: pos" in line
             assert "2 records waiting to sync" in line
             report = terminal.runtime._printing.x_report(  # as the X report key prints it
-                terminal.journal.shift_summary(), printed_wall="2026-01-01T12:00:00+00:00",
+                terminal.journal.report(), printed_wall="2026-01-01T12:00:00+00:00",
                 unsynced=terminal._unsynced(),
             )  # fmt: skip
             assert any("Not yet synced" in x.text and x.text.endswith("2") for x in report.lines)

@@ -92,11 +92,11 @@ def test_refund_by_the_slip_is_journaled_then_sent_then_printed() -> None:
         (3602, key("enter"), Expect(phase=Phase.APPROVAL, message="wrong_pin", calls=())),
         *[(3603, key(d), Expect(phase=Phase.APPROVAL)) for d in "2468"],
         (3603, key("enter"), Expect(
-            phase=Phase.VOIDING, payment=P.VOIDING, records=(P.VOIDING,), calls=("refund",),
+            phase=Phase.VOIDING, payment=P.REFUNDING, records=(P.REFUNDING,), calls=("refund",),
             screen=("refunding", None),
         )),
         (3604, answer("refund", S.REFUNDED, 5), Expect(
-            phase=Phase.DONE, payment=P.VOIDED, records=(P.VOIDED,), slips=(SlipKind.REFUND,),
+            phase=Phase.DONE, payment=P.REFUNDED, records=(P.REFUNDED,), slips=(SlipKind.REFUND,),
             screen=("refunded", None), message="refunded", calls=(),
         )),
         (3619, fire("result"), Expect(phase=Phase.IDLE, state={"refunding": False})),
@@ -105,7 +105,7 @@ def test_refund_by_the_slip_is_journaled_then_sent_then_printed() -> None:
     assert call.refund_id == f"{PAID.order_id}-void"  # the payment's one refund key
     assert call.refund_amount == PAID.amount
     assert call.order.provider_ref == SLIP_REF
-    assert script.last_payment().state is P.VOIDED
+    assert script.last_payment().state is P.REFUNDED
     assert script.state.calls_out == 0
 
 
@@ -114,7 +114,7 @@ def test_a_supervisor_badge_approves_the_refund() -> None:
         *TO_APPROVAL,
         (3602, BadgeTapped("04a1b2c3"), Expect(phase=Phase.VOIDING, calls=("refund",))),
     ])  # fmt: skip
-    assert script.last_payment().state is P.VOIDING
+    assert script.last_payment().state is P.REFUNDING
     [call] = effects_of(script.steps, CallProvider)
     assert (call.op, call.refund_id) == ("refund", f"{PAID.order_id}-void")
 
@@ -123,6 +123,8 @@ def test_a_supervisor_badge_approves_the_refund() -> None:
     ("payment", "notice"),
     [
         (None, "refund_not_found"),
+        (replace(PAID, state=P.REFUNDED), "refund_already"),
+        (replace(PAID, state=P.REFUNDING), "refund_under_way"),
         (replace(PAID, state=P.VOIDED), "refund_already"),
         (replace(PAID, state=P.VOIDING), "refund_already"),
         (replace(PAID, state=P.DECLINED), "refund_not_paid"),
@@ -130,7 +132,17 @@ def test_a_supervisor_badge_approves_the_refund() -> None:
         (replace(PAID, state=P.PENDING), "refund_not_paid"),
         (replace(PAID, provider="gone"), "refund_unsupported"),
     ],
-    ids=["unknown", "voided", "voiding", "declined", "forced", "pending", "provider-gone"],
+    ids=[
+        "unknown",
+        "refunded",
+        "refunding",
+        "voided",
+        "voiding",
+        "declined",
+        "forced",
+        "pending",
+        "provider-gone",
+    ],
 )
 def test_what_cannot_be_refunded_is_said_and_nothing_is_sent(
     payment: Payment | None, notice: str
@@ -218,13 +230,13 @@ def test_a_failed_refund_is_retried_with_the_same_key() -> None:
         *TO_APPROVAL,
         (3602, BadgeTapped("04a1b2c3"), Expect(phase=Phase.VOIDING, calls=("refund",))),
         (3610, fail("refund", 5), Expect(
-            phase=Phase.DONE, payment=P.VOIDING, message="refund_failed", records=(),
+            phase=Phase.DONE, payment=P.REFUNDING, message="refund_failed", records=(),
         )),
         (3611, press("retry"), Expect(
-            phase=Phase.VOIDING, calls=("refund",), records=(P.VOIDING,),
+            phase=Phase.VOIDING, calls=("refund",), records=(P.REFUNDING,),
         )),
         (3612, answer("refund", S.REFUNDED, 5), Expect(
-            payment=P.VOIDED, slips=(SlipKind.REFUND,),
+            payment=P.REFUNDED, slips=(SlipKind.REFUND,),
         )),
     ])  # fmt: skip
     keys = {call.refund_id for call in effects_of(script.steps, CallProvider)}
@@ -241,7 +253,7 @@ def test_a_refund_the_provider_refuses_leaves_the_payment_paid() -> None:
         )),
     ])  # fmt: skip
     assert [p.state for p in (r.payment for r in effects_of(script.steps, RecordPayment))] == [
-        P.VOIDING, P.PAID,
+        P.REFUNDING, P.PAID,
     ]  # fmt: skip
     assert screen_for(script.state, "en").lines == ("Refund refused by provider",)
 
@@ -258,7 +270,7 @@ def test_without_approval_the_cashier_confirms_the_refund() -> None:
     ])  # fmt: skip
     assert len(effects_of(script.steps, CallProvider)) == 1  # the first time was cancelled
     assert Phase.APPROVAL not in {step.state.phase for step in script.steps}
-    assert script.last_payment().state is P.VOIDING
+    assert script.last_payment().state is P.REFUNDING
 
 
 def test_the_refund_key_drops_an_amount_being_typed() -> None:

@@ -1,49 +1,142 @@
-"""The X report sums only paid payments, lists forced ones apart, and fits the paper."""
+"""X, Z and period reports: built from a real journal, every section apart, fitted to paper."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
 import pytest
 
-from terminal.journal.shifts import ShiftSummary
+from terminal.journal.journal import Journal
+from terminal.journal.reports import ReportData
+from terminal.money import Money
+from terminal.payment import Payment, PaymentState, Refund, refund_key
 from terminal.views.model import SlipKind
-from terminal.views.reports import build_x_report
+from terminal.views.reports import build_report, build_x_report
 
-SUMMARY = ShiftSummary(
-    shift=3, opened_wall="2026-11-23T08:00:00+00:00", closed_wall=None, paid_count=2,
-    paid_total={"RUB": 250_050}, forced_count=1, forced_total={"RUB": 10_000}, voided_count=1,
-    payments=(),
-)  # fmt: skip
+WALL = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+S = PaymentState
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Iterator[Journal]:
+    with Journal.open(tmp_path / "journal.sqlite3", terminal_id="T0042") as j:
+        yield j
+
+
+def _pay(journal: Journal, amount: int, state: PaymentState, **kw: object) -> Payment:
+    seq = journal.next_seq()
+    payment = Payment(
+        order_id=f"T0042-{journal.epoch}-{seq:06d}", seq=seq, shift=journal.current_shift(),
+        flow="cpm", provider=str(kw.pop("provider", "sandbox")), amount=Money(amount, "RUB"),
+        created_wall=WALL.isoformat(),
+    )  # fmt: skip
+    journal.record(payment, note="new", mono=1.0, wall=WALL, wall_synced=True)
+    done = payment.with_state(state, **kw)
+    journal.record(done, note="final", mono=2.0, wall=WALL, wall_synced=True)
+    return done
+
+
+def _refund(journal: Journal, payment: Payment, minor: int, state: str = "refunded") -> Payment:
+    n = len(payment.refunds) + 1
+    refund = Refund(
+        key=refund_key(payment.order_id, n), n=n, amount=Money(minor, "RUB"),
+        shift=journal.current_shift(), state=state, forced=state == "forced",  # type: ignore[arg-type]
+        wall=WALL.isoformat(),
+    )  # fmt: skip
+    refunded = payment.with_refund(refund)
+    refunded = refunded.with_state(refunded.state_after_refunds())
+    journal.record(refunded, note="refund", mono=3.0, wall=WALL, wall_synced=True)
+    return refunded
+
+
+def _shift(journal: Journal) -> ReportData:
+    paid = _pay(journal, 250_050, S.PAID)
+    _pay(journal, 10_000, S.FORCED, forced=True)
+    _pay(journal, 3_000, S.VOIDED)
+    refunded = _refund(journal, _pay(journal, 5_000, S.PAID), 5_000)
+    assert refunded.state is S.REFUNDED
+    part = _refund(journal, paid, 50)
+    assert part.state is S.PARTIALLY_REFUNDED
+    _pay(journal, 700, S.CANCEL_FAILED)
+    _pay(journal, 900, S.PENDING)
+    return journal.report(detail=True)
+
+
+def test_the_figures_keep_paid_forced_refunded_and_voided_apart(journal: Journal) -> None:
+    data = _shift(journal)
+    (totals,) = data.totals
+    assert (totals.paid.count, totals.paid.minor) == (2, 255_050)
+    assert (totals.forced.count, totals.forced.minor) == (1, 10_000)
+    assert (totals.refunded.count, totals.refunded.minor) == (2, 5_050)
+    assert (totals.voided.count, totals.voided.minor) == (1, 3_000)
+    assert totals.net_minor == 255_050 + 10_000 - 5_050
+    assert data.forced_open == (2,)
+    assert data.needs_admin == (5,)
+    assert data.in_doubt == (6,)
+    assert data.unsynced >= 5
 
 
 @pytest.mark.parametrize("columns", [32, 48])
 @pytest.mark.parametrize("language", ["en", "ru"])
-def test_x_report(columns: int, language: str) -> None:
+def test_x_report_prints_every_section_and_fits(
+    journal: Journal, columns: int, language: str
+) -> None:
     slip = build_x_report(
-        SUMMARY, terminal_id="T0042", printed_wall="2026-11-23T12:00:00+00:00",
-        language=language, columns=columns,  # type: ignore[arg-type]
+        _shift(journal), terminal_id="T0042", printed_wall="2026-11-23T12:00:00+00:00",
+        language=language, columns=columns, unsynced=4,  # type: ignore[arg-type]
     )  # fmt: skip
     texts = [line.text for line in slip.lines]
     assert slip.kind is SlipKind.X_REPORT
     assert all(len(line.text) <= (columns // 2 if line.large else columns) for line in slip.lines)
-    assert any(text.endswith("2500.50 RUB") for text in texts)
-    assert any(text.endswith("100.00 RUB") for text in texts)
-    assert any(text.endswith(" 2") for text in texts), "the paid count"
-    assert any("2026-11-23 08:00:00" in text for text in texts)
+    for amount in ("2550.50 RUB", "100.00 RUB", "50.50 RUB", "30.00 RUB", "2600.00 RUB"):
+        assert any(text.endswith(amount) for text in texts), amount
+    assert "000002" in texts
+    assert "000005" in texts
+    assert "000006" in texts
+    if language == "en":
+        assert not any("Only paid payments are summed" in text for text in texts)
+        assert any(text.startswith("Refunded") for text in texts)
+        assert any(text.startswith("Voided") for text in texts)
 
 
-@pytest.mark.parametrize(("language", "label"), [("en", "Cancelling in background"),
-                                                 ("ru", "Отменяются в фоне")])  # fmt: skip
-def test_x_report_names_orders_still_being_cancelled_in_the_background(
-    language: str, label: str
-) -> None:
-    def texts(cancelling: int) -> list[str]:
-        slip = build_x_report(
-            SUMMARY, terminal_id="T0042", printed_wall="2026-11-23T12:00:00+00:00",
-            language=language, cancelling=cancelling,  # type: ignore[arg-type]
-        )  # fmt: skip
-        return [line.text for line in slip.lines]
+def test_z_report_of_a_closed_shift_and_its_copy(journal: Journal) -> None:
+    _pay(journal, 1_000, S.PAID)
+    z = journal.close_shift_report(wall=WALL.replace(hour=20))
+    assert z.closed_wall is not None
+    assert z.shift == 1
+    assert journal.current_shift() == 2
+    nxt = _pay(journal, 400, S.PAID)
+    assert nxt.shift == 2
+    again = journal.report(shift=1)
+    assert again.totals == z.totals
+    slip = build_report(again, SlipKind.Z_REPORT, terminal_id="T0042", printed_wall="",
+                        language="en", copy=True)  # fmt: skip
+    assert slip.lines[0].text == "Z REPORT (COPY)"
+    assert any(line.text.startswith("Closed") for line in slip.lines)
 
-    assert not any(label in text for text in texts(0)), "no line while nothing is open"
-    line = next(text for text in texts(2) if label in text)
-    assert line.endswith(" 2")
-    assert len(line) <= 32
+
+def test_a_refund_counts_in_the_shift_it_was_made_in(journal: Journal) -> None:
+    paid = _pay(journal, 2_000, S.PAID)
+    journal.close_shift_report(wall=WALL)
+    _refund(journal, replace(paid, shift=1), 500)
+    assert journal.report(shift=1).totals[0].refunded.count == 0
+    assert journal.report(shift=2).totals[0].refunded.minor == 500
+
+
+def test_a_report_by_time_range_with_detail(journal: Journal) -> None:
+    _shift(journal)
+    data = journal.report(since="2026-11-23T00:00:00", until="2026-11-24T00:00:00", detail=True)
+    assert data.totals[0].paid.count == 2
+    kinds = [line.kind for line in data.lines]
+    assert kinds.count("refund") == 2
+    assert "forced" in kinds
+    assert "voided" in kinds
+    slip = build_report(data, SlipKind.PERIOD_REPORT, terminal_id="T0042", printed_wall="",
+                        language="en")  # fmt: skip
+    assert any(line.text.startswith("000004") and line.text.endswith("-50.00 RUB")
+               for line in slip.lines)  # fmt: skip
+    empty = journal.report(since="2020-01-01T00:00:00", until="2020-01-02T00:00:00")
+    assert empty.totals == ()

@@ -19,6 +19,7 @@ from machine_script import (
     fire,
     in_doubt,
     key,
+    order_id,
     press,
     run,
     scan,
@@ -28,6 +29,7 @@ from machine_script import (
 import terminal.machine.machine as machine_module
 from terminal.machine import (
     JournalFailed,
+    PaymentLookedUp,
     Phase,
     PrinterReported,
     RefundRequested,
@@ -63,6 +65,21 @@ PAID: list[Row] = [
     (4.5, answer("query", S.PAID), Expect(phase=Phase.DONE)),
 ]
 
+#: A terminal whose PayMaster takes partial refunds, and a payment of it to refund in part.
+PARTIAL_SETTINGS = replace(SETTINGS, providers={
+    **SETTINGS.providers, "paymaster": replace(SETTINGS.providers["paymaster"], partial_refund=True)
+})  # fmt: skip
+PARTLY_REFUNDABLE = Payment(
+    order_id(5),
+    5,
+    1,
+    "mpm",
+    "paymaster",
+    Money(150_000, "RUB"),
+    PaymentState.PAID,
+    provider_ref="PM-7705",
+)
+
 #: Rows that bring a fresh terminal to each phase.
 TO_PHASE: dict[Phase, list[Row]] = {
     Phase.IDLE: [],
@@ -80,6 +97,9 @@ TO_PHASE: dict[Phase, list[Row]] = {
                                                            Expect(phase=Phase.VOIDING))],
     Phase.RESOLVING: [(0, in_doubt(7), Expect(phase=Phase.RESOLVING))],
     Phase.REFUND_SCAN: [(0, RefundRequested(), Expect(phase=Phase.REFUND_SCAN))],
+    Phase.REFUND_AMOUNT: [(0, RefundRequested(), Expect(phase=Phase.REFUND_SCAN)),
+                          (1, PaymentLookedUp("PM-7705", PARTLY_REFUNDABLE),
+                           Expect(phase=Phase.REFUND_AMOUNT))],
     Phase.DONE: PAID,
     Phase.FAULT: [(0, JournalFailed("disk full"), Expect(phase=Phase.FAULT))],
     Phase.PRESENT: [(0, ApiPaymentRequested(1500, "RUB", "POS-1", "code", "", "", "k", "h"),
@@ -90,6 +110,8 @@ TO_PHASE: dict[Phase, list[Row]] = {
 
 def reach(phase: Phase, settings: Settings = SETTINGS) -> Script:
     """A terminal brought to ``phase``."""
+    if phase is Phase.REFUND_AMOUNT and settings is SETTINGS:
+        settings = PARTIAL_SETTINGS
     script = run(State(settings), TO_PHASE[phase])
     assert script.state.phase is phase
     return script
@@ -283,7 +305,8 @@ PAYMENT = Payment(
 SLIP_CASES = [
     pytest.param(kind, lang, columns, id=f"{kind.value}-{lang}-{columns}")
     for kind in SlipKind
-    if kind not in (SlipKind.X_REPORT, SlipKind.PAIRING)  # test_reports.py, tests/api/
+    if kind not in (SlipKind.X_REPORT, SlipKind.Z_REPORT, SlipKind.PERIOD_REPORT,
+                    SlipKind.PAIRING)  # test_reports.py, tests/api/
     for lang in LANGUAGES for columns in (32, 48)
 ]  # fmt: skip
 

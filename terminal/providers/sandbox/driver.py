@@ -53,7 +53,7 @@ class SandboxProvider:
     """
 
     #: The sandbox's schedule: a QR every 3 s, five minutes to pay, a minute to confirm.
-    DEFAULT_CAPABILITIES = Capabilities()
+    DEFAULT_CAPABILITIES = Capabilities(partial_refund=True)
 
     def __init__(
         self,
