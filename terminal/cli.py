@@ -172,19 +172,25 @@ def build_parser() -> argparse.ArgumentParser:
     sync = sub.add_parser("sync", help="records sent upstream: status, retry a parked batch")
     sync_sub = sync.add_subparsers(dest="sync_command", required=True)
     sync_status = sync_sub.add_parser("status", help="per target: last acknowledged, backlog")
-    sync_status.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    sync_status.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG, help="default: %(default)s"
+    )
     sync_status.add_argument("--json", action="store_true", help="one JSON list")
     sync_retry = sync_sub.add_parser("retry", help="send a batch a receiver refused again")
-    sync_retry.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    sync_retry.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG, help="default: %(default)s"
+    )
     sync_retry.add_argument("--target", help="the [[sync.targets]] name (default: every one)")
     fleet = sub.add_parser("fleet", help="the reference receiver of every terminal's records")
     fleet_sub = fleet.add_subparsers(dest="fleet_command", required=True)
     listen = fleet_sub.add_parser("listen", help="store each record once in an SQLite file")
     listen.add_argument("--broker", required=True, help="mqtt://host:port or mqtts://host:port")
     listen.add_argument("--db", type=Path, required=True, help="the SQLite file to write")
-    listen.add_argument("--protocol", choices=["5", "3.1.1"], default="5")
+    listen.add_argument(
+        "--protocol", choices=["5", "3.1.1"], default="5", help="MQTT version (default 5)"
+    )
     listen.add_argument("--client-id", default="payterm-fleet", help="its persistent session")
-    listen.add_argument("--username", default="")
+    listen.add_argument("--username", default="", help="MQTT user name (default: none)")
     listen.add_argument("--password-file", type=Path, help="a file holding the password")
     listen.add_argument("--ca", type=Path, help="TLS: the CA of the broker's certificate")
     listen.add_argument("--cert", type=Path, help="TLS: a client certificate (PEM)")
@@ -437,6 +443,15 @@ def _print_report(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     kind, copy = SlipKind.X_REPORT, False
     if args.kind == "z":
+        from terminal.journal.recovery import in_use
+
+        if in_use(path):
+            print(
+                "payterm report z: the terminal is running and holds the journal; close the "
+                "shift with its Z key (keypad) instead, or stop it first",
+                file=sys.stderr,
+            )
+            return 2
         with Journal.open(path, terminal_id=config.terminal.id, create=False) as journal:
             data = journal.close_shift_report(wall=now, detail=args.detail)
         kind = SlipKind.Z_REPORT

@@ -20,6 +20,8 @@ from terminal.config.model import (
     ProviderConfig,
     ScannerConfig,
     SupervisorConfig,
+    SyncConfig,
+    SyncTargetConfig,
     TerminalConfig,
 )
 
@@ -116,4 +118,9 @@ SECONDS_LIMITS: dict[tuple[type, str], tuple[float, str]] = {
     (ScannerConfig, "inter_key_timeout_s"): (1.0, "slower keys are typed by a person"),
     (ButtonsConfig, "debounce_s"): (1.0, "a press shorter than this would be lost"),
     (ButtonsConfig, "force_hold_s"): (10.0, "no one holds a button longer"),
+    (SyncConfig, "keep_s"): (90 * SECONDS_CEILING, "90 days: the data partition is small"),
+    (SyncConfig, "late_after_s"): (SECONDS_CEILING, "a day"),
+    (SyncConfig, "backoff_initial_s"): (60.0, "a minute"),
+    (SyncConfig, "backoff_max_s"): (3600.0, "an hour between two tries"),
+    (SyncTargetConfig, "timeout_s"): (300.0, "5 minutes for one batch"),
 }

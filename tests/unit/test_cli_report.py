@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -45,3 +47,30 @@ def test_a_time_range(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert main(args) == 0
     assert "123.45 RUB" in capsys.readouterr().out
     assert main(["report", "--from", "2026-03-01", "--data-dir", str(tmp_path)]) == 2
+
+
+_HOLD = """
+import sys, time
+from terminal.journal.journal import Journal
+journal = Journal.open(__import__("pathlib").Path(sys.argv[1]), terminal_id="T0001")
+journal.current_shift()  # a read: the running terminal holds its journal from the first one
+print("holding", flush=True)
+time.sleep(60)
+"""
+
+
+def test_z_is_refused_while_the_terminal_holds_the_journal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _journal(tmp_path)
+    command = [sys.executable, "-c", _HOLD, str(tmp_path / JOURNAL_FILE)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as holder:
+        try:
+            assert holder.stdout is not None
+            assert holder.stdout.readline().strip() == "holding"
+            assert main(["report", "z", "--data-dir", str(tmp_path)]) == 2
+            assert "the terminal is running" in capsys.readouterr().err
+        finally:
+            holder.kill()
+    with Journal.open(tmp_path / JOURNAL_FILE, terminal_id="T0001") as j:
+        assert j.current_shift() == 1  # nothing was closed

@@ -18,7 +18,13 @@ import pytest
 from terminal import cli
 from terminal.config.limits import AMOUNT_CEILING_MINOR, INT_LIMITS, SECONDS_LIMITS
 from terminal.config.loader import decode_toml, load_config, parse_config, parse_secrets
-from terminal.config.model import Config, DisplayConfig, TerminalConfig
+from terminal.config.model import (
+    Config,
+    DisplayConfig,
+    RouteConfig,
+    SyncTargetConfig,
+    TerminalConfig,
+)
 from terminal.config.rules import FIELD_RULES, SECONDS
 from terminal.config.validation import validate
 from terminal.errors import ConfigError
@@ -42,6 +48,10 @@ def rejected(data: dict[str, Any], key: str) -> str:
 
 def toml_rejected(text: str, key: str) -> str:
     return rejected(decode_toml(text.encode()), key)
+
+
+#: Model classes written as arrays of tables ([[sync.targets]]), tested on their own.
+ARRAY_TABLES = (SyncTargetConfig, RouteConfig)
 
 
 def table_of(cls: type) -> str:
@@ -151,10 +161,17 @@ def test_a_route_length_beyond_its_range_is_refused() -> None:
 @pytest.mark.parametrize(("where", "high"), SECONDS_LIMITS.items(), ids=lambda v: str(v))
 def test_each_time_is_refused_beyond_its_bound(where: tuple[type, str], high: Any) -> None:
     cls, name = where
-    table = table_of(cls)
-    message = rejected(data_at(table, name, high[0] * 2), f"{table}.{name}")
-    assert f"at most {high[0]:g} ({high[1]})" in message
-    parse_config(data_at(table, name, high[0]))
+    if cls in ARRAY_TABLES:
+        table, key = "sync", "sync.targets[0]"
+        target = {"name": "pos", "kind": "webhook", "url": "https://pos.example/h"}
+        data = {"sync": {"targets": [{**target, name: high[0] * 2}]}}
+        message = rejected(data, f"{key}.{name}")
+        parse_config({"sync": {"targets": [{**target, name: high[0]}]}})
+    else:
+        table = table_of(cls)
+        message = rejected(data_at(table, name, high[0] * 2), f"{table}.{name}")
+        parse_config(data_at(table, name, high[0]))
+    assert f"at most {high[0]:.10g} ({high[1]})" in message
 
 
 def test_a_time_without_its_own_bound_is_at_most_a_day() -> None:
@@ -167,13 +184,29 @@ def test_a_time_without_its_own_bound_is_at_most_a_day() -> None:
 @pytest.mark.parametrize("written", ["inf", "+inf", "-inf", "nan", "+nan", "-nan", "1e400"])
 def test_toml_infinities_and_nan_are_refused_for_every_time(written: str) -> None:
     for cls, name, hint in model_fields():
-        if plain(hint) is not float:
+        if plain(hint) is not float or cls in ARRAY_TABLES:
             continue
         table = table_of(cls)
         head, _, sub = table.partition(".")
         header = f"[{head}.{sub}]" if sub else f"[{head}]"
         message = toml_rejected(f"{header}\n{name} = {written}\n", f"{table}.{name}")
         assert "must be a finite number" in message
+
+
+@pytest.mark.parametrize("written", ["inf", "nan", "1e400"])
+def test_toml_infinities_are_refused_in_an_array_of_tables(written: str) -> None:
+    text = (
+        '[[sync.targets]]\nname = "pos"\nkind = "webhook"\nurl = "https://pos.example/h"\n'
+        f"timeout_s = {written}\n"
+    )
+    assert "must be a finite number" in toml_rejected(text, "sync.targets[0].timeout_s")
+
+
+def test_the_default_of_every_time_is_within_its_bound() -> None:
+    # A default the checks would refuse when written out is a trap for the technician.
+    for (cls, name), (high, _) in SECONDS_LIMITS.items():
+        default = cls.__dataclass_fields__[name].default  # type: ignore[attr-defined]
+        assert default is None or 0 < default <= high, (cls.__name__, name, default)
 
 
 def test_a_huge_whole_number_for_a_time_is_refused() -> None:
