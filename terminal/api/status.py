@@ -27,6 +27,7 @@ def terminal_resource(
     busy = state.phase.value not in ("idle", "done")
     return {
         "terminal_id": state.settings.terminal_id,
+        "training": state.settings.training,
         "version": version,
         "phase": state.phase.value,
         "busy": busy,
