@@ -4,18 +4,25 @@
     .venv/bin/python -m bench.bench_api --json     # one JSON document on stdout
     .venv/bin/python -m bench.bench_api --quick    # fewer samples, 300 payments for RSS
 
-The terminal runs in this process with the API on 127.0.0.1 over TLS (its own
-self-signed certificate, pinned by the client) and its provider is the bench sandbox,
-which notes when each request arrives. Figures:
+The terminal runs on its own, as on the device: ``payterm demo --headless --api`` in a
+child process (the emulated device, the API on 127.0.0.1 over TLS with its own
+self-signed certificate, pinned by the client), with its provider the bench sandbox in a
+second child process, which prints when each request arrives. The POS client runs in
+this process, and the 50 pollers in a third. So the memory and the start-up time are the
+terminal's own. Figures:
 
 1. API create → provider request: from the POS sending ``POST /v1/payments`` to the
    provider receiving the invoice request (p50, p99).
-2. state change → SSE event received: from the journal write of a payment's step to a
-   client of ``GET /v1/events`` reading its event (p99).
-3. scan → provider request while 50 clients poll ``GET /v1/terminal`` 10 times a second
-   (from another process, as POS machines would): the keypad path, with the API busy.
-4. cold start → READY with the API on: a new process, until the terminal is started.
-5. RSS after N API payments, paid (10 000; 300 with --quick).
+2. state change → SSE event received: from the terminal reporting a payment's journal
+   write (its headless output, read here) to a client of ``GET /v1/events`` reading its
+   event (p99).
+3. scan → provider request while 50 clients poll ``GET /v1/terminal`` 10 times a second:
+   the scanner path (a headless ``scan``), with the API busy.
+4. Where a poll's time goes, measured on the same code in this process: the key check,
+   the status document (built, and served from its cache), and the whole request
+   through Starlette (uvicorn's h11 parsing is the rest of the loaded figure).
+5. cold start → READY with the API on: a new terminal process until ``terminal:ready``.
+6. RSS of the terminal's process after N API payments, paid (10 000; 300 with --quick).
 
 It exits 0 whatever the figures say.
 """
@@ -25,7 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
+import json
 import os
 import ssl
 import subprocess
@@ -34,19 +41,17 @@ import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make ``bench`` and the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
 
-from bench.measure import percentile, rss_bytes  # noqa: E402
+from bench.api_rig import STALL_S, Rig, event_line  # noqa: E402
+from bench.measure import percentile  # noqa: E402
 from bench.report import Figure, not_measured, print_figures  # noqa: E402
-from bench.rig import ALIPAY_CODE, BenchSandbox, Watch, bench_config, wait  # noqa: E402
-from terminal.app import Terminal  # noqa: E402
-from terminal.clock import FakeClock  # noqa: E402
-from terminal.config.model import ApiConfig  # noqa: E402
-from terminal.machine import ButtonPressed, CodeScanned, KeyPressed  # noqa: E402
+from bench.rig import ALIPAY_CODE  # noqa: E402
 
 __all__ = ["main", "measure"]
 
@@ -68,203 +73,176 @@ asyncio.run(main())
 """
 
 
-@contextlib.asynccontextmanager
-async def _terminal(data_dir: Path) -> AsyncIterator[tuple[Terminal, BenchSandbox, list[int]]]:
-    arrivals: list[int] = []
-    sandbox = BenchSandbox(data_dir / "ledger.sqlite3",
-                           on_request=lambda request, ns: arrivals.append(ns))  # fmt: skip
-    url = await sandbox.start()
-    config = bench_config(data_dir, url)
-    config = dataclasses.replace(config, api=ApiConfig(enabled=True, host="127.0.0.1", port=0))
-    try:
-        async with Terminal(config, FakeClock()) as terminal:
-            runner = asyncio.create_task(terminal.runtime.run())
-            await terminal.runtime.wait_idle()
-            try:
-                yield terminal, sandbox, arrivals
-            finally:
-                runner.cancel()
-                with contextlib.suppress(asyncio.CancelledError, BaseExceptionGroup):
-                    await runner
-    finally:
-        await sandbox.aclose()
-
-
-async def _pair(terminal: Terminal, tls: ssl.SSLContext) -> str:
-    await terminal.api.api.pairings.open()
-    await terminal.runtime.wait_idle()
-    code = terminal.runtime.state.pairing_code
-    async with httpx.AsyncClient(base_url=terminal.api.url, verify=tls, trust_env=False) as c:
-        answer = await c.post("/v1/pairings", json={"code": code, "name": "bench"})
-    return str(answer.json()["api_key"])
-
-
 async def _pay_by_api(
-    terminal: Terminal, sandbox: BenchSandbox, watch: Watch, client: httpx.AsyncClient, n: int
-) -> int:
-    """One API payment to paid; returns the ns the create was sent at."""
-    waiting, done = watch.expect_phase("waiting"), watch.expect_phase("done")
+    rig: Rig, client: httpx.AsyncClient, control: httpx.AsyncClient, n: int,
+    paid: dict[str, asyncio.Future[None]],
+) -> tuple[int, int]:  # fmt: skip
+    """One API payment to paid; (sent ns, sandbox line index before it)."""
+    before = len(rig.sandbox.lines)
     sent = time.perf_counter_ns()
     answer = await client.post("/v1/payments", json=BODY, headers={"Idempotency-Key": f"b{n}"})
     if answer.status_code != 201:
         raise RuntimeError(f"create answered {answer.status_code}: {answer.text}")
-    await wait(waiting, "waiting for the customer")
-    sandbox.ledger.customer("pay", answer.json()["id"])
-    assert isinstance(terminal.clock, FakeClock)
-    for _ in range(50):
-        terminal.clock.advance(3.0)
-        finished, _ = await asyncio.wait({done}, timeout=0.2)
-        if finished:
-            break
-    await wait(done, "the paid result")
-    await terminal.runtime.wait_idle()
-    return sent
+    order_id = answer.json()["id"]
+    done = paid.setdefault(order_id, asyncio.get_running_loop().create_future())
+    await rig.arrival(before, "the invoice request")
+    said = await control.post("/control/customer", json={"action": "pay", "order_id": order_id})
+    if said.status_code >= 400:
+        raise RuntimeError(f"the sandbox would not pay: {said.text}")
+    await asyncio.wait_for(done, STALL_S)
+    paid.pop(order_id, None)
+    return sent, before
+
+
+async def _follow(
+    client: httpx.AsyncClient, rig: Rig, paid: dict[str, asyncio.Future[None]],
+    received: list[float] | None,
+) -> None:  # fmt: skip
+    """Read ``GET /v1/events``: resolve ``paid`` futures, and time each step's event."""
+    terminal = rig.terminal
+    assert terminal is not None
+    seen = 0
+    recorded: dict[tuple[str, str], int] = {}
+    async with client.stream("GET", "/v1/events", timeout=None) as stream:
+        async for line in stream.aiter_lines():
+            if not line.startswith("data: "):
+                continue
+            got = time.perf_counter_ns()
+            payment = json.loads(line[6:]).get("payment")
+            if payment is None:
+                continue
+            state = payment["history"][-1]["state"] if payment["history"] else payment["state"]
+            if received is not None:
+                for ns, text in terminal.lines[seen:]:
+                    if '"journal:record"' in text:
+                        data = json.loads(text)
+                        recorded.setdefault((data["order_id"], data["state"]), ns)
+                seen = len(terminal.lines)
+                at = recorded.pop((payment["id"], state), None)
+                if at is not None:
+                    received.append((got - at) / 1e6)
+            if payment["state"] == "paid":
+                future = paid.setdefault(payment["id"], asyncio.get_running_loop().create_future())
+                if not future.done():
+                    future.set_result(None)
+
+
+@contextlib.asynccontextmanager
+async def _clients(rig: Rig, key: str, tls: ssl.SSLContext) -> AsyncIterator[Any]:
+    headers = {"Authorization": f"Bearer {key}"}
+    async with (
+        httpx.AsyncClient(base_url=rig.url, verify=tls, headers=headers, trust_env=False,
+                          timeout=10) as client,
+        httpx.AsyncClient(base_url=rig.sandbox_url, trust_env=False, timeout=10) as control,
+    ):  # fmt: skip
+        yield client, control
+
+
+async def _scan_once(rig: Rig) -> float:
+    for key in ("1", "2", "3", "enter"):
+        await rig.command(f"key {key}")
+    before = len(rig.sandbox.lines)
+    assert rig.terminal is not None
+    scanned = time.perf_counter_ns()
+    rig.terminal.send(f"scan {ALIPAY_CODE}")
+    arrived = await rig.arrival(before, "the scanned code's request")
+    elapsed = (arrived - scanned) / 1e6
+    start = len(rig.terminal.lines)
+    await asyncio.to_thread(rig.terminal.wait_line, start, event_line("ok"), "the scan's ok")
+    await rig.command("press cancel")
+    await rig.command("wait")
+    return elapsed
 
 
 async def _measure(samples: int, payments: int) -> list[Figure]:
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="payterm-bench-api-") as folder:
-        async with _terminal(Path(folder)) as (terminal, sandbox, arrivals):
-            watch = Watch(terminal)
-            cert = terminal.api.certificate.cert_path
-            tls = ssl.create_default_context(cafile=str(cert))
-            key = await _pair(terminal, tls)
-            headers = {"Authorization": f"Bearer {key}"}
-            async with httpx.AsyncClient(base_url=terminal.api.url, verify=tls, headers=headers,
-                                         trust_env=False, timeout=10) as client:  # fmt: skip
-                # 1 and 2: create → provider request, and state change → SSE event.
-                recorded: dict[tuple[str, str], int] = {}
-                terminal.runtime.subscribe(lambda name, d: recorded.setdefault(
-                    (d["order_id"], d["state"]), time.perf_counter_ns())
-                    if name == "journal:record" else None)  # fmt: skip
-                received: list[int] = []
-                events = asyncio.create_task(_listen(client, recorded, received))
+        rig = Rig(Path(folder))
+        try:
+            rig.start_terminal()
+            tls = ssl.create_default_context(cafile=str(rig.cert))
+            key = await rig.pair(tls)
+            async with _clients(rig, key, tls) as (client, control):
+                paid: dict[str, asyncio.Future[None]] = {}
+                received: list[float] = []
+                follower = asyncio.create_task(_follow(client, rig, paid, received))
+                await asyncio.sleep(0.2)
                 create_ms: list[float] = []
                 for n in range(samples):
-                    before = len(arrivals)
-                    sent = await _pay_by_api(terminal, sandbox, watch, client, n)
-                    create_ms.append((arrivals[before] - sent) / 1e6)
-                await asyncio.sleep(0.1)
-                events.cancel()
+                    sent, before = await _pay_by_api(rig, client, control, n, paid)
+                    create_ms.append((await rig.arrival(before, "invoice") - sent) / 1e6)
+                received_n = len(received)
                 figures += [
                     Figure(SECTION, "create_p50", "API create → provider request p50",
                            percentile(create_ms, 0.5), "ms", 10.0),
                     Figure(SECTION, "create_p99", "API create → provider request p99",
                            percentile(create_ms, 0.99), "ms", 30.0),
                     Figure(SECTION, "sse_p99", "state change → SSE event received p99",
-                           percentile([r / 1e6 for r in received], 0.99) if received else None,
-                           "ms", 20.0, note=f"{len(received)} events"),
+                           percentile(received, 0.99) if received else None, "ms", 20.0,
+                           note=f"{received_n} events, from the terminal's report of "
+                           "the journal write"),
                 ]  # fmt: skip
-                # 3: scan → provider request with 50 pollers in another process.
                 pollers = subprocess.Popen(
-                    [sys.executable, "-c", POLLERS, terminal.api.url, key, str(cert)],
+                    [sys.executable, "-c", POLLERS, rig.url, key, str(rig.cert)],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 )  # fmt: skip
                 try:
                     await asyncio.sleep(1.0)
-                    scan_ms = [await _scan_once(terminal, watch, arrivals) for _ in range(samples)]
+                    scan_ms = [await _scan_once(rig) for _ in range(samples)]
                 finally:
                     pollers.terminate()
                     pollers.wait(timeout=10)
                 figures.append(Figure(
                     SECTION, "scan_loaded_p99", "scan → provider request p99, 50 clients polling",
-                    percentile(scan_ms, 0.99), "ms", 20.0))  # fmt: skip
-                # 5: RSS after many payments (this process: terminal, sandbox and client).
-                before_mb = rss_bytes() / 2**20
+                    percentile(scan_ms, 0.99), "ms", 20.0,
+                    note=f"p50 {percentile(scan_ms, 0.5):.1f} ms"))  # fmt: skip
+                assert rig.terminal is not None
+                before_mb = rig.terminal.rss_mb()
                 for n in range(samples, samples + payments):
-                    await _pay_by_api(terminal, sandbox, watch, client, n)
-                after_mb = rss_bytes() / 2**20
+                    await _pay_by_api(rig, client, control, n, paid)
+                after_mb = rig.terminal.rss_mb()
+                follower.cancel()
                 figures += [
                     Figure(SECTION, "rss", f"RSS after {payments} API payments (API on)",
-                           after_mb, "MB", 80.0,
-                           note="the bench's process: terminal, sandbox and the POS client"),
+                           after_mb, "MB", 80.0, note="the terminal's process alone"),
                     Figure(SECTION, "rss_growth", f"RSS growth over those {payments} payments",
                            after_mb - before_mb, "MB"),
                 ]  # fmt: skip
-            watch.close()
+        finally:
+            rig.close()
     return figures
 
 
-async def _listen(
-    client: httpx.AsyncClient, recorded: dict[tuple[str, str], int], received: list[int]
-) -> None:
-    import json
-
-    async with client.stream("GET", "/v1/events", timeout=None) as stream:
-        async for line in stream.aiter_lines():
-            if line.startswith("data: "):
-                data = json.loads(line[6:])
-                payment = data.get("payment")
-                if payment is None:
-                    continue
-                at = recorded.get((payment["id"], payment["history"][-1]["state"]))
-                if at is not None:
-                    received.append(time.perf_counter_ns() - at)
-
-
-async def _scan_once(terminal: Terminal, watch: Watch, arrivals: list[int]) -> float:
-    runtime = terminal.runtime
-    waiting = watch.expect_phase("waiting")
-    for key in ("1", "2", "3", "enter"):
-        runtime.feed(KeyPressed(key))
-    await runtime.wait_idle()
-    before = len(arrivals)
-    scanned = time.perf_counter_ns()
-    runtime.feed(CodeScanned(ALIPAY_CODE))
-    await wait(waiting, "waiting for the customer")
-    elapsed = (arrivals[before] - scanned) / 1e6
-    done = watch.expect_phase("done")
-    runtime.feed(ButtonPressed("cancel"))
-    await wait(done, "cancelled")
-    await runtime.wait_idle()
-    return elapsed
-
-
 def _cold_start() -> Figure:
-    """A new process until the terminal with the API on is started (READY)."""
-    code = (
-        "import asyncio, dataclasses, sys\n"
-        "from pathlib import Path\n"
-        "from terminal.app import Terminal\n"
-        "from terminal.clock import SystemClock\n"
-        "from terminal.config.loader import demo_config\n"
-        "from terminal.config.model import ApiConfig\n"
-        "async def main():\n"
-        "    config = demo_config(Path(sys.argv[1]))\n"
-        "    config = dataclasses.replace(config, api=ApiConfig(enabled=True, host='127.0.0.1',"
-        " port=0))\n"
-        "    async with Terminal(config, SystemClock()) as t:\n"
-        "        await t.runtime.run(on_started=lambda: (print('READY', flush=True),"
-        " asyncio.get_running_loop().call_soon(asyncio.ensure_future, t.runtime.stop(0))))\n"
-        "asyncio.run(main())\n"
-    )
+    """A new terminal process until it says ``terminal:ready``, the API on (best of 3)."""
     times: list[float] = []
     with tempfile.TemporaryDirectory(prefix="payterm-bench-cold-") as folder:
-        for attempt in range(4):
-            started = time.perf_counter()
-            child = subprocess.Popen([sys.executable, "-c", code, folder], stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True,
-                                     env=dict(os.environ))  # fmt: skip
-            assert child.stdout is not None
-            line = child.stdout.readline()
-            elapsed = time.perf_counter() - started
-            child.wait(timeout=30)
-            if line.strip() != "READY":
-                return not_measured(SECTION, "cold_start", "the child never said READY")
-            if attempt:  # the first run made the certificate and the journal
-                times.append(elapsed)
+        rig = Rig(Path(folder))
+        try:
+            for attempt in range(4):
+                elapsed = rig.start_terminal()
+                rig.stop_terminal()
+                if attempt:  # the first run made the certificate and the journal
+                    times.append(elapsed)
+        except RuntimeError as exc:
+            return not_measured(SECTION, "cold_start", str(exc))
+        finally:
+            rig.close()
+    note = "payterm demo --headless --api, its own process"
     return Figure(SECTION, "cold_start", "cold start → READY with the API on (best of 3)",
-                  min(times), "s", 1.0)  # fmt: skip
+                  min(times), "s", 1.0, note=note)  # fmt: skip
 
 
 def measure(*, quick: bool) -> list[Figure]:
     """Every figure of this benchmark."""
+    from bench.api_poll import poll_breakdown
+
     samples, payments = (30, 300) if quick else (200, 10_000)
     try:
         figures = asyncio.run(_measure(samples, payments))
     except Exception as exc:  # noqa: BLE001 - a broken run is a row that says why
         figures = [not_measured(SECTION, "api", f"{type(exc).__name__}: {exc}")]
-    return [*figures, _cold_start()]
+    return [*figures, *poll_breakdown(quick=quick), _cold_start()]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -278,4 +256,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
     sys.exit(main())

@@ -38,9 +38,11 @@ from terminal.app import settings_from  # noqa: E402
 from terminal.config.loader import parse_config  # noqa: E402
 from terminal.journal.reports import Figure, ProviderTotals, ReportData  # noqa: E402
 from terminal.machine import Phase, Settings, State  # noqa: E402
+from terminal.machine.api_events import ApiOrder  # noqa: E402
 from terminal.money import Money  # noqa: E402
 from terminal.payment import Payment, PaymentState  # noqa: E402
 from terminal.views.model import Screen, Slip, SlipKind  # noqa: E402
+from terminal.views.pairing import build_pairing_slip  # noqa: E402
 from terminal.views.reports import build_report, build_x_report  # noqa: E402
 from terminal.views.screens import screen_for  # noqa: E402
 from terminal.views.slips import build_slip, training_slip  # noqa: E402
@@ -61,7 +63,12 @@ DYNAMIC_SBP = (
 )
 WALL = "2026-03-14T12:30:05+00:00"
 #: Screen kinds also pictured on a training terminal (``screen-training_<kind>-…``).
-TRAINING_KINDS = ("idle", "qr", "qr_sbp_dynamic", "no_connection", "paid", "cancel_failed")
+TRAINING_KINDS = (
+    "idle", "qr", "qr_sbp_dynamic", "no_connection", "paid", "cancel_failed", "present", "pairing",
+)  # fmt: skip
+#: The API certificate's SHA-256 fingerprint a pairing shows (screen) and prints (slip).
+FINGERPRINT = ":".join(f"{b:02X}" for b in bytes.fromhex(
+    "3FA27C019BD45E8816C3A0F27D59E4B1C60D8A3E5F1724B9ACE08D6342F1B75A"))  # fmt: skip
 
 
 def settings(size: tuple[int, int] = (128, 64), *, training: bool = False) -> Settings:
@@ -98,6 +105,15 @@ def _payment(state: PaymentState = PaymentState.PENDING, **changes: object) -> P
 def _cpm(state: PaymentState = PaymentState.PENDING) -> Payment:
     return _payment(state, flow="cpm", provider="verystar", qr_payload=None,
                     code_masked="2866**********1234")  # fmt: skip
+
+
+def _api_order() -> ApiOrder:
+    """A POS's "show your code" payment, waiting for the customer's code."""
+    return ApiOrder(
+        order_id="T0001-0000-000042", seq=42, reference="CHECK-8812", method="code",
+        description="", amount=Money(150_000, "RUB"), provider="", idempotency_key="k",
+        body_hash="h",
+    )  # fmt: skip
 
 
 def scenes(base: Settings | None = None) -> dict[str, State]:
@@ -147,6 +163,10 @@ def scenes(base: Settings | None = None) -> dict[str, State]:
         "fault": State(base, phase=Phase.FAULT, fault="journal: disk full", fault_kind="disk_full"),
         "notice_paper": State(base, printer_problem="paper"),
         "notice_unknown_code": replace(entry, phase=Phase.READY, message="code_unknown"),
+        "present": replace(entry, phase=Phase.PRESENT, api_order=_api_order()),
+        "pairing": State(
+            base, phase=Phase.PAIRING, pairing_code="493021", pairing_fingerprint=FINGERPRINT
+        ),
     }
 
 
@@ -220,6 +240,11 @@ def slips(lang: Language) -> dict[str, object]:
     payment = out[SlipKind.PAYMENT.value]
     assert isinstance(payment, Slip)
     out["training_payment"] = training_slip(payment, lang)  # as a training terminal prints it
+    pairing = build_pairing_slip(
+        FINGERPRINT, terminal_id="T0001", address="https://192.0.2.10:8443", language=lang
+    )
+    out[SlipKind.PAIRING.value] = pairing
+    out["training_pairing"] = training_slip(pairing, lang)
     return out
 
 

@@ -91,11 +91,14 @@ class EventHub:
     def data(self, event: StoredEvent) -> dict[str, Any] | None:
         """The event as JSON: a payment as the resource shows it, or a terminal condition."""
         body: dict[str, Any] = json.loads(event.body) if event.body else {}
+        training = self._runtime.state.settings.training
         if event.kind == "terminal":
-            return {"type": "terminal", "id": event.id, "at": event.wall, **body}
+            return {"type": "terminal", "id": event.id, "training": training, "at": event.wall,
+                    **body}  # fmt: skip
         if event.kind == "order":
             payment = self._payments.resource(body["id"])
             return None if payment is None else {"type": "payment", "id": event.id,
+                                                 "training": training,
                                                  "payment": payment}  # fmt: skip
         if event.seq is None or event.n is None:
             return None
@@ -109,7 +112,7 @@ class EventHub:
         if state == "voided" and any(s["note"] == "refunded" for s in steps):
             state = "refunded"
         at_step = {**payment, "history": steps, "state": state}
-        return {"type": "payment", "id": event.id, "payment": at_step}
+        return {"type": "payment", "id": event.id, "training": training, "payment": at_step}
 
     async def stream(self, last_id: int) -> AsyncIterator[str]:
         """Every event after ``last_id`` as SSE frames, then each new one as it comes."""

@@ -87,6 +87,10 @@ def _schemas() -> dict[str, Any]:
     }  # fmt: skip
     payment_props: dict[str, Any] = {
         "id": {"type": "string"},
+        "training": {
+            "type": "boolean",
+            "description": "made on a training terminal: no money moved; never book it",
+        },
         "number": {"type": "integer", "description": "the through-number printed on the slip"},
         "reference": _NULL_STR,
         "description": _NULL_STR,
@@ -124,10 +128,13 @@ def _schemas() -> dict[str, Any]:
     nullable_bool = {"type": ["boolean", "null"]}
     terminal = {
         "type": "object",
-        "required": ["terminal_id", "version", "phase", "busy", "doing", "payment_in_hand",
-                     "screen", "printer", "scanner", "parts", "providers", "sync", "fault"],
+        "required": ["terminal_id", "training", "version", "phase", "busy", "doing",
+                     "payment_in_hand", "screen", "printer", "scanner", "parts", "providers",
+                     "sync", "fault"],
         "properties": {
             "terminal_id": {"type": "string"}, "version": {"type": "string"},
+            "training": {"type": "boolean", "description": "a training terminal: its "
+                         "payments take no money and its slips say NOT A PAYMENT"},
             "phase": {"type": "string"}, "busy": {"type": "boolean"},
             "doing": {"type": "string"}, "payment_in_hand": _NULL_STR,
             "screen": {"type": ["object", "null"]},

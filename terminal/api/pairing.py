@@ -46,6 +46,8 @@ class Pairings:
         self._runtime = runtime
         self._store = store
         self.fingerprint = fingerprint
+        #: Paired key hashes to names, read from the journal when a pairing changes.
+        self._keys: dict[str, str] | None = None
 
     def opening(self) -> PairingOpened:
         """A fresh 6-digit code to show, with the certificate's fingerprint."""
@@ -78,6 +80,7 @@ class Pairings:
             )  # fmt: skip
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         step = await step_of(self._runtime, PairingAttempted(body.code, body.name, key_hash(key)))
+        self._keys = None  # read again: the journal is what says who is paired
         if any(isinstance(effect, RecordPairing) for effect in step.effects):
             if _in_fault(self._runtime):
                 raise ApiProblem(503, "out_of_service", "the journal cannot be written")
@@ -93,7 +96,9 @@ class Pairings:
         scheme, _, key = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
             raise _unauthorized("send Authorization: Bearer <API key> (pair the POS first)")
-        name = self._store.paired_name(key_hash(key.strip()))
+        if self._keys is None:
+            self._keys = self._store.paired_keys()
+        name = self._keys.get(key_hash(key.strip()))
         if name is None:
             raise _unauthorized("the API key is not valid (revoked, or never paired here)")
         return name
@@ -104,6 +109,7 @@ class Pairings:
 
     def revoke(self, name: str) -> None:
         """Forget ``name``'s key; 404 when no POS of that name is paired."""
+        self._keys = None
         if not self._store.revoke(name):
             raise ApiProblem(404, "not_found", f"no POS named {name!r} is paired", field="name")
         log.info("POS %r unpaired", name)

@@ -67,6 +67,8 @@ class Payments:
         self._store: ApiStore = runtime.api_store
         self._config = config
         self._create = asyncio.Lock()
+        #: A training terminal's payments take no money: every resource says so.
+        self.training = config.terminal.training
 
     # --- reading ----------------------------------------------------------------------
 
@@ -77,7 +79,9 @@ class Payments:
         if payment is None and order is None:
             return None
         history = self._journal.history(order_id) if payment is not None else []
-        return payment_resource(payment, order, history, self._config.routes)
+        return payment_resource(
+            payment, order, history, self._config.routes, training=self.training
+        )
 
     def get(self, order_id: str) -> dict[str, Any]:
         """The payment ``order_id``; 404 when there is none."""

@@ -48,8 +48,14 @@ def payment_resource(
     order: ApiOrder | None,
     history: list[HistoryEntry],
     routes: tuple[RouteConfig, ...],
+    *,
+    training: bool,
 ) -> dict[str, Any]:
-    """The whole payment: state, amount, provider and wallet, references, number, history."""
+    """The whole payment: state, amount, provider and wallet, references, number, history.
+
+    ``training``: the terminal is a training terminal, so the payment took no money and a
+    POS must not book it (every resource and event says so, not only ``GET /v1/terminal``).
+    """
     assert payment is not None or order is not None
     notes = [entry.note for entry in history]
     state = payment_state(payment, order, notes)
@@ -65,6 +71,7 @@ def payment_resource(
     method = order.method if order is not None else "keypad"
     return {
         "id": order_id,
+        "training": training,
         "number": seq,
         "reference": order.reference if order is not None else None,
         "description": (order.description or None) if order is not None else None,

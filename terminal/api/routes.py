@@ -32,7 +32,7 @@ from terminal.api.pairing import Pairings
 from terminal.api.payments import REPLAYED, Payments
 from terminal.api.problems import ApiProblem, json_response, problem_response
 from terminal.api.resources import shift_resource
-from terminal.api.status import terminal_resource
+from terminal.api.status import TerminalStatus
 from terminal.journal import Journal
 from terminal.runtime.runtime import Runtime
 
@@ -59,6 +59,7 @@ class Api:
         self.pairings = pairings
         self.hub = hub
         self.openapi = openapi
+        self.status = TerminalStatus(runtime, journal, hub, __version__)
 
 
 def build_app(api: Api, *, local: bool = False) -> Starlette:
@@ -132,7 +133,7 @@ def build_app(api: Api, *, local: bool = False) -> Starlette:
         return json_response(api.payments.receipt(_path_id(request)), 202)
 
     async def terminal(request: Request) -> Response:
-        return json_response(terminal_resource(api.runtime, api.journal, api.hub, __version__))
+        return Response(api.status.body(), media_type="application/json")
 
     async def shift(request: Request) -> Response:
         return json_response(shift_resource(api.journal.shift_summary()))

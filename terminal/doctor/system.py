@@ -113,8 +113,9 @@ def held_parts() -> list[CheckResult]:
 
 
 _JOURNAL_FIX = (
-    "stop the terminal and copy the journal aside (never delete it: it holds payments); "
-    "restore the latest backup and report the damaged copy"
+    "the journal holds payments: never delete it. Stop the terminal (systemctl stop payterm); "
+    "`payterm journal --check` says what is damaged and `payterm journal --recover` salvages "
+    "it into a new journal, keeping the damaged files (see docs/journal.md)"
 )
 
 

@@ -86,6 +86,11 @@ class ApiStore:
         )
         return None if row is None else str(row[0])
 
+    def paired_keys(self) -> dict[str, str]:
+        """Every paired key's hash, to its POS's name (the API checks keys against these)."""
+        rows = self._db.rows("list API keys", "SELECT key_hash, name FROM api_pairings")
+        return {str(r[0]): str(r[1]) for r in rows}
+
     def pairings(self) -> list[Pairing]:
         """Every pairing, by name."""
         rows = self._db.rows(

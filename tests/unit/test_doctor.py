@@ -404,6 +404,11 @@ async def test_damaged_journal_fails(tmp_path: Path) -> None:
 
     assert result.status is Status.FAIL
     assert "never delete it" in result.fix
+    # The way out is the journal's own commands, not a backup the terminal never made.
+    assert "payterm journal --check" in result.fix
+    assert "payterm journal --recover" in result.fix
+    assert "docs/journal.md" in result.fix
+    assert "backup" not in result.fix
 
 
 # --- providers over a loopback TLS server ---------------------------------------------------
