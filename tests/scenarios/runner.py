@@ -22,6 +22,7 @@ A scenario is a text file of headless demo commands (see README) mixed with chec
     disk freed                        it can grow again (the administrator made room)
     journal lost                      the journal can no longer be read or written
     refused <command>                 the command must answer an error (the customer cannot pay)
+    if-state <phase> <command>        run the command only in that phase (a driver-dependent step)
 """
 
 from __future__ import annotations
@@ -118,6 +119,11 @@ async def run_scenario(path: Path, data_dir: Path, driver: str = "sandbox") -> O
                 if words[0] == "expect":
                     _check(terminal, outcome, words[1:], f"{path.name}:{number}: {line}")
                     continue
+                if words[0] == "if-state":  # a step only some drivers need
+                    if terminal.runtime.state.phase.value != words[1]:
+                        continue
+                    line = " ".join(words[2:])
+                    words = words[2:]
                 refused = words[0] == "refused"
                 seen = len(outcome.events)
                 await session.execute(line.split(None, 1)[1] if refused else line)
