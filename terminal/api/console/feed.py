@@ -147,6 +147,11 @@ class ConsoleFeed:
                                changed_at)  # fmt: skip
             self._wake()
 
+    async def settled(self) -> None:
+        """Return once the frame of the screen last shown is encoded."""
+        while self._encoding is not None and not self._encoding.done():
+            await asyncio.shield(self._encoding)
+
     def _current_image(self) -> Image.Image | None:
         """The display's frame (waits for its push under way); drawn for a display without."""
         image: Image.Image | None = getattr(self._display, "last_image", None)
