@@ -49,6 +49,8 @@ __all__ = ["FOLDER", "pictures", "screen_pictures", "slip_pictures", "stale", "m
 
 FOLDER = REPO / "docs" / "pictures"
 COMMAND = ".venv/bin/python scripts/render_pictures.py"
+#: The web console's screenshots: taken in Chromium by tests/console (``--console``).
+CONSOLE = "console-"
 LANGUAGES: tuple[Language, ...] = ("en", "ru")
 SIZES = ((128, 64), (128, 128))
 SCREEN_ZOOM = 3  # an OLED pixel is small: three image pixels each, edges kept sharp
@@ -245,7 +247,7 @@ def pictures() -> dict[str, Image.Image]:
 def stale(folder: Path = FOLDER) -> list[str]:
     """Names of pictures that are missing, differ from a fresh render, or are left over."""
     fresh = pictures()
-    found = {path.stem for path in folder.glob("*.png")}
+    found = {path.stem for path in folder.glob("*.png") if not path.stem.startswith(CONSOLE)}
     problems = [f"{name}.png is left over" for name in sorted(found - set(fresh))]
     for name, image in fresh.items():
         path = folder / f"{name}.png"
@@ -267,7 +269,7 @@ def write(folder: Path = FOLDER) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     fresh = pictures()
     for path in folder.glob("*.png"):
-        if path.stem not in fresh:
+        if path.stem not in fresh and not path.stem.startswith(CONSOLE):
             path.unlink()
     for name, image in fresh.items():
         image.save(folder / f"{name}.png", optimize=True)
@@ -278,7 +280,12 @@ def main(argv: list[str] | None = None) -> int:
     """Write the pictures, or with ``--check`` say which are stale (exit 1 if any)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="compare, do not write")
+    parser.add_argument(
+        "--console", action="store_true", help="also take the web console's screenshots"
+    )
     args = parser.parse_args(argv)
+    if args.console and not args.check:
+        return _console_pictures()
     if args.check:
         problems = stale()
         for problem in problems:
@@ -288,6 +295,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if problems else 0
     sys.stdout.write(f"wrote {write()} pictures to {FOLDER.relative_to(REPO)}/\n")
     return 0
+
+
+def _console_pictures() -> int:
+    """Run the console's browser tests with their screenshots kept in docs/pictures/."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "CONSOLE_PICTURES_DIR": str(FOLDER)}
+    pytest = [sys.executable, "-m", "pytest", "-q", "tests/console/test_console_browser.py"]
+    return subprocess.run(pytest, cwd=REPO, env=env, check=False).returncode  # noqa: S603
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 After each step the drawn display is taken from a screenshot of the page, brought back to
 the panel's pixels, and compared with the terminal's own frame; a QR on it must decode
-(zxing-cpp) to the payment link the terminal shows. With ``PAYTERM_CONSOLE_PICTURES=DIR``
+(zxing-cpp) to the payment link the terminal shows. With ``CONSOLE_PICTURES_DIR=DIR``
 each step's screenshot is kept there as ``console-<step>.png`` (scripts/render_pictures.py
 --console does this for docs/pictures/).
 """
@@ -99,8 +99,12 @@ class Walk:
         return str(await self.page.locator(selector).inner_text())
 
 
+#: Read at import: the suite's fixtures clear PAYTERM_* variables, not this one.
+PICTURES = os.environ.get("CONSOLE_PICTURES_DIR", "")
+
+
 def _shots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("PAYTERM_CONSOLE_PICTURES") or tmp_path / "shots")
+    folder = Path(PICTURES or tmp_path / "shots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
