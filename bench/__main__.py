@@ -40,6 +40,7 @@ BENCHMARKS: tuple[str, ...] = (
     "bench.bench_api",
     "bench.bench_journal_open",
     "bench.bench_sync",
+    "bench.bench_console",
 )
 
 

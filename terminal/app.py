@@ -168,7 +168,7 @@ class Terminal:
         if cfg.api.enabled:
             from terminal.api.service import start_api
 
-            self.api = await start_api(cfg, self.runtime, self.journal, self._stack)
+            self.api = await start_api(cfg, self.runtime, self.journal, self._stack, self)
 
         if cfg.sync.targets:
             from terminal.sync.service import SyncService

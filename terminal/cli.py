@@ -253,6 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
     pairings.add_argument("--data-dir", type=Path, help="the demo's data directory")
     demo.add_argument("--api", action="store_true", help="serve the integrator API (loopback)")
     demo.add_argument("--api-port", type=int, default=8443, help="with --api (default 8443)")
+    demo.add_argument(
+        "--web", action="store_true",
+        help="the web console only (http://127.0.0.1:PORT/console/), no drawing in this window",
+    )  # fmt: skip
     return parser
 
 
@@ -299,6 +303,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "fleet":
             return asyncio.run(_fleet_listen(args))
         if args.command == "demo":
+            if args.web:
+                return asyncio.run(_demo_web(_demo_config(args), _clock(args)))
             return asyncio.run(_demo(_demo_config(args), _clock(args), headless=args.headless))
         try:
             config = load_config(args.config)
@@ -337,6 +343,9 @@ def _demo_config(args: argparse.Namespace) -> Config:
     if args.api:
         api = replace(config.api, enabled=True, host="127.0.0.1", port=args.api_port)
         config = replace(config, api=api)
+    elif not args.headless:  # the web console beside the window (plain HTTP, loopback only)
+        api = replace(config.api, enabled=True, host="127.0.0.1", port=args.api_port, tls=False)
+        config = replace(config, api=api)
     return config
 
 
@@ -368,8 +377,32 @@ def _announce_api(terminal: object, *, headless: bool) -> None:
         line = {"event": "api:listening", "url": api.url, "fingerprint": api.fingerprint,
                 "socket": str(api.socket)}  # fmt: skip
         print(json.dumps(line), flush=True)
-    else:
+    elif api.fingerprint:
         print(f"API on {api.url}  certificate SHA-256 {api.fingerprint}", file=sys.stderr)
+    if not headless and api.api.console is not None:
+        print(f"web console: {api.url}/console/", file=sys.stderr, flush=True)
+
+
+async def _demo_web(config: Config, clock: Clock) -> int:
+    """The demo with the web console only: runs until Ctrl-C or SIGTERM."""
+    import signal
+
+    from terminal.app import Terminal
+
+    async with Terminal(config, clock, with_network_link=True) as terminal:
+        _announce_api(terminal, headless=False)
+        print("Ctrl-C stops the demo", file=sys.stderr, flush=True)
+        runner = asyncio.create_task(terminal.runtime.run())
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, runner.cancel)
+        try:
+            await runner
+        except asyncio.CancelledError:
+            pass
+        finally:
+            loop.remove_signal_handler(signal.SIGTERM)
+            await terminal.runtime.stop(timeout_s=2)
+    return 0
 
 
 async def _demo(config: Config, clock: Clock, *, headless: bool) -> int:

@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from terminal import __version__
 from terminal.api.bodies import (
@@ -60,6 +60,7 @@ class Api:
         self.hub = hub
         self.openapi = openapi
         self.status = TerminalStatus(runtime, journal, hub, __version__)
+        self.console: Any = None  # terminal.api.console.Console when the console is served
 
 
 def build_app(api: Api, *, local: bool = False) -> Starlette:
@@ -161,7 +162,7 @@ def build_app(api: Api, *, local: bool = False) -> Starlette:
         api.pairings.revoke(request.path_params["name"])
         return Response(status_code=204)
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/v1/openapi.json", guarded(openapi, auth=False), methods=["GET"]),
         Route("/v1/pairings", guarded(pair, auth=False), methods=["POST"]),
         Route("/v1/payments", guarded(create_payment), methods=["POST"]),
@@ -181,6 +182,10 @@ def build_app(api: Api, *, local: bool = False) -> Starlette:
             Route("/local/pairings", guarded(list_pairings), methods=["GET"]),
             Route("/local/pairings/{name}", guarded(revoke_pairing), methods=["DELETE"]),
         ]
+    if api.console is not None and not local:
+        from terminal.api.console import console_routes
+
+        routes += console_routes(api.console)
     handlers: dict[Any, Callable[..., Any]] = {HTTPException: _http_problem}
     return Starlette(routes=routes, exception_handlers=handlers)
 

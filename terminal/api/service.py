@@ -7,6 +7,7 @@ import ipaddress
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from terminal.api.events import EventHub
 from terminal.api.openapi import openapi_document
@@ -37,9 +38,17 @@ class RunningApi:
 
 
 async def start_api(
-    config: Config, runtime: Runtime, journal: Journal, stack: contextlib.AsyncExitStack
+    config: Config,
+    runtime: Runtime,
+    journal: Journal,
+    stack: contextlib.AsyncExitStack,
+    terminal: Any = None,
 ) -> RunningApi:
-    """Serve the API for ``runtime`` as ``config.api`` says; stopped when ``stack`` closes."""
+    """Serve the API for ``runtime`` as ``config.api`` says; stopped when ``stack`` closes.
+
+    With ``terminal`` (the assembled :class:`terminal.app.Terminal`) the web console is
+    served beside it when the config says so (docs/console.md).
+    """
     cfg = config.api
     data_dir = config.terminal.data_dir
     certificate = None
@@ -54,6 +63,10 @@ async def start_api(
         providers=sorted(config.providers),
     )  # fmt: skip
     api = Api(runtime, journal, payments, pairings, hub, document)
+    if terminal is not None:
+        from terminal.api.console import make_console
+
+        api.console = make_console(terminal, api)
     cert = (certificate.cert_path, certificate.key_path) if certificate is not None else None
     public = ApiServer(build_app(api), host=cfg.host, port=cfg.port, cert=cert)
     local = ApiServer(build_app(api, local=True), uds=data_dir / SOCKET_FILE)
@@ -66,11 +79,15 @@ async def start_api(
     await local.start()
     stack.push_async_callback(local.stop)
     stack.callback(hub.close)  # event streams end first, so the servers stop at once
+    if api.console is not None:
+        stack.callback(api.console.feed.close)
     runtime.pairing_source = pairings.opening
     scheme = "https" if certificate is not None else "http"
     url = f"{scheme}://{_shown_host(cfg.host)}:{public.port}"
     runtime.api_effects.address = url
     log.info("API listening on %s (certificate SHA-256 %s)", url, fingerprint or "none")
+    if api.console is not None:
+        log.info("web console on %s/console/", url)
     return RunningApi(url, fingerprint, certificate, data_dir / SOCKET_FILE, api)
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "Config",
     "SupervisorSecrets",
     "WifiSecrets",
+    "ConsoleSecrets",
     "SecretsFile",
 ]
 
@@ -224,6 +225,10 @@ class ApiConfig:
     port: int = 8443
     tls: bool = True  # a self-signed certificate made at the first start, kept in data_dir
     allow_plain_http: bool = False  # tls = false off loopback only when this is true too
+    #: The web console at /console/ (docs/console.md): always on for the emulated device;
+    #: on a real terminal only with this, read-only unless ``console_remote_keys``.
+    console: bool = False
+    console_remote_keys: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,12 +276,14 @@ class Secrets:
     wifi_psk: str = ""  # [wifi] psk: the Wi-Fi passphrase (or its 64 hex digits); "" = none
     #: Each sync target's secrets by name: ``secret`` (webhook signing), ``password`` (MQTT).
     sync_secrets: dict[str, dict[str, str]] = field(default_factory=dict)
+    console_password: str = ""  # [console] password: signs in to the web console; "" = none
 
     def __repr__(self) -> str:
         return (
             f"<Secrets pins={len(self.supervisor_pins)} badges={len(self.supervisor_badges)} "
             f"providers={sorted(self.provider_secrets or self.provider_keys)} "
-            f"wifi_psk={'set' if self.wifi_psk else 'none'} sync={sorted(self.sync_secrets)}>"
+            f"wifi_psk={'set' if self.wifi_psk else 'none'} sync={sorted(self.sync_secrets)} "
+            f"console_password={'set' if self.console_password else 'none'}>"
         )
 
 
@@ -336,11 +343,19 @@ class WifiSecrets:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsoleSecrets:
+    """The secrets file's ``[console]``: the password that signs in to the web console."""
+
+    password: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class SecretsFile:
     """The secrets file: ``[supervisor]``, ``[wifi]``, ``[providers.<name>]``, ``[sync.<name>]``."""
 
     supervisor: SupervisorSecrets = field(default_factory=SupervisorSecrets)
     wifi: WifiSecrets = field(default_factory=WifiSecrets)
+    console: ConsoleSecrets = field(default_factory=ConsoleSecrets)
     # Each provider's secrets by name (api_key, app_secret, token, pfx_password, …).
     providers: dict[str, dict[str, str]] = field(default_factory=dict)
     # Each sync target's secrets by name (secret, password).

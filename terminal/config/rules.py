@@ -25,6 +25,7 @@ from terminal.config.model import (
     ApiConfig,
     ButtonsConfig,
     Config,
+    ConsoleSecrets,
     DisplayConfig,
     KeypadConfig,
     PrinterConfig,
@@ -208,6 +209,9 @@ FIELD_RULES: dict[tuple[type, str], Rule] = {
     ),
     (SyncTargetConfig, "batch_size"): _between(1, 1000),
     (WifiSecrets, "psk"): _is_wifi_psk,
+    (ConsoleSecrets, "password"): matches(
+        r"(?:.{8,256})?", "empty or 8 to 256 characters", show=False
+    ),
     (SupervisorSecrets, "pins"): matches(r"[0-9]+", "digits only", show=False),
     (SupervisorSecrets, "badges"): matches(
         r"(?:[0-9A-Fa-f]{2})+", 'an even number of hex digits such as "04a1b2c3"', show=False
@@ -261,6 +265,8 @@ def _check_buttons(buttons: ButtonsConfig) -> tuple[str, str] | None:
 
 def _check_api(api: ApiConfig) -> tuple[str, str] | None:
     """Plain HTTP carries API keys in clear: only on loopback, or when the config insists."""
+    if api.console_remote_keys and not api.console:
+        return "console_remote_keys", "needs console = true: keys go through the web console"
     loopback = api.host in ("127.0.0.1", "::1", "localhost")
     if api.tls or loopback or api.allow_plain_http:
         return None

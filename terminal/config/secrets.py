@@ -51,6 +51,7 @@ def parse_secrets(raw: bytes, *, source: str = "<memory>") -> Secrets:
         provider_secrets={name: dict(table) for name, table in parsed.providers.items()},
         wifi_psk=parsed.wifi.psk,
         sync_secrets={name: dict(table) for name, table in parsed.sync.items()},
+        console_password=parsed.console.password,
     )
 
 
