@@ -121,6 +121,7 @@ def _snapshot(payment: Payment, recorded_wall: str, wall_synced: bool, steps: in
         "state": payment.state.value,
         "provider_ref": payment.provider_ref,
         "code_masked": payment.code_masked,
+        "wallet": payment.wallet,
         "raw_status": payment.raw_status,
         "message": payment.message,
         "forced": payment.forced,

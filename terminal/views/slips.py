@@ -9,6 +9,7 @@ from terminal.payment import Payment, PaymentState
 from terminal.views.model import Slip, SlipKind, SlipLine
 from terminal.views.screens import RESULT_WORDS
 from terminal.views.text import Language, t
+from terminal.views.wallets import wallet_word
 
 __all__ = ["build_slip", "pair_line", "fit", "training_slip"]
 
@@ -75,6 +76,7 @@ def build_slip(
         ("slip_shift", str(payment.shift)),
         ("slip_order", payment.order_id),
         ("slip_provider", payment.provider),
+        ("slip_wallet", wallet_word(payment.wallet, lang)),
         ("slip_provider_order", payment.provider_ref or ""),
         ("slip_code", payment.code_masked),
         ("slip_time", payment.created_wall[:19].replace("T", " ")),
