@@ -11,7 +11,13 @@ from terminal.views.screens import RESULT_WORDS
 from terminal.views.text import Language, t
 from terminal.views.wallets import wallet_word
 
-__all__ = ["build_slip", "pair_line", "fit", "training_slip"]
+__all__ = ["build_slip", "pair_line", "fit", "training_slip", "copy_slip", "COPIED_KINDS"]
+
+#: The slips of money that moved, printed ``printer.copies`` times (the customer's and the
+#: shop's); every other slip is printed once.
+COPIED_KINDS = frozenset(
+    {SlipKind.PAYMENT, SlipKind.RECOVERED, SlipKind.FORCED, SlipKind.VOID, SlipKind.REFUND}
+)
 
 _HEADINGS: dict[SlipKind, str] = {
     SlipKind.PAYMENT: "slip_payment",
@@ -44,6 +50,17 @@ def pair_line(label: str, value: str, columns: int) -> list[SlipLine]:
 def training_slip(slip: Slip, language: Language) -> Slip:
     """``slip`` as a training terminal prints it: marked "TRAINING - NOT A PAYMENT"."""
     return replace(slip, mark=t("slip_training", language))
+
+
+def copy_slip(slip: Slip, language: Language) -> Slip:
+    """One more copy of ``slip``: "COPY" under its heading (above the rule), printed once."""
+    copy = SlipLine(t("slip_copy", language), align="center", bold=True)
+    rule = next((i for i, line in enumerate(slip.lines) if _is_rule(line.text)), 1)
+    return replace(slip, lines=(*slip.lines[:rule], copy, *slip.lines[rule:]), copies=1)
+
+
+def _is_rule(text: str) -> bool:
+    return bool(text) and set(text) == {"-"}
 
 
 def fit(line: SlipLine, columns: int) -> list[SlipLine]:
