@@ -221,6 +221,7 @@ class ApiConfig:
     allow_plain_http: bool = False  # tls = false off loopback only when this is true too
 
 
+@dataclass(frozen=True, slots=True)
 class SyncTargetConfig:
     """``[[sync.targets]]``: one receiver of the terminal's records (docs/sync.md).
 
