@@ -37,13 +37,13 @@ from hw.printer.escpos_text import ParsedLine, ParsedMark, ParsedSlip  # noqa: E
 from terminal.app import settings_from  # noqa: E402
 from terminal.config.loader import parse_config  # noqa: E402
 from terminal.journal.shifts import ShiftSummary  # noqa: E402
-from terminal.machine import Phase, Settings, State  # noqa: E402
+from terminal.machine import Phase, QrChoice, Settings, State  # noqa: E402
 from terminal.money import Money  # noqa: E402
 from terminal.payment import Payment, PaymentState  # noqa: E402
 from terminal.views.model import Screen, Slip, SlipKind  # noqa: E402
 from terminal.views.reports import build_x_report  # noqa: E402
 from terminal.views.screens import screen_for  # noqa: E402
-from terminal.views.slips import build_slip, training_slip  # noqa: E402
+from terminal.views.slips import build_slip, copy_slip, training_slip  # noqa: E402
 from terminal.views.text import Language  # noqa: E402
 
 __all__ = ["FOLDER", "pictures", "screen_pictures", "slip_pictures", "stale", "main"]
@@ -90,6 +90,7 @@ def _payment(state: PaymentState = PaymentState.PENDING, **changes: object) -> P
         state=state,
         provider_ref="PM-7F3A21C9",
         qr_payload=STATIC_SBP,
+        wallet="sbp",
         created_wall=WALL,
     )
     return replace(payment, **changes)  # type: ignore[arg-type]
@@ -97,7 +98,7 @@ def _payment(state: PaymentState = PaymentState.PENDING, **changes: object) -> P
 
 def _cpm(state: PaymentState = PaymentState.PENDING) -> Payment:
     return _payment(state, flow="cpm", provider="verystar", qr_payload=None,
-                    code_masked="2866**********1234")  # fmt: skip
+                    code_masked="2866**********1234", wallet="alipay")  # fmt: skip
 
 
 def scenes(base: Settings | None = None) -> dict[str, State]:
@@ -111,7 +112,19 @@ def scenes(base: Settings | None = None) -> dict[str, State]:
         return State(base, phase=Phase.DONE, payment=_payment(state, **changes))
 
     entry = State(base, entry="150000")
+    webmoney = tuple(
+        QrChoice(f"wm_{kind}", kind) for kind in ("sbp", "webmoney", "wechat", "alipay")
+    )
+    sendy = tuple(QrChoice("sendy", kind) for kind in ("sendy", "wechat", "alipay"))
+    choosing = replace(entry, phase=Phase.CHOOSE)
     return {
+        "choose": replace(choosing, settings=replace(base, qr_choices=webmoney)),
+        "choose_marked": replace(choosing, settings=replace(base, qr_choices=webmoney), choice="3"),
+        "choose_sendy": replace(choosing, settings=replace(base, qr_choices=sendy)),
+        "choose_long": replace(
+            choosing,
+            settings=replace(base, qr_choices=(*webmoney, *sendy, QrChoice("paymaster", "sbp"))),
+        ),
         "idle": State(base),
         "amount": replace(entry, phase=Phase.AMOUNT),
         "ready": replace(entry, phase=Phase.READY),
@@ -213,6 +226,7 @@ def slips(lang: Language) -> dict[str, object]:
     payment = out[SlipKind.PAYMENT.value]
     assert isinstance(payment, Slip)
     out["training_payment"] = training_slip(payment, lang)  # as a training terminal prints it
+    out["payment_copy"] = copy_slip(payment, lang)  # the second of printer.copies
     return out
 
 

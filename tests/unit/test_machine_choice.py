@@ -165,3 +165,24 @@ def test_an_api_qr_payment_records_the_default_wallet_of_its_provider() -> None:
     qr = ApiPaymentRequested(1500, "RUB", "POS-1", "qr", "wm_webmoney", "", "k", "h")
     script = run(State(CHOICE_SETTINGS), [(0, qr, Expect(phase=Phase.CREATING))])
     assert _created(script.steps[-1]).order.wallet == "webmoney"
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+@pytest.mark.parametrize("size", [(128, 64), (128, 128)], ids=["128x64", "128x128"])
+@pytest.mark.parametrize("count", [2, 3, 4, 9])
+def test_every_line_of_the_list_is_drawn_whole(
+    lang: str, size: tuple[int, int], count: int
+) -> None:
+    """Each page of the list, and the keys' line, fits the display: nothing dropped or cut."""
+    from hw.display.render import screen_layout
+
+    kinds = ("sbp", "webmoney", "wechat", "alipay", "sendy", "wechat", "alipay", "sbp", "")
+    choices = tuple(QrChoice(f"prov{i}", kinds[i]) for i in range(count))
+    state = replace(
+        _choose().state, settings=replace(CHOICE_SETTINGS, qr_choices=choices, qr_default=0)
+    )  # type: ignore[attr-defined]
+    for page in range(count):
+        screen = screen_for(replace(state, choice_page=page), lang)  # type: ignore[arg-type]
+        drawn = screen_layout(screen, size).of("hint")
+        assert [d.text for d in drawn] == [" ".join(line.split()) for line in screen.lines]
+        assert not any(d.cut for d in drawn)
