@@ -17,8 +17,8 @@ def _wm(kind: str) -> dict[str, Any]:
 
 
 PROVIDERS = {f"wm_{kind}": _wm(kind) for kind in ("sbp", "webmoney", "wechat", "alipay")}
-SENDY = {"driver": "sendy", "url": "embedded",
-         "options": {"service_wechat": "true", "service_alipay": "true", "online_service": "wechat"}}  # fmt: skip
+SENDY_OPTIONS = {"service_wechat": "true", "service_alipay": "true", "online_service": "wechat"}
+SENDY = {"driver": "sendy", "url": "embedded", "options": SENDY_OPTIONS}
 
 
 def _problems(data: dict[str, Any]) -> dict[str, str]:

@@ -649,7 +649,8 @@ def test_the_wallet_paid_with_is_kept_and_reaches_the_outbox(tmp_path: Path) -> 
         journal.record(payment.with_state(PaymentState.PAID), note="paid", mono=1.0, wall=WALL,
                        wall_synced=True)  # fmt: skip
         stored = journal.get(payment.order_id)
-        assert stored is not None and stored.wallet == "webmoney"
+        assert stored is not None
+        assert stored.wallet == "webmoney"
         (item,) = journal.outbox_pending(limit=10)
         body = json.loads(item.payload)
         assert body["wallet"] == "webmoney"

@@ -26,7 +26,8 @@ from terminal.views.screens import screen_for
 
 def _created(script_step: object) -> CallProvider:
     calls = [e for e in effects_of(script_step, CallProvider)]  # type: ignore[arg-type]
-    assert len(calls) == 1 and calls[0].op == "create"
+    assert len(calls) == 1
+    assert calls[0].op == "create"
     return calls[0]
 
 
@@ -42,7 +43,8 @@ def test_one_qr_type_keeps_enter_twice_to_a_qr() -> None:
     )
     call = _created(script.steps[-1])
     assert call.provider == "paymaster"
-    assert script.state.payment is not None and script.state.payment.wallet == ""
+    assert script.state.payment is not None
+    assert script.state.payment.wallet == ""
 
 
 def test_one_listed_type_goes_straight_to_its_qr_and_records_its_wallet() -> None:
@@ -74,7 +76,7 @@ def test_a_digit_marks_a_type_and_enter_takes_it(digit: str, provider: str) -> N
     call = _created(script.steps[-1])  # type: ignore[attr-defined]
     assert call.provider == provider
     payment = script.state.payment  # type: ignore[attr-defined]
-    assert payment.provider == provider and payment.wallet == call.order.wallet
+    assert (payment.provider, payment.wallet) == (provider, call.order.wallet)
 
 
 def test_a_later_digit_replaces_the_mark_and_backspace_unmarks() -> None:
@@ -113,8 +115,9 @@ def test_zero_pages_a_long_list_and_is_refused_on_a_short_one() -> None:
     many = tuple(
         QrChoice(f"p{i}", w) for i, w in enumerate(("sbp", "webmoney", "wechat", "alipay", "sendy"))
     )
-    settings = replace(CHOICE_SETTINGS, qr_choices=many, qr_default=0,
-                       providers={**CHOICE_SETTINGS.providers, **{c.provider: CHOICE_SETTINGS.providers["wm_sbp"] for c in many}})  # fmt: skip
+    webmoney = CHOICE_SETTINGS.providers["wm_sbp"]
+    providers = {**CHOICE_SETTINGS.providers, **{c.provider: webmoney for c in many}}
+    settings = replace(CHOICE_SETTINGS, qr_choices=many, qr_default=0, providers=providers)
     script = _choose((2, key("0"), Expect(state={"choice_page": 1})), settings=settings)
     first = screen_for(replace(script.state, choice_page=0), "en")  # type: ignore[type-var]
     second = screen_for(script.state, "en")  # type: ignore[arg-type]
