@@ -36,7 +36,7 @@ from hw.printer.slip_picture import draw_slip  # noqa: E402
 from terminal.app import settings_from  # noqa: E402
 from terminal.config.loader import parse_config  # noqa: E402
 from terminal.journal.reports import Figure, ProviderTotals, ReportData  # noqa: E402
-from terminal.machine import Phase, Settings, State  # noqa: E402
+from terminal.machine import Phase, QrChoice, Settings, State  # noqa: E402
 from terminal.machine.api_events import ApiOrder  # noqa: E402
 from terminal.money import Money  # noqa: E402
 from terminal.payment import Payment, PaymentState  # noqa: E402
@@ -44,7 +44,7 @@ from terminal.views.model import Screen, Slip, SlipKind  # noqa: E402
 from terminal.views.pairing import build_pairing_slip  # noqa: E402
 from terminal.views.reports import build_report, build_x_report  # noqa: E402
 from terminal.views.screens import screen_for  # noqa: E402
-from terminal.views.slips import build_slip, training_slip  # noqa: E402
+from terminal.views.slips import build_slip, copy_slip, training_slip  # noqa: E402
 from terminal.views.text import Language  # noqa: E402
 
 __all__ = ["FOLDER", "pictures", "screen_pictures", "slip_pictures", "stale", "main"]
@@ -98,6 +98,7 @@ def _payment(state: PaymentState = PaymentState.PENDING, **changes: object) -> P
         state=state,
         provider_ref="PM-7F3A21C9",
         qr_payload=STATIC_SBP,
+        wallet="sbp",
         created_wall=WALL,
     )
     return replace(payment, **changes)  # type: ignore[arg-type]
@@ -105,7 +106,7 @@ def _payment(state: PaymentState = PaymentState.PENDING, **changes: object) -> P
 
 def _cpm(state: PaymentState = PaymentState.PENDING) -> Payment:
     return _payment(state, flow="cpm", provider="verystar", qr_payload=None,
-                    code_masked="2866**********1234")  # fmt: skip
+                    code_masked="2866**********1234", wallet="alipay")  # fmt: skip
 
 
 def _api_order() -> ApiOrder:
@@ -128,7 +129,19 @@ def scenes(base: Settings | None = None) -> dict[str, State]:
         return State(base, phase=Phase.DONE, payment=_payment(state, **changes))
 
     entry = State(base, entry="150000")
+    webmoney = tuple(
+        QrChoice(f"wm_{kind}", kind) for kind in ("sbp", "webmoney", "wechat", "alipay")
+    )
+    sendy = tuple(QrChoice("sendy", kind) for kind in ("sendy", "wechat", "alipay"))
+    choosing = replace(entry, phase=Phase.CHOOSE)
     return {
+        "choose": replace(choosing, settings=replace(base, qr_choices=webmoney)),
+        "choose_marked": replace(choosing, settings=replace(base, qr_choices=webmoney), choice="3"),
+        "choose_sendy": replace(choosing, settings=replace(base, qr_choices=sendy)),
+        "choose_long": replace(
+            choosing,
+            settings=replace(base, qr_choices=(*webmoney, *sendy, QrChoice("paymaster", "sbp"))),
+        ),
         "idle": State(base),
         "amount": replace(entry, phase=Phase.AMOUNT),
         "ready": replace(entry, phase=Phase.READY),
@@ -246,6 +259,7 @@ def slips(lang: Language) -> dict[str, object]:
     )
     out[SlipKind.PAIRING.value] = pairing
     out["training_pairing"] = training_slip(pairing, lang)
+    out["payment_copy"] = copy_slip(payment, lang)  # the second of printer.copies
     return out
 
 

@@ -18,8 +18,9 @@ from terminal.config.model import Config, ProviderConfig
 from terminal.config.training import check_training
 from terminal.errors import ConfigError
 from terminal.journal import Journal
-from terminal.machine import Settings, State
+from terminal.machine import QrChoice, Settings, State
 from terminal.providers.base import Provider
+from terminal.providers.qr_types import qr_types
 from terminal.providers.registry import build_provider, capabilities_from
 from terminal.runtime.link import default_route_up
 from terminal.runtime.runtime import Devices, Runtime
@@ -48,6 +49,26 @@ def _legible_qr_chars(config: Config) -> int:
     return legible_qr_chars(size, marked=config.terminal.training)
 
 
+def qr_choices_from(config: Config) -> tuple[tuple[QrChoice, ...], int]:
+    """The QR payment types the cashier chooses from, and the index of the default one.
+
+    ``payment.qr_providers`` in its order (``payment.mpm_provider`` alone when empty), each
+    provider once per wallet it offers (Sendy: per online service switched on). The default
+    is ``mpm_provider`` with its own default wallet.
+    """
+    names = config.payment.qr_providers or (config.payment.mpm_provider,)
+    choices: list[QrChoice] = []
+    default = 0
+    for name in names:
+        cfg = config.providers.get(name)
+        wallets, first = qr_types(cfg) if cfg is not None else (("",), "")
+        for wallet in wallets:
+            if name == config.payment.mpm_provider and wallet == first:
+                default = len(choices)
+            choices.append(QrChoice(name, wallet))
+    return tuple(choices), default
+
+
 def settings_from(
     config: Config, *, epoch: str, providers: Mapping[str, Provider] | None = None
 ) -> Settings:
@@ -60,6 +81,7 @@ def settings_from(
         capabilities = {name: provider.capabilities for name, provider in providers.items()}
     else:
         capabilities = {name: capabilities_from(cfg) for name, cfg in config.providers.items()}
+    choices, default = qr_choices_from(config)
     return Settings(
         terminal_id=config.terminal.id,
         epoch=epoch,
@@ -67,6 +89,8 @@ def settings_from(
         max_amount_minor=config.terminal.max_amount_minor,
         qr_mode=config.payment.qr_mode,
         mpm_provider=config.payment.mpm_provider,
+        qr_choices=choices,
+        qr_default=default,
         providers=capabilities,
         routes=config.routes,
         supervisor_pins=frozenset(config.secrets.supervisor_pins),

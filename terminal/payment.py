@@ -117,6 +117,9 @@ class Payment:
     provider_ref: str | None = None
     qr_payload: str | None = None
     code_masked: str = ""  # CPM: the customer's code, masked
+    #: The wallet or payment type paid with: the route's wallet for a code, the type the
+    #: cashier chose for a QR ("sbp", "wechat", …); "" when not known (older records).
+    wallet: str = ""
     raw_status: str = ""
     message: str = ""
     forced: bool = False

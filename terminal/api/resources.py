@@ -64,8 +64,8 @@ def payment_resource(
     else:
         assert order is not None
         amount, order_id, seq = order.amount, order.order_id, order.seq
-    wallet = None
-    if payment is not None and payment.flow == "cpm" and payment.code_masked:
+    wallet = (payment.wallet or None) if payment is not None else None
+    if wallet is None and payment is not None and payment.flow == "cpm" and payment.code_masked:
         route = route_code(payment.code_masked, routes)
         wallet = route.wallet if route is not None else None
     method = order.method if order is not None else "keypad"

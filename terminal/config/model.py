@@ -54,6 +54,10 @@ class PaymentConfig:
     """``[payment]``: how a payment is taken."""
 
     mpm_provider: str = "sandbox"  # which provider makes the QR the terminal shows
+    #: The QR providers the cashier chooses from after Enter (a numbered list; Sendy adds
+    #: one line per enabled online service); ``mpm_provider`` is the default and must be
+    #: among them. Empty: ``mpm_provider`` alone, no list.
+    qr_providers: tuple[str, ...] = ()
     qr_mode: Literal[0, 1, 2] = 1  # 0 print the QR, 1 show it, 2 static sticker / NFC plate
     force_requires_approval: bool = True
     refund_requires_approval: bool = True  # refund by the slip needs a supervisor's PIN/badge

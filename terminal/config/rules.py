@@ -314,6 +314,10 @@ TABLE_CHECKS: dict[type, TableCheck] = {
 }
 
 
+#: The keypad's digits 1–9 pick a payment type: no more may be offered.
+MAX_QR_CHOICES = 9
+
+
 def reference_problems(data: Mapping[str, object]) -> list[Problem]:
     """Every provider named in [payment] and [[routes]] must be configured.
 
@@ -340,6 +344,7 @@ def reference_problems(data: Mapping[str, object]) -> list[Problem]:
         name = payment.get("mpm_provider", defaults.payment.mpm_provider)
         fix = None if given else "set payment.mpm_provider"
         problems += _provider_problem(known, name, ("payment", "mpm_provider"), fix)
+        problems += _qr_provider_problems(known, payment, name, providers)
     routes: object = data.get("routes", [{"provider": r.provider} for r in defaults.routes])
     if isinstance(routes, list | tuple):
         fix = None if "routes" in data else "write [[routes]] tables"
@@ -348,6 +353,44 @@ def reference_problems(data: Mapping[str, object]) -> list[Problem]:
                 where = ("routes", index, "provider")
                 problems += _provider_problem(known, route["provider"], where, fix)
     return problems
+
+
+def _qr_provider_problems(
+    known: list[str],
+    payment: Mapping[str, object],
+    default: object,
+    providers: Mapping[str, object],
+) -> list[Problem]:
+    """``payment.qr_providers``: configured providers, each once, the default among them,
+    and no more payment types (Sendy: one per online service) than the digits 1–9."""
+    listed = payment.get("qr_providers", [])
+    if not isinstance(listed, list | tuple) or not listed:
+        return []
+    problems: list[Problem] = []
+    for index, name in enumerate(listed):
+        where = ("payment", "qr_providers", index)
+        problems += _provider_problem(known, name, where, None)
+        if name in listed[:index]:
+            problems.append((where, f"names {name!r} twice; list each provider once"))
+    types = sum(_qr_type_count(providers.get(name)) for name in listed if isinstance(name, str))
+    if types > MAX_QR_CHOICES:
+        message = f"offers {types} payment types; the keypad picks at most {MAX_QR_CHOICES}"
+        problems.append((("payment", "qr_providers"), message))
+    if isinstance(default, str) and default not in listed:
+        message = f"{default!r} is the default QR provider: list it in payment.qr_providers too"
+        problems.append((("payment", "mpm_provider"), message))
+    return problems
+
+
+def _qr_type_count(table: object) -> int:
+    """How many payment types a provider table offers: Sendy one per online service on."""
+    if not isinstance(table, Mapping) or table.get("driver") != "sendy":
+        return 1
+    options = table.get("options", {})
+    if not isinstance(options, Mapping):
+        return 1
+    on = [s for s in ("wechat", "alipay") if str(options.get(f"service_{s}", "")).lower() == "true"]
+    return 1 + len(on)
 
 
 def _provider_problem(

@@ -134,6 +134,7 @@ def _snapshot(
         "state": payment.state.value,
         "provider_ref": payment.provider_ref,
         "code_masked": payment.code_masked,
+        "wallet": payment.wallet,
         "raw_status": payment.raw_status,
         "message": payment.message,
         "forced": payment.forced,

@@ -40,6 +40,7 @@ IDENTITY = (
     "currency",
     "created_wall",
     "wall_synced",
+    "wallet",
 )
 #: Fields a later record() updates in place (only those that changed are written).
 MUTABLE = (
@@ -91,6 +92,7 @@ def row_values(payment: Payment) -> tuple[object, ...]:
         payment.amount.currency,
         payment.created_wall,
         int(payment.wall_synced),
+        payment.wallet,
         payment.state.value,
         payment.provider_ref,
         payment.qr_payload,
@@ -149,5 +151,6 @@ def _payment(row: sqlite3.Row, history: tuple[str, ...], path: Path) -> Payment:
         mismatch=bool(row["mismatch"]),
         created_wall=row["created_wall"],
         wall_synced=bool(row["wall_synced"]),
+        wallet=row["wallet"],
         history=history,
     )

@@ -212,9 +212,22 @@ _REFUNDS = (
         WHERE seq IN (SELECT seq FROM refunds)""",
 )
 
+
+#: The wallet or payment type each payment was made with (the cashier's choice for a QR,
+#: the route's wallet for a code), for the slip, the listing and the reports; older rows
+#: have "".
+_PAYMENT_WALLET = ("ALTER TABLE payments ADD COLUMN wallet TEXT NOT NULL DEFAULT ''",)
+
 #: Migration ``i`` (0-based) takes the schema from version ``i`` to ``i + 1``.
 #: Append new steps; never edit a step that has shipped.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _SYNC_WATERMARKS, _REFUNDS)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    _V1,
+    _V2,
+    _V3,
+    _SYNC_WATERMARKS,
+    _REFUNDS,
+    _PAYMENT_WALLET,
+)
 
 #: The schema version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)

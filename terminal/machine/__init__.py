@@ -37,7 +37,7 @@ from terminal.machine.events import (
     UnsettledFound,
 )
 from terminal.machine.machine import TABLE, Step, order_of, step
-from terminal.machine.states import Chase, Now, Phase, Settings, State
+from terminal.machine.states import Chase, Now, Phase, QrChoice, Settings, State
 
 __all__ = [
     "Alert",
@@ -72,6 +72,7 @@ __all__ = [
     "ShiftCloseRequested",
     "CloseShift",
     "ScanBroken",
+    "QrChoice",
     "Settings",
     "StartTimer",
     "State",

@@ -24,6 +24,7 @@ from terminal.machine.api_events import (
     RecordApiOrder,
     RecordPairing,
 )
+from terminal.machine.choice import edit_choice, picked, qr_choices, wallet_for
 from terminal.machine.common import Step, reject
 from terminal.machine.dialog import dialog_button, waiting_button
 from terminal.machine.effects import CancelTimer, StartTimer
@@ -86,7 +87,8 @@ def api_payment(state: State, event: ApiPaymentRequested, now: Now) -> Step:
     )
     if event.method == "qr":
         started = order.with_status("started")
-        step = _start(fresh, started, "mpm", qr_provider, now)
+        wallet = wallet_for(s, qr_provider)
+        step = _start(fresh, started, "mpm", qr_provider, now, wallet=wallet)
         return Step(step.state, (RecordApiOrder(started), *step.effects), step.rejected)
     presenting = fresh.evolve(phase=Phase.PRESENT, api_order=order, next_seq=seq + 1)
     return Step(presenting, (CancelTimer("result"), RecordApiOrder(order)))
@@ -110,18 +112,23 @@ def present_scan(state: State, event: CodeScanned, now: Now) -> Step:
 
 
 def present_key(state: State, event: KeyPressed, now: Now) -> Step:
-    """Enter shows a QR when the POS let the cashier choose; Clear abandons the payment."""
+    """When the POS let the cashier choose: the payment types' list (a digit marks one),
+    Enter shows the QR of the marked one, or the default; Clear abandons the payment."""
     order = state.api_order
     assert order is not None
     if event.key == "clear":
         return _abandon(state, order)
-    if event.key != "enter" or order.method != "choose":
+    if order.method != "choose":
         return reject(state, event)
-    provider = order.provider or state.settings.mpm_provider
-    if not state.settings.capabilities(provider).supports_mpm:
+    choices = qr_choices(state)
+    if event.key != "enter":
+        edited = edit_choice(state, event.key, choices) if len(choices) > 1 else None
+        return edited if edited is not None else reject(state, event)
+    if not choices:
         return Step(state.evolve(message="no_mpm"))
+    choice = picked(state, choices)
     started = order.with_status("started")
-    step = _start(state, started, "mpm", provider, now)
+    step = _start(state, started, "mpm", choice.provider, now, wallet=choice.wallet)
     return Step(step.state, (RecordApiOrder(started), *step.effects), step.rejected)
 
 
@@ -245,6 +252,7 @@ def _start(
         provider=provider,
         amount=order.amount,
         code_masked=mask_code(code) if code else "",
+        wallet=wallet,
         created_wall=now.wall,
         wall_synced=now.wall_synced,
     )

@@ -33,6 +33,7 @@ def order_of(payment: Payment) -> Order:
         amount=payment.amount,
         description=f"Order {payment.seq:06d}",
         provider_ref=payment.provider_ref,
+        wallet=payment.wallet,
     )
 
 

@@ -6,7 +6,7 @@ from terminal.machine.common import DIGITS, Step, order_of, record, reject
 from terminal.machine.effects import CallProvider, CancelTimer, Effect
 from terminal.machine.events import ButtonPressed, CodeScanned, KeyPressed, Op, ScanBroken
 from terminal.machine.routing import check_code, route_code, strip_symbology
-from terminal.machine.states import Now, Phase, State
+from terminal.machine.states import Now, Phase, QrChoice, State
 from terminal.money import Money
 from terminal.payment import Flow, Payment, mask_code
 
@@ -65,9 +65,7 @@ def amount_button(state: State, event: ButtonPressed, now: Now) -> Step:
 
 
 def ready_key(state: State, event: KeyPressed, now: Now) -> Step:
-    """Enter starts a merchant-presented (QR) payment; Backspace or Clear edits the amount."""
-    if event.key == "enter":
-        return _start_mpm(state, now)
+    """Backspace or Clear edits the amount (Enter is the choice's: ``choice.ready_enter``)."""
     if event.key in ("backspace", "clear"):
         return Step(state.evolve(phase=Phase.AMOUNT, message=""))
     return reject(state, event)
@@ -103,7 +101,9 @@ def _edit_amount(state: State, key: str) -> State | None:
 # --- starting a payment ------------------------------------------------------------------
 
 
-def _new_payment(state: State, flow: Flow, provider: str, now: Now, code: str = "") -> Payment:
+def _new_payment(
+    state: State, flow: Flow, provider: str, now: Now, code: str = "", wallet: str = ""
+) -> Payment:
     seq = state.next_seq
     s = state.settings
     return Payment(
@@ -114,6 +114,7 @@ def _new_payment(state: State, flow: Flow, provider: str, now: Now, code: str = 
         provider=provider,
         amount=Money(state.amount_minor, s.currency),
         code_masked=mask_code(code) if code else "",
+        wallet=wallet,
         created_wall=now.wall,
         wall_synced=now.wall_synced,
     )
@@ -140,6 +141,8 @@ def _begin(state: State, payment: Payment, op: Op, phase: Phase, code: str, wall
         resumed=False,
         refunding=False,
         calls_out=0,
+        choice="",
+        choice_page=0,
     )
     effects: tuple[Effect, ...] = (
         CancelTimer("result"),
@@ -149,12 +152,12 @@ def _begin(state: State, payment: Payment, op: Op, phase: Phase, code: str, wall
     return Step(started, effects)
 
 
-def _start_mpm(state: State, now: Now) -> Step:
-    provider = state.settings.mpm_provider
-    if not state.settings.capabilities(provider).supports_mpm:
+def _start_mpm(state: State, now: Now, choice: QrChoice) -> Step:
+    """Ask ``choice``'s provider for a QR paid with its wallet."""
+    if not state.settings.capabilities(choice.provider).supports_mpm:
         return Step(state.evolve(message="no_mpm"))
-    payment = _new_payment(state, "mpm", provider, now)
-    return _begin(state, payment, "create", Phase.CREATING, "", "")
+    payment = _new_payment(state, "mpm", choice.provider, now, wallet=choice.wallet)
+    return _begin(state, payment, "create", Phase.CREATING, "", choice.wallet)
 
 
 def _start_cpm(state: State, code: str, now: Now) -> Step:
@@ -166,5 +169,5 @@ def _start_cpm(state: State, code: str, now: Now) -> Step:
         return Step(state.evolve(message="code_unknown"))
     if not state.settings.capabilities(route.provider).supports_cpm:
         return Step(state.evolve(message="code_unknown"))
-    payment = _new_payment(state, "cpm", route.provider, now, code)
+    payment = _new_payment(state, "cpm", route.provider, now, code, route.wallet)
     return _begin(state, payment, "pay", Phase.PAYING, code, route.wallet)

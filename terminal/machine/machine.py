@@ -51,6 +51,7 @@ from terminal.machine.background import (
     unsettled_found,
 )
 from terminal.machine.cancel import cancel_answered, cancel_error
+from terminal.machine.choice import choose_button, choose_key, choose_scan, ready_key_or_choose
 from terminal.machine.common import TICK_S, Step, order_of, reject
 from terminal.machine.dialog import dialog_button, waiting_button
 from terminal.machine.effects import CallProvider
@@ -62,7 +63,6 @@ from terminal.machine.entry import (
     idle_key,
     idle_scan,
     ready_button,
-    ready_key,
     ready_scan,
 )
 from terminal.machine.events import (
@@ -177,7 +177,14 @@ _BACKGROUND: dict[type, Handler] = {
     UnsettledFound: unsettled_found,
 }
 #: The phases that take a scan (``CodeScanned``); a broken scan is answered in the same ones.
-SCAN_PHASES = (Phase.IDLE, Phase.AMOUNT, Phase.READY, Phase.REFUND_SCAN, Phase.PRESENT)
+SCAN_PHASES = (
+    Phase.IDLE,
+    Phase.AMOUNT,
+    Phase.READY,
+    Phase.CHOOSE,
+    Phase.REFUND_SCAN,
+    Phase.PRESENT,
+)
 #: Phases in which the API's cancel may act: the Cancel button's own phases.
 _CANCEL_FROM = (Phase.PRESENT, Phase.WAITING, Phase.NO_CONNECTION)
 
@@ -187,9 +194,12 @@ TABLE: dict[tuple[Phase, type], Handler] = {
     (Phase.AMOUNT, KeyPressed): amount_key,
     (Phase.AMOUNT, CodeScanned): amount_scan,
     (Phase.AMOUNT, ButtonPressed): amount_button,
-    (Phase.READY, KeyPressed): ready_key,
+    (Phase.READY, KeyPressed): ready_key_or_choose,
     (Phase.READY, CodeScanned): ready_scan,
     (Phase.READY, ButtonPressed): ready_button,
+    (Phase.CHOOSE, KeyPressed): choose_key,
+    (Phase.CHOOSE, CodeScanned): choose_scan,
+    (Phase.CHOOSE, ButtonPressed): choose_button,
     (Phase.CREATING, ProviderAnswered): waiting_answered,
     (Phase.CREATING, ProviderFailed): waiting_failed,
     (Phase.CREATING, TimerFired): waiting_timer,

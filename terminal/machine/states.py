@@ -16,6 +16,7 @@ __all__ = [
     "WAITING_FOR_PROVIDER",
     "RESULT_PHASES",
     "Now",
+    "QrChoice",
     "Settings",
     "Resumable",
     "Chase",
@@ -44,6 +45,7 @@ class Phase(enum.Enum):
     FAULT = "fault"  # latched: the journal cannot be written
     PRESENT = "present"  # an API payment: the customer shows their code (or the cashier chooses)
     PAIRING = "pairing"  # a pairing code for a POS is shown
+    CHOOSE = "choose"  # several QR payment types: the cashier picks one on the keypad
 
 
 #: Phases in which a provider call or poll is under way for the payment in hand.
@@ -64,6 +66,18 @@ class Now:
 
 
 @dataclass(frozen=True, slots=True)
+class QrChoice:
+    """One payment type the cashier may choose for a QR: a provider and the wallet it pays.
+
+    ``wallet`` is the type's word ("sbp", "webmoney", "wechat", "alipay", "sendy"); for
+    Sendy it is the online service sent on the wire; "" when the driver names none.
+    """
+
+    provider: str
+    wallet: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """What the machine obeys: taken from the configuration once, at start."""
 
@@ -73,6 +87,10 @@ class Settings:
     max_amount_minor: int = 10_000_000
     qr_mode: Literal[0, 1, 2] = 1
     mpm_provider: str = "sandbox"
+    #: The QR payment types offered after Enter, in the order listed (empty: only
+    #: ``mpm_provider``, its wallet unknown); ``qr_default`` is the one Enter takes.
+    qr_choices: tuple[QrChoice, ...] = ()
+    qr_default: int = 0
     providers: dict[str, Capabilities] = field(default_factory=lambda: {"sandbox": Capabilities()})
     routes: tuple[RouteConfig, ...] = ()
     supervisor_pins: frozenset[str] = frozenset()
@@ -173,6 +191,8 @@ class State:
     pairing_code: str = ""  # the code shown while pairing, in memory only
     pairing_fingerprint: str = ""
     pairing_attempts: int = 0
+    choice: str = ""  # the payment type's number typed on the choice list ("" = the default)
+    choice_page: int = 0  # which four of a longer choice list are shown
     fault_kind: str = ""  # "disk_full" (retried, see recovery.py) or "journal" (latched)
 
     def evolve(self, **changes: object) -> State:

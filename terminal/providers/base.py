@@ -71,6 +71,9 @@ class Order:
     amount: Money
     description: str = ""
     provider_ref: str | None = None  # the provider's own id, once known
+    #: The payment type chosen for a QR ("sendy", "wechat", …: Sendy's online service);
+    #: "" for the provider's configured one.
+    wallet: str = ""
 
 
 @dataclass(frozen=True, slots=True)

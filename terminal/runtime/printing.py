@@ -13,7 +13,7 @@ from terminal.machine import Event, PrinterReported, PrintSlip, State
 from terminal.runtime.observers import Emit
 from terminal.views.model import Slip, SlipKind
 from terminal.views.reports import build_report, build_x_report
-from terminal.views.slips import build_slip, training_slip
+from terminal.views.slips import COPIED_KINDS, build_slip, copy_slip, training_slip
 from terminal.views.text import Language
 
 __all__ = ["SlipPrinting", "printer_status"]
@@ -56,16 +56,26 @@ class SlipPrinting:
         )  # fmt: skip
 
     async def print_effect(self, effect: PrintSlip) -> None:
-        """Build the slip ``effect`` asks for and print it."""
+        """Build the slip ``effect`` asks for and print it.
+
+        The slip of a payment, void or refund is printed ``copies`` times, "COPY" on each
+        after the first (Sendy's "number of slips"); the others once.
+        """
         slip = build_slip(
             effect.kind,
             effect.payment,
             terminal_id=self._state_of().settings.terminal_id,
             language=self._language,
             columns=self._columns,
-            copies=self._copies,
         )
-        await self.print_slip(slip)
+        printed = await self._print(slip)
+        first = self.last_slip
+        if not printed or effect.kind not in COPIED_KINDS:
+            return  # printed once, or it failed: the printer's problem is told already
+        for _ in range(self._copies - 1):
+            if not await self._print(copy_slip(slip, self._language)):
+                break
+        self.last_slip = first  # a reprint is of the slip, not of its last copy
 
     def x_report(
         self, summary: ReportData, *, printed_wall: str, cancelling: int = 0,
@@ -91,6 +101,10 @@ class SlipPrinting:
 
         On a training terminal every slip, whatever built it, is marked as no payment.
         """
+        await self._print(slip)
+
+    async def _print(self, slip: Slip) -> bool:
+        """:meth:`print_slip`, True when it printed."""
         if self._state_of().settings.training:
             slip = training_slip(slip, self._language)
         try:
@@ -103,7 +117,7 @@ class SlipPrinting:
                 "printer:failed", kind=slip.kind.value, order_id=slip.order_id, reason=str(exc)
             )
             self._feed(PrinterReported(slip.kind.value, slip.order_id, problem))
-            return
+            return False
         if self._state_of().printer_problem:
             self._feed(PrinterReported(slip.kind.value, slip.order_id, ""))
         self.last_slip = slip
@@ -111,6 +125,7 @@ class SlipPrinting:
             "printer:slip", kind=slip.kind.value, order_id=slip.order_id,
             lines=[line.text for line in slip.lines], qr=slip.qr, barcode=slip.barcode,
         )  # fmt: skip
+        return True
 
 
 def printer_status(printer: Printer) -> dict[str, Any]:

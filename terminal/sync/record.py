@@ -87,7 +87,7 @@ class RecordReader:
             "shift": raw["shift"],
             "flow": raw["flow"],
             "provider": raw["provider"],
-            "wallet": route.wallet if route is not None else None,
+            "wallet": raw.get("wallet") or (route.wallet if route is not None else None),
             "amount_minor": raw["amount_minor"],
             "currency": raw["currency"],
             "state": raw["state"],

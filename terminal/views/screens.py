@@ -5,11 +5,13 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from terminal.machine.choice import picked, qr_choices
 from terminal.machine.states import Phase, State
 from terminal.money import Money
 from terminal.payment import PaymentState
 from terminal.views.model import Screen, Tone
 from terminal.views.text import Language, t
+from terminal.views.wallets import choice_labels, choice_pages
 
 __all__ = [
     "screen_for",
@@ -104,6 +106,19 @@ def _amount_screen(state: State, lang: Language) -> Screen:
 def _ready(state: State, lang: Language) -> Screen:
     hint = (t("scan_code", lang), t("or_enter_for_qr", lang))
     return Screen("ready", t("pay", lang), _amount(state), hint)
+
+
+def _choose(state: State, lang: Language) -> Screen:
+    """The numbered payment types, two lines at a time, and what Enter takes now."""
+    choices = qr_choices(state)
+    if not choices:
+        return _ready(state, lang)
+    labels = choice_labels(choices, lang)
+    pages = choice_pages(labels)
+    lines = pages[state.choice_page % len(pages)]
+    enter = f"{t('choose_enter', lang)} {labels[choices.index(picked(state, choices))]}"
+    keys = f"{t('choose_more', lang)}  {enter}" if len(pages) > 1 else enter
+    return Screen("choose", t("choose_type", lang), "", (*lines, keys))
 
 
 def _creating(state: State, lang: Language) -> Screen:
@@ -206,7 +221,7 @@ def _done(state: State, lang: Language) -> Screen:
 def _present(state: State, lang: Language) -> Screen:
     order = state.api_order
     if order is not None and order.method == "choose":
-        return _ready(state, lang)
+        return _choose(state, lang) if len(qr_choices(state)) > 1 else _ready(state, lang)
     hint = (t("show_your_code", lang), t("to_the_scanner", lang))
     return Screen("present", t("pay", lang), _amount(state), hint)
 
@@ -230,6 +245,7 @@ _BUILDERS = {
     Phase.IDLE: _idle,
     Phase.AMOUNT: _amount_screen,
     Phase.READY: _ready,
+    Phase.CHOOSE: _choose,
     Phase.CREATING: _creating,
     Phase.PAYING: _paying,
     Phase.WAITING: _waiting,

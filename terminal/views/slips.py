@@ -9,8 +9,15 @@ from terminal.payment import Payment, PaymentState
 from terminal.views.model import Slip, SlipKind, SlipLine
 from terminal.views.screens import RESULT_WORDS
 from terminal.views.text import Language, t
+from terminal.views.wallets import wallet_word
 
-__all__ = ["build_slip", "pair_line", "fit", "training_slip"]
+__all__ = ["build_slip", "pair_line", "fit", "training_slip", "copy_slip", "COPIED_KINDS"]
+
+#: The slips of money that moved, printed ``printer.copies`` times (the customer's and the
+#: shop's); every other slip is printed once.
+COPIED_KINDS = frozenset(
+    {SlipKind.PAYMENT, SlipKind.RECOVERED, SlipKind.FORCED, SlipKind.VOID, SlipKind.REFUND}
+)
 
 _HEADINGS: dict[SlipKind, str] = {
     SlipKind.PAYMENT: "slip_payment",
@@ -47,6 +54,17 @@ def training_slip(slip: Slip, language: Language) -> Slip:
     return replace(slip, mark=t("slip_training", language))
 
 
+def copy_slip(slip: Slip, language: Language) -> Slip:
+    """One more copy of ``slip``: "COPY" under its heading (above the rule), printed once."""
+    copy = SlipLine(t("slip_copy", language), align="center", bold=True)
+    rule = next((i for i, line in enumerate(slip.lines) if _is_rule(line.text)), 1)
+    return replace(slip, lines=(*slip.lines[:rule], copy, *slip.lines[rule:]), copies=1)
+
+
+def _is_rule(text: str) -> bool:
+    return bool(text) and set(text) == {"-"}
+
+
 def fit(line: SlipLine, columns: int) -> list[SlipLine]:
     """Wrap ``line`` so no piece is wider than the paper (large text takes double width)."""
     width = columns // 2 if line.large else columns
@@ -77,6 +95,7 @@ def build_slip(
         ("slip_shift", str(payment.shift)),
         ("slip_order", payment.order_id),
         ("slip_provider", payment.provider),
+        ("slip_wallet", wallet_word(payment.wallet, lang)),
         ("slip_provider_order", payment.provider_ref or ""),
         ("slip_code", payment.code_masked),
         ("slip_time", payment.created_wall[:19].replace("T", " ")),

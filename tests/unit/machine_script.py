@@ -37,7 +37,7 @@ from terminal.machine import (
     step,
 )
 from terminal.machine.events import ButtonName, Op
-from terminal.machine.states import Now
+from terminal.machine.states import Now, QrChoice
 from terminal.money import Money
 from terminal.payment import Flow, Payment, PaymentState
 from terminal.providers.base import Capabilities, PaymentStatus, ProviderAnswer
@@ -72,6 +72,8 @@ __all__ = [
     "fail",
     "in_doubt",
     "IN_DOUBT_CREATED_S",
+    "CHOICES",
+    "CHOICE_SETTINGS",
 ]
 
 #: The wall time at monotonic zero in every script.
@@ -363,3 +365,20 @@ def _compare(
 ) -> None:
     if (exact or expected is not None) and actual != expected:
         found.append(f"{what}: got {actual!r}, expected {expected!r}")
+
+
+#: WebMoney's four rows as four entries, and Sendy's three online services in one entry.
+CHOICES = (
+    QrChoice("wm_sbp", "sbp"),
+    QrChoice("wm_webmoney", "webmoney"),
+    QrChoice("wm_wechat", "wechat"),
+    QrChoice("wm_alipay", "alipay"),
+)
+#: A terminal whose cashier chooses among them; WeChat (3) is the configured default.
+CHOICE_SETTINGS = replace(
+    SETTINGS,
+    mpm_provider="wm_wechat",
+    qr_choices=CHOICES,
+    qr_default=2,
+    providers={**SETTINGS.providers, **{c.provider: WEBMONEY for c in CHOICES}},
+)

@@ -639,3 +639,33 @@ def test_orders_being_cancelled_in_the_background_are_counted(tmp_path: Path) ->
         journal.record(closed.with_state(PaymentState.CANCELLED), note="closed", mono=1.0,
                        wall=wall, wall_synced=True)  # fmt: skip
         assert journal.cancelling_in_background() == 1
+
+
+def test_the_wallet_paid_with_is_kept_and_reaches_the_outbox(tmp_path: Path) -> None:
+    """The chosen payment type is a column of the payment and in its outbox record."""
+    with Journal.open(tmp_path / "j.sqlite3", terminal_id="T0001") as journal:
+        payment = make(journal, wallet="webmoney")
+        journal.record(payment, note="intent", mono=0.0, wall=WALL, wall_synced=True)
+        journal.record(payment.with_state(PaymentState.PAID), note="paid", mono=1.0, wall=WALL,
+                       wall_synced=True)  # fmt: skip
+        stored = journal.get(payment.order_id)
+        assert stored is not None
+        assert stored.wallet == "webmoney"
+        (item,) = journal.outbox_pending(limit=10)
+        body = json.loads(item.payload)
+        assert body["wallet"] == "webmoney"
+
+
+def test_a_journal_from_before_the_wallet_column_is_migrated(tmp_path: Path) -> None:
+    """An older journal gets the column, its payments an empty wallet."""
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for version, steps in enumerate(schema.MIGRATIONS[:-1], start=1):
+        for statement in steps:
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {version}")
+    conn.close()
+    with sqlite3.connect(path, isolation_level=None) as conn:
+        assert schema.migrate(conn, path) == schema.SCHEMA_VERSION
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(payments)")]
+    assert "wallet" in columns

@@ -9,6 +9,7 @@ from typing import Literal
 
 import pytest
 from machine_script import (
+    CHOICE_SETTINGS,
     SETTINGS,
     WECHAT_CODE,
     Expect,
@@ -105,13 +106,16 @@ TO_PHASE: dict[Phase, list[Row]] = {
     Phase.PRESENT: [(0, ApiPaymentRequested(1500, "RUB", "POS-1", "code", "", "", "k", "h"),
                      Expect(phase=Phase.PRESENT))],
     Phase.PAIRING: [(0, PairingOpened("123456", "AB:CD"), Expect(phase=Phase.PAIRING))],
+    Phase.CHOOSE: [*typed(0, "1500"), (1, key("enter"), Expect(phase=Phase.CHOOSE))],
 }  # fmt: skip
 
 
 def reach(phase: Phase, settings: Settings = SETTINGS) -> Script:
-    """A terminal brought to ``phase``."""
+    """A terminal brought to ``phase`` (the choice list: on a terminal with several QR types)."""
     if phase is Phase.REFUND_AMOUNT and settings is SETTINGS:
         settings = PARTIAL_SETTINGS
+    if phase is Phase.CHOOSE and settings is SETTINGS:
+        settings = CHOICE_SETTINGS
     script = run(State(settings), TO_PHASE[phase])
     assert script.state.phase is phase
     return script

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import stat
@@ -523,3 +524,14 @@ def test_a_state_file_for_another_terminal_or_open_to_all_is_refused(tmp_path: P
     state.chmod(0o644)
     with pytest.raises(ConfigError, match="chmod 600"):
         mock_provider(FakeWire(), options, {})
+
+
+async def test_the_service_the_cashier_chose_reaches_the_wire_through_the_order() -> None:
+    """``order.wallet`` (the choice list's pick) is the online service sent."""
+    server = FakeWire()
+    provider = mock_provider(server, {**OPTIONS, "service_alipay": "true"})
+    await provider.create_invoice(dataclasses.replace(ORDER, wallet="alipay"))
+    await provider.create_invoice(ORDER)  # no choice: options.online_service
+    await provider.aclose()
+    assert server.body(1)["service"] == "alipay"
+    assert server.body(3)["service"] == "sendy"

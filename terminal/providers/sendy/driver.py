@@ -103,8 +103,12 @@ class SendyProvider:
         return self.settings.online_services
 
     async def create_invoice(self, order: Order, *, service: str | None = None) -> ProviderAnswer:
-        """Online mode: numbers first, then a token QR payable with ``service``'s app."""
-        chosen = service or self.settings.online_service
+        """Online mode: numbers first, then a token QR payable with ``service``'s app.
+
+        The service is ``service``, else the one the cashier chose (``order.wallet``), else
+        ``options.online_service``.
+        """
+        chosen = service or order.wallet or self.settings.online_service
         if chosen not in self.settings.online_services:
             raise ConfigError(
                 service_problem(chosen), key=f"providers.{self.name}.options.service_{chosen}"
