@@ -225,8 +225,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _V2,
     _V3,
     _SYNC_WATERMARKS,
-    _REFUNDS,
     _PAYMENT_WALLET,
+    _REFUNDS,
 )
 
 #: The schema version this code writes.
