@@ -121,6 +121,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "slip_signature": ("Thank you", "Спасибо"),
     "slip_refund": ("REFUND", "ВОЗВРАТ"),
     "slip_refund_note": ("Money returned to the wallet", "Деньги возвращены на счёт"),
+    "slip_refund_id": ("Refund", "Возврат"),
+    "slip_provider_refund": ("Provider refund", "Возврат в системе"),
+    "slip_refund_left": ("Left to refund", "Остаток к возврату"),
+    "slip_refund_of": ("Refund of payment", "Возврат по оплате"),
     "slip_training": ("TRAINING - NOT A PAYMENT", "УЧЕБНЫЙ РЕЖИМ - НЕ ПЛАТЁЖ"),
     "slip_cancel_not_confirmed": (
         "The provider did not confirm the cancel",
