@@ -151,6 +151,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "Суммы: оплачено = подтверждено; вручную = супервизор; отмены не в итоге",
     ),
     "z_busy": ("Finish the payment first", "Сначала завершите оплату"),
+    "z_failed": ("Shift not closed: journal", "Смена не закрыта: журнал"),
     "report_opened": ("Opened", "Открыта"),
     "report_printed": ("Printed", "Напечатан"),
     "report_paid": ("Paid", "Оплачено"),

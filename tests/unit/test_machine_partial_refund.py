@@ -7,11 +7,14 @@ from dataclasses import replace
 from machine_script import SETTINGS, answer, effects_of, fail, key, order_id, press, run
 
 from terminal.machine import (
+    Alert,
     CallProvider,
     CloseShift,
     Phase,
     RecordPayment,
     RefundRequested,
+    ShiftClosed,
+    ShiftCloseFailed,
     ShiftCloseRequested,
     State,
 )
@@ -104,6 +107,8 @@ def test_the_z_report_is_refused_while_a_payment_is_under_way_and_closes_otherwi
     script = run(State(PARTIAL, shift=4), [])
     step = script.feed(10, ShiftCloseRequested())
     assert effects_of([step], CloseShift) == [CloseShift(4, "keypad")]
+    assert step.state.shift == 4, "the shift moves on only once the journal closed it"
+    step = script.feed(10, ShiftClosed(4))
     assert step.state.shift == 5
     script = _to_amount()
     step = script.feed(3602, ShiftCloseRequested())  # type: ignore[attr-defined]
@@ -112,8 +117,22 @@ def test_the_z_report_is_refused_while_a_payment_is_under_way_and_closes_otherwi
     assert step.state.shift == 3
 
 
+def test_a_close_the_journal_could_not_write_leaves_the_shift_open_and_says_so() -> None:
+    script = run(State(PARTIAL, shift=4), [])
+    script.feed(10, ShiftCloseRequested())
+    step = script.feed(10, ShiftCloseFailed(4, "disk I/O error"))
+    assert step.state.shift == 4
+    assert step.state.message == "z_failed"
+    [alert] = effects_of([step], Alert)
+    assert alert.code == "z_failed"
+    assert "shift 4 not closed" in alert.message
+    assert "Shift not closed: journal" in screen_for(step.state, "en").lines
+    # A stray word about another shift changes nothing.
+    assert script.feed(11, ShiftClosed(3)).rejected
+
+
 def test_a_forced_refund_is_reconciled_in_the_background_and_a_refusal_raised_loudly() -> None:
-    from terminal.machine import Alert, BackgroundCall
+    from terminal.machine import BackgroundCall
     from terminal.machine.events import ReconcileAnswered, UnsettledFound
     from terminal.providers.base import ProviderAnswer
 
