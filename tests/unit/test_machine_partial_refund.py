@@ -149,3 +149,20 @@ def test_a_forced_refund_is_reconciled_in_the_background_and_a_refusal_raised_lo
     assert (refund.reconciled, refund.mismatch) == (True, True)
     assert not written.payment.is_unresolved
     assert [a.code for a in effects_of([step], Alert)] == ["refund_mismatch"]
+
+
+def test_an_api_refund_takes_a_part_where_the_provider_can_and_never_more_than_is_left() -> None:
+    from terminal.machine.api_events import ApiRefundRequested
+
+    script = run(State(PARTIAL, shift=3), [])
+    assert script.feed(10, ApiRefundRequested(PAID, 150_001)).rejected
+    step = script.feed(11, ApiRefundRequested(PAID, 40_000))
+    [call] = effects_of([step], CallProvider)
+    assert call.refund_amount == Money(40_000, "RUB")
+    whole_only = replace(SETTINGS, refund_requires_approval=False)  # PayMaster: in full only
+    script = run(State(whole_only, shift=3), [])
+    refused = script.feed(10, ApiRefundRequested(PAID, 40_000))
+    assert refused.rejected
+    assert "refunds only all that is left (150000)" in refused.rejected
+    [call] = effects_of([script.feed(11, ApiRefundRequested(PAID))], CallProvider)
+    assert call.refund_amount == Money(150_000, "RUB")
