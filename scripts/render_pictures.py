@@ -39,7 +39,7 @@ from terminal.journal.reports import Figure, ProviderTotals, ReportData  # noqa:
 from terminal.machine import Phase, QrChoice, Settings, State  # noqa: E402
 from terminal.machine.api_events import ApiOrder  # noqa: E402
 from terminal.money import Money  # noqa: E402
-from terminal.payment import Payment, PaymentState  # noqa: E402
+from terminal.payment import Payment, PaymentState, Refund, refund_key  # noqa: E402
 from terminal.views.model import Screen, Slip, SlipKind  # noqa: E402
 from terminal.views.pairing import build_pairing_slip  # noqa: E402
 from terminal.views.reports import build_report, build_x_report  # noqa: E402
@@ -102,6 +102,23 @@ def _payment(state: PaymentState = PaymentState.PENDING, **changes: object) -> P
         created_wall=WALL,
     )
     return replace(payment, **changes)  # type: ignore[arg-type]
+
+
+def _refund(n: int, minor: int, **changes: object) -> Refund:
+    """The ``n``-th refund of the pictured payment: ``minor`` units, done three days later."""
+    refund = Refund(
+        key=refund_key("T0001-0000-000042", n), n=n, amount=Money(minor, "RUB"), shift=5,
+        state="refunded", provider_ref="PM-7F3A21C9", wall="2026-03-17T16:20:11+00:00",
+        done_wall="2026-03-17T16:20:13+00:00",
+    )  # fmt: skip
+    return replace(refund, **changes)  # type: ignore[arg-type]
+
+
+def _partly_refunded() -> Payment:
+    """The pictured payment with 100.00 of its 1500.00 refunded."""
+    return _payment(PaymentState.PARTIALLY_REFUNDED).with_refund(
+        _refund(1, 10_000, shift=4, wall=WALL, done_wall=WALL)
+    )
 
 
 def _cpm(state: PaymentState = PaymentState.PENDING) -> Payment:
@@ -167,6 +184,13 @@ def scenes(base: Settings | None = None) -> dict[str, State]:
         "forced": _done(PaymentState.FORCED),
         "voided": _done(PaymentState.VOIDED),
         "refund_scan": State(base, phase=Phase.REFUND_SCAN, refunding=True),
+        "refund_amount": State(
+            base,
+            phase=Phase.REFUND_AMOUNT,
+            payment=_partly_refunded(),
+            refunding=True,
+            entry="40000",
+        ),
         "approval_refund": State(
             base, phase=Phase.APPROVAL, payment=_payment(PaymentState.PAID), refunding=True
         ),
@@ -228,7 +252,7 @@ def slips(lang: Language) -> dict[str, object]:
         SlipKind.FORCED: _payment(PaymentState.FORCED, forced=True),
         SlipKind.QR: _payment(PaymentState.PENDING, qr_payload=DYNAMIC_SBP),
         SlipKind.VOID: _payment(PaymentState.VOIDED),
-        SlipKind.REFUND: _payment(PaymentState.VOIDED),
+        SlipKind.REFUND: _payment(PaymentState.REFUNDED).with_refund(_refund(1, 150_000)),
         SlipKind.MISMATCH: _payment(PaymentState.DECLINED, forced=True, mismatch=True),
         SlipKind.RECOVERED: _payment(PaymentState.PAID),
     }
@@ -236,6 +260,8 @@ def slips(lang: Language) -> dict[str, object]:
         kind.value: build_slip(kind, payment, terminal_id="T0001", language=lang)
         for kind, payment in made.items()
     }
+    partial = _partly_refunded().with_refund(_refund(2, 40_000))
+    out["refund_partial"] = build_slip(SlipKind.REFUND, partial, terminal_id="T0001", language=lang)
     summary = ReportData(
         shift=3, since="", until="", opened_wall="2026-03-14T08:00:00+00:00", closed_wall=None,
         totals=(ProviderTotals("sandbox", "RUB", paid=Figure(41, 6_254_300),

@@ -23,6 +23,7 @@ __all__ = [
     "BODY_TIMEOUT_S",
     "CreatePayment",
     "CreateRefund",
+    "CloseShift",
     "CreatePairing",
     "read_body",
     "idempotency_key",
@@ -68,6 +69,16 @@ class CreateRefund(_Body):
     """``POST /v1/payments/{id}/refunds``: the whole amount when ``amount_minor`` is left out."""
 
     amount_minor: _Minor | None = None
+
+
+class CloseShift(_Body):
+    """``POST /v1/shifts/current/close``: ``shift``, when given, must be the open shift's number.
+
+    A POS that retries a close after a lost answer sends the number it meant to close, so
+    the retry is refused (409) instead of closing the next, empty shift.
+    """
+
+    shift: Annotated[int, Field(ge=1, le=10**9), BeforeValidator(_whole)] | None = None
 
 
 class CreatePairing(_Body):

@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from terminal import __version__
-from terminal.api.bodies import CreatePairing, CreatePayment, CreateRefund
+from terminal.api.bodies import CloseShift, CreatePairing, CreatePayment, CreateRefund
 
 __all__ = ["openapi_document", "document_text"]
 
@@ -22,7 +22,8 @@ _REF = "#/components/schemas/"
 _PROBLEM = {"$ref": f"{_REF}Problem"}
 _STATES = [
     "awaiting_code", "awaiting_choice", "abandoned", "new", "pending", "paid", "declined",
-    "expired", "cancelled", "failed", "cancel_failed", "forced", "voiding", "voided", "refunded",
+    "expired", "cancelled", "failed", "cancel_failed", "forced", "voiding", "voided", "refunding",
+    "partially_refunded", "refunded",
 ]  # fmt: skip
 _NULL_STR = {"type": ["string", "null"]}
 
@@ -111,7 +112,21 @@ def _schemas() -> dict[str, Any]:
         "message": _NULL_STR,
         "created_at": _NULL_STR,
         "history": {"type": "array", "items": step},
+        "refunded_minor": {"type": "integer", "description": "given back by refunds so far"},
+        "refundable_minor": {"type": "integer", "description": "what a refund may still give"},
+        "refunds": {"type": "array", "items": {"$ref": f"{_REF}Refund"}},
     }
+    refund_props: dict[str, Any] = {
+        "id": {"type": "string", "description": "the refund's own key, sent to the provider"},
+        "number": {"type": "integer", "description": "1 for a payment's first refund"},
+        "amount_minor": {"type": "integer"}, "currency": {"type": "string"},
+        "state": {"type": "string", "enum": ["requested", "refunded", "refused", "forced"]},
+        "forced": {"type": "boolean"}, "reconciled": {"type": "boolean"},
+        "mismatch": {"type": "boolean"},
+        "shift": {"type": "integer", "description": "the shift it was made in"},
+        "requested_at": {"type": "string"}, "done_at": _NULL_STR,
+        "clock_synced": {"type": "boolean"},
+    }  # fmt: skip
     payment = {
         "type": "object", "additionalProperties": False,
         "required": list(payment_props), "properties": payment_props,
@@ -146,7 +161,8 @@ def _schemas() -> dict[str, Any]:
             "providers": {"type": "object", "additionalProperties": {
                 "type": "object", "properties": {
                     "qr": {"type": "boolean"}, "code": {"type": "boolean"},
-                    "refund": {"type": "boolean"}, "reachable": nullable_bool}}},
+                    "refund": {"type": "boolean"}, "partial_refund": {"type": "boolean"},
+                    "reachable": nullable_bool}}},
             "sync": {"type": "object", "properties": {"records_waiting": {"type": "integer"}}},
             "fault": _NULL_STR,
         },
@@ -165,6 +181,27 @@ def _schemas() -> dict[str, Any]:
             "payments": {"type": "array", "items": {"type": "object"}},
         },
     }  # fmt: skip
+    figure = {
+        "type": "object", "required": ["count", "minor"],
+        "properties": {"count": {"type": "integer"}, "minor": {"type": "integer"}},
+    }  # fmt: skip
+    numbers = {"type": "array", "items": {"type": "integer"}}
+    report_totals = {
+        "type": "object",
+        "required": ["provider", "currency", "paid", "forced", "refunded", "voided", "net_minor"],
+        "properties": {"provider": {"type": "string"}, "currency": {"type": "string"},
+                       "paid": figure, "forced": figure, "refunded": figure, "voided": figure,
+                       "net_minor": {"type": "integer",
+                                     "description": "paid + forced - refunded"}},
+    }  # fmt: skip
+    report_props: dict[str, Any] = {
+        "kind": {"type": "string", "enum": ["z"]}, "shift": {"type": "integer"},
+        "opened_at": _NULL_STR, "closed_at": _NULL_STR,
+        "totals": {"type": "array", "items": report_totals},
+        "forced_not_reconciled": numbers, "refunds_not_reconciled": numbers,
+        "needs_admin": numbers, "in_doubt": numbers, "unsynced": {"type": "integer"},
+        "transactions": {"type": "array", "items": {"type": "object"}},
+    }  # fmt: skip
     paired = {
         "type": "object", "required": ["name", "api_key", "fingerprint"],
         "properties": {"name": {"type": "string"}, "api_key": {"type": "string"},
@@ -178,11 +215,15 @@ def _schemas() -> dict[str, Any]:
         "Problem": problem,
         "Terminal": terminal,
         "Shift": shift,
+        "Refund": {"type": "object", "additionalProperties": False,
+                   "required": list(refund_props), "properties": refund_props},
+        "Report": {"type": "object", "additionalProperties": False,
+                   "required": list(report_props), "properties": report_props},
         "Paired": paired,
         "Receipt": {"type": "object", "required": ["printing", "payment"], "properties": {
             "printing": {"type": "boolean"}, "payment": {"$ref": f"{_REF}Payment"}}},
     }  # fmt: skip
-    for model in (CreatePayment, CreateRefund, CreatePairing):
+    for model in (CreatePayment, CreateRefund, CreatePairing, CloseShift):
         schema = model.model_json_schema()
         schema["additionalProperties"] = False
         schemas[model.__name__] = schema
@@ -234,7 +275,9 @@ def _paths() -> dict[str, Any]:
             "responses": {"202": _json(payment, "cancel under way; the outcome comes as events"),
                           "404": _NOT_FOUND, "409": _BUSY, **_ERRORS}}},
         "/v1/payments/{id}/refunds": {"post": {
-            "operationId": "refundPayment", "summary": "Refund a paid payment in full",
+            "operationId": "refundPayment",
+            "summary": "Refund a paid payment: all that is left, or a part where the provider "
+                       "takes partial refunds (422 says why not, with what is left)",
             "parameters": [_ID_PARAM, _KEY_PARAM],
             "requestBody": _body("CreateRefund", required=False),
             "responses": {"202": _json(payment, "refund under way (or awaiting a supervisor)",
@@ -251,6 +294,24 @@ def _paths() -> dict[str, Any]:
         "/v1/shifts/current": {"get": {
             "operationId": "currentShift", "summary": "The X report as data",
             "responses": {"200": _json({"$ref": f"{_REF}Shift"}, "the shift so far"), **_ERRORS}}},
+        "/v1/shifts/current/close": {"post": {
+            "operationId": "closeShift",
+            "summary": "Close the shift (the Z report), refused while a payment is under way",
+            "requestBody": _body("CloseShift", required=False),
+            "responses": {"200": _json({"$ref": f"{_REF}Report"}, "closed: its Z report"),
+                          "409": _problem("a payment is under way, or that shift is not open"),
+                          **_ERRORS}}},
+        "/v1/shifts/{n}": {"get": {
+            "operationId": "closedShift", "summary": "A closed shift's Z report as data",
+            "parameters": [
+                {"name": "n", "in": "path", "required": True, "description": "the shift number",
+                 "schema": {"type": "string", "pattern": "^[1-9][0-9]{0,8}$"}},
+                {"name": "detail", "in": "query", "required": False,
+                 "schema": {"type": "string", "enum": ["true", "false"]},
+                 "description": "list every payment and refund of the shift"}],
+            "responses": {"200": _json({"$ref": f"{_REF}Report"}, "its Z report"),
+                          "404": _problem("no such closed shift (the open one is current)"),
+                          **_ERRORS}}},
         "/v1/events": {"get": {
             "operationId": "events", "summary": "Server-Sent Events; resume with Last-Event-ID",
             "parameters": [{"name": "Last-Event-ID", "in": "header", "required": False,

@@ -26,7 +26,7 @@ from terminal.machine.api_events import (
     ApiRefundRequested,
     RecordApiOrder,
 )
-from terminal.payment import PaymentState
+from terminal.payment import Payment, PaymentState
 from terminal.runtime.runtime import Runtime
 
 __all__ = ["Payments", "doing", "REPLAYED"]
@@ -191,7 +191,11 @@ class Payments:
     async def refund(
         self, order_id: str, key: str, body: CreateRefund, hashed: str
     ) -> tuple[dict[str, Any], bool]:
-        """Refund ``order_id`` in full (202; the result comes as an event), or replay."""
+        """Refund ``order_id`` (202; the result comes as an event), or replay.
+
+        All that is left when ``amount_minor`` is left out; a part of it where the
+        provider takes partial refunds. Each refund is its own request, with its own key.
+        """
         async with self._create:
             stored = self._store.request(key)
             if stored is not None:
@@ -204,27 +208,41 @@ class Payments:
             if payment is None:
                 self.get(order_id)  # 404, or an API payment that never reached the journal
                 raise _not_refundable("it was never paid")
-            if body.amount_minor is not None and body.amount_minor != payment.amount.amount_minor:
-                raise ApiProblem(
-                    422, "partial_refund_unsupported",
-                    "partial refunds are not offered yet: leave amount_minor out (or send "
-                    f"{payment.amount.amount_minor}) to refund the whole payment",
-                    field="amount_minor",
-                )  # fmt: skip
-            if payment.state in (PaymentState.VOIDED, PaymentState.VOIDING):
-                raise _not_refundable("it is refunded already (or the refund is under way)")
-            if payment.state is not PaymentState.PAID:
-                raise _not_refundable(f"it is {payment.state.value}, not paid")
-            caps = self._runtime.state.settings.providers.get(payment.provider)
-            if caps is None or not caps.supports_refund:
-                raise _not_refundable(f"provider {payment.provider!r} does not refund")
-            step = await step_of(self._runtime, ApiRefundRequested(payment))
+            minor = self._refund_amount(payment, body)
+            step = await step_of(self._runtime, ApiRefundRequested(payment, minor))
             self._raise_if_fault()
             if step.rejected:
                 raise self._busy(step.rejected)
             wall = self._runtime.clock_wall()
             self._store.record_refund_key(key, hashed, order_id, wall=wall)
             return self.get(order_id), False
+
+    def _refund_amount(self, payment: Payment, body: CreateRefund) -> int:
+        """What to refund of ``payment`` (minor units), or the refusal that says why not."""
+        if payment.state in (PaymentState.VOIDED, PaymentState.VOIDING, PaymentState.REFUNDED):
+            raise _not_refundable("it is refunded already (or voided)")
+        if payment.state is PaymentState.REFUNDING:
+            raise _not_refundable("a refund of it is under way; follow its events")
+        if payment.state not in (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED):
+            raise _not_refundable(f"it is {payment.state.value}, not paid")
+        caps = self._runtime.state.settings.providers.get(payment.provider)
+        if caps is None or not caps.supports_refund:
+            raise _not_refundable(f"provider {payment.provider!r} does not refund")
+        left = payment.refundable_minor
+        minor = left if body.amount_minor is None else body.amount_minor
+        if minor > left:
+            raise ApiProblem(
+                422, "refund_exceeds", f"only {left} is left to refund of this payment",
+                field="amount_minor", extra={"refundable_minor": left},
+            )  # fmt: skip
+        if minor < left and not caps.partial_refund:
+            raise ApiProblem(
+                422, "partial_refund_unsupported",
+                f"provider {payment.provider!r} refunds only all that is left: leave "
+                f"amount_minor out (or send {left})",
+                field="amount_minor", extra={"refundable_minor": left},
+            )  # fmt: skip
+        return minor
 
     def receipt(self, order_id: str) -> dict[str, Any]:
         """Print the payment's slip again; 202, the printer's trouble is on ``GET /v1/terminal``."""

@@ -11,17 +11,26 @@ from typing import Any
 
 from terminal.config.model import RouteConfig
 from terminal.journal.payments import HistoryEntry
+from terminal.journal.reports import ReportData
 from terminal.journal.shifts import ShiftSummary
 from terminal.machine.api_events import ApiOrder
 from terminal.machine.routing import route_code
-from terminal.payment import Payment, PaymentState
+from terminal.payment import Payment, PaymentState, Refund
 
-__all__ = ["FINAL_STATES", "payment_state", "payment_resource", "shift_resource"]
+__all__ = [
+    "FINAL_STATES",
+    "payment_state",
+    "payment_resource",
+    "refund_resource",
+    "report_resource",
+    "shift_resource",
+]
 
 #: API states after which nothing more happens to a payment without an administrator.
 FINAL_STATES = frozenset(
-    {"paid", "declined", "expired", "cancelled", "failed", "voided", "refunded", "abandoned"}
-)
+    {"paid", "declined", "expired", "cancelled", "failed", "voided", "refunded", "abandoned",
+     "partially_refunded"}
+)  # fmt: skip
 
 
 def payment_state(payment: Payment | None, order: ApiOrder | None, notes: list[str]) -> str:
@@ -99,6 +108,34 @@ def payment_resource(
             {"state": e.state, "note": e.note, "at": e.wall, "clock_synced": e.wall_synced}
             for e in history
         ],
+        "refunded_minor": payment.refunded_minor if payment is not None else 0,
+        "refundable_minor": _refundable(payment, state),
+        "refunds": [refund_resource(r) for r in payment.refunds] if payment is not None else [],
+    }
+
+
+def _refundable(payment: Payment | None, state: str) -> int:
+    """What a refund may still give back: only of a payment paid or partly refunded."""
+    if payment is None or state not in ("paid", "partially_refunded"):
+        return 0
+    return payment.refundable_minor
+
+
+def refund_resource(refund: Refund) -> dict[str, Any]:
+    """One refund of a payment: its key, amount, state, shift and times."""
+    return {
+        "id": refund.key,
+        "number": refund.n,
+        "amount_minor": refund.amount.amount_minor,
+        "currency": refund.amount.currency,
+        "state": refund.state,
+        "forced": refund.forced,
+        "reconciled": refund.reconciled,
+        "mismatch": refund.mismatch,
+        "shift": refund.shift,
+        "requested_at": refund.wall,
+        "done_at": refund.done_wall or None,
+        "clock_synced": refund.wall_synced,
     }
 
 
@@ -122,4 +159,51 @@ def shift_resource(summary: ShiftSummary) -> dict[str, Any]:
             }
             for p in summary.payments
         ],
+    }
+
+
+def report_resource(data: ReportData, *, kind: str) -> dict[str, Any]:
+    """An X or Z report as data, the same figures its slip prints (``kind``: "x" or "z").
+
+    Per provider and currency: paid, forced, refunded, voided and net (paid + forced -
+    refunded); then what is listed by number, and the records not yet synced.
+    """
+    return {
+        "kind": kind,
+        "shift": data.shift,
+        "opened_at": data.opened_wall or None,
+        "closed_at": data.closed_wall,
+        "totals": [
+            {
+                "provider": t.provider,
+                "currency": t.currency,
+                **{
+                    name: {"count": f.count, "minor": f.minor}
+                    for name, f in (
+                        ("paid", t.paid),
+                        ("forced", t.forced),
+                        ("refunded", t.refunded),
+                        ("voided", t.voided),
+                    )
+                },
+                "net_minor": t.net_minor,
+            }
+            for t in data.totals
+        ],  # fmt: skip
+        "forced_not_reconciled": list(data.forced_open),
+        "refunds_not_reconciled": list(data.refunds_open),
+        "needs_admin": list(data.needs_admin),
+        "in_doubt": list(data.in_doubt),
+        "unsynced": data.unsynced,
+        "transactions": [
+            {
+                "number": line.seq,
+                "at": line.wall,
+                "provider": line.provider,
+                "kind": line.kind,
+                "amount_minor": line.minor,
+                "currency": line.currency,
+            }
+            for line in data.lines
+        ],  # fmt: skip
     }

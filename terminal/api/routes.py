@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from terminal import __version__
 from terminal.api.bodies import (
+    CloseShift,
     CreatePairing,
     CreatePayment,
     CreateRefund,
@@ -31,7 +32,7 @@ from terminal.api.events import EventHub
 from terminal.api.pairing import Pairings
 from terminal.api.payments import REPLAYED, Payments
 from terminal.api.problems import ApiProblem, json_response, problem_response
-from terminal.api.resources import shift_resource
+from terminal.api.shifts import Shifts
 from terminal.api.status import TerminalStatus
 from terminal.journal import Journal
 from terminal.runtime.runtime import Runtime
@@ -42,6 +43,7 @@ log = logging.getLogger("payterm.api")
 
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _EVENT_ID = re.compile(r"[0-9]{1,18}")
+_SHIFT = re.compile(r"[1-9][0-9]{0,8}")
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -61,6 +63,7 @@ class Api:
         self.openapi = openapi
         self.status = TerminalStatus(runtime, journal, hub, __version__)
         self.console: Any = None  # terminal.api.console.Console when the console is served
+        self.shifts = Shifts(runtime, journal)
 
 
 def build_app(api: Api, *, local: bool = False) -> Starlette:
@@ -137,7 +140,25 @@ def build_app(api: Api, *, local: bool = False) -> Starlette:
         return Response(api.status.body(), media_type="application/json")
 
     async def shift(request: Request) -> Response:
-        return json_response(shift_resource(api.journal.shift_summary()))
+        return json_response(api.shifts.current())
+
+    async def close_shift(request: Request) -> Response:
+        body = await read_body(request, CloseShift, optional=True)
+        return json_response(await api.shifts.close(body))
+
+    async def closed_shift(request: Request) -> Response:
+        number = str(request.path_params["n"])
+        if not _SHIFT.fullmatch(number):
+            raise ApiProblem(404, "not_found", f"no shift {number[:64]!r} here", field="n")
+        query = request.query_params
+        unknown = set(query) - {"detail"}
+        if unknown:
+            field = sorted(unknown)[0]
+            raise ApiProblem(422, "invalid_field", "unknown query parameter", field=field)
+        detail = query.get("detail", "false")
+        if detail not in ("true", "false"):
+            raise ApiProblem(422, "invalid_field", "true or false", field="detail")
+        return json_response(api.shifts.closed(int(number), detail=detail == "true"))
 
     async def events(request: Request) -> Response:
         last = request.headers.get("last-event-id") or request.query_params.get("after") or ""
@@ -174,6 +195,8 @@ def build_app(api: Api, *, local: bool = False) -> Starlette:
         Route("/v1/payments/{id}/receipt", guarded(receipt), methods=["POST"]),
         Route("/v1/terminal", guarded(terminal), methods=["GET"]),
         Route("/v1/shifts/current", guarded(shift), methods=["GET"]),
+        Route("/v1/shifts/current/close", guarded(close_shift), methods=["POST"]),
+        Route("/v1/shifts/{n}", guarded(closed_shift), methods=["GET"]),
         Route("/v1/events", guarded(events), methods=["GET"]),
     ]
     if local:

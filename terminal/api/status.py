@@ -64,6 +64,7 @@ def terminal_resource(
                 "qr": caps.supports_mpm,
                 "code": caps.supports_cpm,
                 "refund": caps.supports_refund,
+                "partial_refund": caps.partial_refund,
                 "reachable": hub.providers.get(name),
             }
             for name, caps in sorted(state.settings.providers.items())

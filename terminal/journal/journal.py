@@ -145,9 +145,9 @@ class Journal:
         """Summarise ``shift`` (default: the current one) for an X or Z report."""
         return shifts.shift_summary(self._db, shift)
 
-    def close_shift(self, *, wall: datetime) -> ShiftSummary:
-        """Close the current shift at ``wall`` and return its summary; the next one opens."""
-        return shifts.close_shift(self._db, wall=wall)
+    def close_shift(self, *, wall: datetime, shift: int | None = None) -> ShiftSummary:
+        """Close ``shift`` (default: the current one) at ``wall`` and return its summary."""
+        return shifts.close_shift(self._db, wall=wall, shift=shift)
 
     def report(
         self, *, shift: int | None = None, since: str = "", until: str = "", detail: bool = False

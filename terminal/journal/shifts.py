@@ -60,14 +60,19 @@ def shift_summary(db: Database, shift: int | None = None) -> ShiftSummary:
     return _summarise(number, row, payments)
 
 
-def close_shift(db: Database, *, wall: datetime) -> ShiftSummary:
-    """Close the current shift at ``wall`` and return its summary; the next one opens."""
+def close_shift(db: Database, *, wall: datetime, shift: int | None = None) -> ShiftSummary:
+    """Close ``shift`` (default: the current one) at ``wall`` and return its summary.
+
+    The next shift opens with its first payment. A shift already closed keeps the time it
+    was closed at (closing it again writes nothing).
+    """
     closed_wall = wall_iso(wall)
-    number = current_shift(db)
+    number = current_shift(db) if shift is None else shift
     with db.write(f"close shift {number}") as conn:
         conn.execute(
             "INSERT INTO shifts (shift, opened_wall, closed_wall) VALUES (?, ?, ?) "
-            "ON CONFLICT (shift) DO UPDATE SET closed_wall = excluded.closed_wall",
+            "ON CONFLICT (shift) DO UPDATE SET closed_wall = excluded.closed_wall "
+            "WHERE shifts.closed_wall IS NULL",
             (number, closed_wall, closed_wall),
         )
     return shift_summary(db, number)

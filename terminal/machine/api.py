@@ -155,14 +155,25 @@ def api_cancel(state: State, event: ApiCancelRequested, now: Now) -> Step:
 
 
 def api_refund(state: State, event: ApiRefundRequested, now: Now) -> Step:
-    """Refund a paid payment in full by the refund-by-slip path (approval when configured)."""
+    """Refund a paid payment by the refund-by-slip path (approval when configured).
+
+    All that is left unless the POS asked for less, which the provider must take in part;
+    more than is left is refused, as on the keypad.
+    """
     payment = event.payment
     problem = _why_not_refundable(state, payment)
+    left = payment.refundable_minor
+    minor = event.amount_minor or left
+    if not problem and minor > left:
+        problem = f"{minor} is more than is left to refund ({left})"
+    partial = state.settings.capabilities(payment.provider).partial_refund
+    if not problem and minor < left and not partial:
+        problem = f"{payment.provider} refunds only all that is left ({left})"
     if problem:
         return Step(state, (), f"Can't refund {payment.order_id}: {problem}")
     found = state.evolve(
         payment=payment, refunding=True, entry="", message="", pin="", pin_attempts=0,
-        paid_at=None,
+        paid_at=None, refund_minor=minor,
     )  # fmt: skip
     if state.settings.refund_requires_approval:
         approval = found.evolve(phase=Phase.APPROVAL, return_phase=Phase.REFUND_SCAN)

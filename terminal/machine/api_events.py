@@ -83,9 +83,13 @@ class ApiCancelRequested:
 
 @dataclass(frozen=True, slots=True)
 class ApiRefundRequested:
-    """A POS asked to refund ``payment`` in full (the journal's record of it, just read)."""
+    """A POS asked to refund ``payment`` (the journal's record of it, just read).
+
+    ``amount_minor`` is how much to give back; 0 means all that is left.
+    """
 
     payment: Payment
+    amount_minor: int = 0
 
 
 @dataclass(frozen=True, slots=True)

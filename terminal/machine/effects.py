@@ -107,9 +107,11 @@ class FindPayment:
 
 @dataclass(frozen=True, slots=True)
 class CloseShift:
-    """Close shift ``shift`` in the journal (one write), then print its Z report.
+    """Close shift ``shift`` in the journal (one write, awaited), then print its Z report.
 
-    The machine has already moved on to the next shift number; the next payment opens it.
+    Write-ahead, as a payment's record: the machine moves to the next shift number only on
+    the ``ShiftClosed`` that follows the write; a ``ShiftCloseFailed`` leaves it open. No
+    other event is handled in between, so no payment can take the closing shift's number.
     """
 
     shift: int

@@ -35,6 +35,8 @@ __all__ = [
     "JournalWritable",
     "RefundRequested",
     "ShiftCloseRequested",
+    "ShiftClosed",
+    "ShiftCloseFailed",
     "PaymentLookedUp",
     "PrinterReported",
     "PartReported",
@@ -177,6 +179,23 @@ class ShiftCloseRequested:
 
 
 @dataclass(frozen=True, slots=True)
+class ShiftClosed:
+    """The journal holds shift ``shift`` closed: the next payment takes the next shift."""
+
+    shift: int
+    source: str = "keypad"
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftCloseFailed:
+    """The journal could not write the close of shift ``shift``: it stays open (``reason`` why)."""
+
+    shift: int
+    reason: str
+    source: str = "keypad"
+
+
+@dataclass(frozen=True, slots=True)
 class PaymentLookedUp:
     """The journal was searched for ``reference``: the payment found, or None."""
 
@@ -220,6 +239,8 @@ Event = (
     | PartReported
     | RefundRequested
     | ShiftCloseRequested
+    | ShiftClosed
+    | ShiftCloseFailed
     | PaymentLookedUp
     | JournalFailed
     | ApiPaymentRequested

@@ -84,6 +84,8 @@ from terminal.machine.events import (
     ReconcileFailed,
     RefundRequested,
     ScanBroken,
+    ShiftClosed,
+    ShiftCloseFailed,
     ShiftCloseRequested,
     TimerFired,
     UnsettledFound,
@@ -107,7 +109,13 @@ from terminal.machine.results import (
     void_error,
     void_key,
 )
-from terminal.machine.shift import CLOSE_FROM, close_refused, close_shift
+from terminal.machine.shift import (
+    CLOSE_FROM,
+    close_failed,
+    close_refused,
+    close_shift,
+    shift_closed,
+)
 from terminal.machine.states import Now, Phase, State
 from terminal.machine.waiting import waiting_answered, waiting_failed, waiting_timer
 
@@ -237,6 +245,9 @@ TABLE: dict[tuple[Phase, type], Handler] = {
     (Phase.REFUND_AMOUNT, ButtonPressed): refund_button,
     **{(phase, ShiftCloseRequested): close_shift for phase in CLOSE_FROM},
     **{(p, ShiftCloseRequested): close_refused for p in Phase if p not in CLOSE_FROM},
+    # the journal's word on a close asked for (it follows the CloseShift at once)
+    **{(phase, ShiftClosed): shift_closed for phase in CLOSE_FROM},
+    **{(phase, ShiftCloseFailed): close_failed for phase in CLOSE_FROM},
     # A broken scan is told wherever a scan is taken; nothing of it is charged or looked up.
     **{(phase, ScanBroken): broken_scan for phase in SCAN_PHASES},
     # the integrator API: another source of events

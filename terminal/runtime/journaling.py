@@ -19,12 +19,15 @@ from terminal.clock import Clock
 from terminal.errors import JournalError, JournalFull
 from terminal.journal import Journal
 from terminal.machine import (
+    CloseShift,
     Event,
     InDoubtFound,
     JournalFailed,
     JournalWritable,
     PaymentLookedUp,
     RecordPayment,
+    ShiftClosed,
+    ShiftCloseFailed,
     UnsettledFound,
 )
 from terminal.machine.background import RECONCILED_STATES
@@ -37,7 +40,8 @@ log = logging.getLogger("payterm.runtime")
 
 
 class JournalEffects:
-    """Carries out RecordPayment, FindPayment and CheckJournal; queues the payments in doubt.
+    """Carries out RecordPayment, CloseShift, FindPayment and CheckJournal; queues the
+    payments in doubt.
 
     Loop-only; records are written one at a time on one worker thread (``payterm-journal``).
     """
@@ -95,10 +99,8 @@ class JournalEffects:
             wall=self._clock.wall(),
             wall_synced=self._clock.wall_is_synced(),
         )
-        if self._writer is None:
-            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="payterm-journal")
         try:
-            await asyncio.get_running_loop().run_in_executor(self._writer, write)
+            await asyncio.get_running_loop().run_in_executor(self._worker(), write)
         except JournalError as exc:
             log.critical("journal write failed: %s", exc)  # the file's path is in the message
             return JournalFailed(exc.reason, disk_full=isinstance(exc, JournalFull))
@@ -112,6 +114,29 @@ class JournalEffects:
             "journal:record", order_id=payment.order_id, state=payment.state.value, note=effect.note
         )
         return None
+
+    async def close_shift(self, effect: CloseShift) -> ShiftClosed | ShiftCloseFailed:
+        """Write the close of the effect's shift (on the journal thread, awaited).
+
+        Returns the event the machine takes at once: ``ShiftClosed`` once the close is
+        durable, ``ShiftCloseFailed`` (the shift stays open) when it could not be written.
+        """
+        write = functools.partial(self._journal.close_shift, wall=self._clock.wall(),
+                                  shift=effect.shift)  # fmt: skip
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._worker(), write)
+        except JournalError as exc:
+            log.error("shift %d not closed: %s", effect.shift, exc)
+            return ShiftCloseFailed(effect.shift, exc.reason, effect.source)
+        log.info("shift %d closed (%s)", effect.shift, effect.source)
+        self._emit("journal:shift_closed", shift=effect.shift, source=effect.source)
+        return ShiftClosed(effect.shift, effect.source)
+
+    def _worker(self) -> ThreadPoolExecutor:
+        """The one journal thread every write goes through, in order."""
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="payterm-journal")
+        return self._writer
 
     def check(self) -> None:
         """Try a small journal write after a full disk; feed the machine what came of it.

@@ -42,6 +42,7 @@ from terminal.machine import (
     PrintSlip,
     RecordPayment,
     RefundRequested,
+    ShiftCloseFailed,
     ShiftCloseRequested,
     StartTimer,
     State,
@@ -419,18 +420,21 @@ class Runtime:
             elif isinstance(effect, CheckJournal):
                 self._journaling.check()
             elif isinstance(effect, CloseShift):
-                self._close_shift(effect)
+                outcome = await self._journaling.close_shift(effect)
+                await self._handle(outcome)  # at once: no payment takes the old shift
+                if isinstance(outcome, ShiftCloseFailed):
+                    return  # write-ahead: nothing is printed of a shift still open
+                self._print_z(effect)
 
-    def _close_shift(self, effect: CloseShift) -> None:
-        """Close the shift in the journal (one small write), then print its Z report."""
+    def _print_z(self, effect: CloseShift) -> None:
+        """Print the Z report of the shift the journal has just closed."""
         wall = self._clock.wall()
         try:
-            data = self._journal.close_shift_report(wall=wall, detail=self._detailed_report)
+            data = self._journal.report(shift=effect.shift, detail=self._detailed_report)
         except JournalError as exc:
-            log.error("shift %d not closed: %s", effect.shift, exc)
-            self._observers.emit("terminal:alert", code="z_failed", message=str(exc))
+            log.error("shift %d closed, its Z report not read: %s", effect.shift, exc)
+            self._observers.emit("terminal:alert", code="z_unread", message=str(exc))
             return
-        self._observers.emit("journal:shift_closed", shift=effect.shift, source=effect.source)
         unsynced = self._unsynced() if self._unsynced is not None else None
         slip = self._printing.report(
             data, SlipKind.Z_REPORT, printed_wall=wall.isoformat(), unsynced=unsynced

@@ -5,7 +5,8 @@ from __future__ import annotations
 import textwrap
 from dataclasses import replace
 
-from terminal.payment import Payment, PaymentState
+from terminal.money import Money
+from terminal.payment import Payment, PaymentState, Refund
 from terminal.views.model import Slip, SlipKind, SlipLine
 from terminal.views.screens import RESULT_WORDS
 from terminal.views.text import Language, t
@@ -87,8 +88,14 @@ def build_slip(
     columns: int = 32,
     copies: int = 1,
 ) -> Slip:
-    """The slip of ``kind`` for ``payment``."""
+    """The slip of ``kind`` for ``payment``.
+
+    A REFUND slip is about the payment's newest refund (see :func:`_refund_slip`); a
+    payment refunded before refunds were records of their own prints as a payment slip.
+    """
     lang = language
+    if kind is SlipKind.REFUND and payment.refund_in_hand is not None:
+        return _refund_slip(payment, payment.refund_in_hand, terminal_id, lang, columns, copies)
     pairs = [
         ("slip_terminal", terminal_id),
         ("slip_number", f"{payment.seq:06d}"),
@@ -98,7 +105,7 @@ def build_slip(
         ("slip_wallet", wallet_word(payment.wallet, lang)),
         ("slip_provider_order", payment.provider_ref or ""),
         ("slip_code", payment.code_masked),
-        ("slip_time", payment.created_wall[:19].replace("T", " ")),
+        ("slip_time", _wall_text(payment.created_wall)),
     ]
     lines: list[SlipLine] = [
         SlipLine(t(_HEADINGS[kind], lang), align="center", bold=True, large=True),
@@ -115,6 +122,69 @@ def build_slip(
     barcode = payment.provider_ref if kind in _WITH_BARCODE and payment.provider_ref else None
     fitted = tuple(piece for line in lines for piece in fit(line, columns))
     return Slip(kind, payment.order_id, fitted, qr=qr, barcode=barcode, copies=copies)
+
+
+def _wall_text(wall: str) -> str:
+    """An ISO 8601 wall time as a slip prints it: "YYYY-MM-DD HH:MM:SS"."""
+    return wall[:19].replace("T", " ")
+
+
+def _refund_slip(
+    payment: Payment, refund: Refund, terminal_id: str, lang: Language, columns: int, copies: int
+) -> Slip:
+    """The REFUND slip: the refund's own time, amount, shift and key, then what is left.
+
+    The original payment (its number, order, provider order and time) follows as the
+    reference; its provider order is also the barcode, as on the payment's slip.
+    """
+    lines: list[SlipLine] = [
+        SlipLine(t("slip_refund", lang), align="center", bold=True, large=True),
+        SlipLine("-" * columns),
+    ]
+    own = [
+        ("slip_terminal", terminal_id),
+        ("slip_refund_id", refund.key),
+        # the provider's number of the refund, when it is not the payment's own
+        (
+            "slip_provider_refund",
+            "" if refund.provider_ref == payment.provider_ref else refund.provider_ref or "",
+        ),
+        ("slip_shift", str(refund.shift)),
+        ("slip_time", _wall_text(refund.done_wall or refund.wall)),
+    ]
+    for key, value in own:
+        if value:
+            lines.extend(pair_line(t(key, lang), value, columns))
+    if not refund.wall_synced:
+        lines.append(SlipLine(t("slip_clock_unsynced", lang), align="right"))
+    lines.append(SlipLine(str(refund.amount), align="center", bold=True, large=True))
+    if refund.state == "forced":
+        lines.append(SlipLine(t("refund_forced", lang), align="center", bold=True))
+        lines.append(SlipLine(t("slip_forced_note", lang), align="center"))
+    else:
+        lines.append(SlipLine(t("refunded", lang), align="center", bold=True))
+        lines.append(SlipLine(t("slip_refund_note", lang), align="center"))
+    left = Money(payment.refundable_minor, payment.amount.currency)
+    if left.amount_minor > 0:
+        lines.extend(pair_line(t("slip_refund_left", lang), str(left), columns))
+    lines.append(SlipLine("-" * columns))
+    lines.append(SlipLine(t("slip_refund_of", lang), bold=True))
+    reference = [
+        ("slip_number", f"{payment.seq:06d}"),
+        ("slip_order", payment.order_id),
+        ("slip_provider", payment.provider),
+        ("slip_provider_order", payment.provider_ref or ""),
+        ("slip_time", _wall_text(payment.created_wall)),
+    ]
+    for key, value in reference:
+        if value:
+            lines.extend(pair_line(t(key, lang), value, columns))
+    if not payment.wall_synced:
+        lines.append(SlipLine(t("slip_clock_unsynced", lang), align="right"))
+    lines.extend(pair_line(t("slip_amount", lang), str(payment.amount), columns))
+    fitted = tuple(piece for line in lines for piece in fit(line, columns))
+    barcode = payment.provider_ref or None
+    return Slip(SlipKind.REFUND, payment.order_id, fitted, barcode=barcode, copies=copies)
 
 
 _WITH_BARCODE = frozenset(

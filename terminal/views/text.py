@@ -133,6 +133,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "slip_signature": ("Thank you", "Спасибо"),
     "slip_refund": ("REFUND", "ВОЗВРАТ"),
     "slip_refund_note": ("Money returned to the wallet", "Деньги возвращены на счёт"),
+    "slip_refund_id": ("Refund", "Возврат"),
+    "slip_provider_refund": ("Provider refund", "Возврат в системе"),
+    "slip_refund_left": ("Left to refund", "Остаток к возврату"),
+    "slip_refund_of": ("Refund of payment", "Возврат по оплате"),
     "slip_training": ("TRAINING - NOT A PAYMENT", "УЧЕБНЫЙ РЕЖИМ - НЕ ПЛАТЁЖ"),
     "slip_cancel_not_confirmed": (
         "The provider did not confirm the cancel",
@@ -159,6 +163,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "Суммы: оплачено = подтверждено; вручную = супервизор; отмены не в итоге",
     ),
     "z_busy": ("Finish the payment first", "Сначала завершите оплату"),
+    "z_failed": ("Shift not closed: journal", "Смена не закрыта: журнал"),
     "report_opened": ("Opened", "Открыта"),
     "report_printed": ("Printed", "Напечатан"),
     "report_paid": ("Paid", "Оплачено"),

@@ -184,8 +184,8 @@ async def test_abandoning_an_awaiting_payment(running: Running) -> None:
         assert nxt.json()["number"] == created.json()["number"] + 1
 
 
-async def test_refund_in_full_and_partial_refused(running: Running) -> None:
-    """A paid payment is refunded in full (202, the result as its state); partial is 422."""
+async def test_refund_in_full_and_more_than_paid_refused(running: Running) -> None:
+    """A paid payment is refunded in full (202, the result as its state); more than it is 422."""
     key = await running.pair()
     async with running.client(key) as api:
         created = await api.post("/v1/payments", json=body(), headers={"Idempotency-Key": "p"})
@@ -196,10 +196,12 @@ async def test_refund_in_full_and_partial_refused(running: Running) -> None:
         running.terminal.runtime.feed(KeyPressed("clear"))  # back to idle from the result
         await running.terminal.runtime.wait_idle()
         url = f"/v1/payments/{order_id}/refunds"
-        partial = await api.post(url, json={"amount_minor": 100}, headers={"Idempotency-Key": "r"})
-        assert partial.status_code == 422
-        assert partial.json()["code"] == "partial_refund_unsupported"
-        assert partial.json()["field"] == "amount_minor"
+        too_much = await api.post(
+            url, json={"amount_minor": 1501}, headers={"Idempotency-Key": "r"}
+        )
+        assert too_much.status_code == 422
+        assert too_much.json()["code"] == "refund_exceeds"
+        assert too_much.json()["field"] == "amount_minor"
         accepted = await api.post(url, headers={"Idempotency-Key": "r"})
         assert accepted.status_code == 202, accepted.text
         # The demo asks a supervisor: the PIN on the keypad approves it.

@@ -22,7 +22,9 @@ A scenario is a text file of headless demo commands (see README) mixed with chec
     disk freed                        it can grow again (the administrator made room)
     journal lost                      the journal can no longer be read or written
     refused <command>                 the command must answer an error (the customer cannot pay)
-    if-state <phase> <command>        run the command only in that phase (a driver-dependent step)
+    refund all                        on a provider with partial refunds, the amount screen is
+                                      shown and Enter alone takes all that is left; elsewhere
+                                      the whole amount is refunded without it (nothing to do)
 """
 
 from __future__ import annotations
@@ -113,17 +115,15 @@ async def run_scenario(path: Path, data_dir: Path, driver: str = "sandbox") -> O
                 if words[:2] == ["disk", "freed"]:
                     _free_disk(terminal)
                     continue
+                if words[:2] == ["refund", "all"]:
+                    await _refund_all(terminal, session, f"{path.name}:{number}")
+                    continue
                 if words[:2] == ["journal", "lost"]:
                     terminal.journal.close()  # every later read or write fails
                     continue
                 if words[0] == "expect":
                     _check(terminal, outcome, words[1:], f"{path.name}:{number}: {line}")
                     continue
-                if words[0] == "if-state":  # a step only some drivers need
-                    if terminal.runtime.state.phase.value != words[1]:
-                        continue
-                    line = " ".join(words[2:])
-                    words = words[2:]
                 refused = words[0] == "refused"
                 seen = len(outcome.events)
                 await session.execute(line.split(None, 1)[1] if refused else line)
@@ -139,6 +139,17 @@ async def run_scenario(path: Path, data_dir: Path, driver: str = "sandbox") -> O
             except (asyncio.CancelledError, BaseExceptionGroup):
                 pass
     return outcome
+
+
+async def _refund_all(terminal: Terminal, session: HeadlessSession, where: str) -> None:
+    """Refund all that is left: Enter alone on the amount screen where the provider has one."""
+    capabilities = terminal.providers[next(iter(terminal.providers))].capabilities
+    phase = terminal.runtime.state.phase.value
+    if not capabilities.partial_refund:
+        assert phase != "refund_amount", f"{where}: no partial refunds, yet the amount is asked"
+        return
+    assert phase == "refund_amount", f"{where}: phase is {phase}, not refund_amount"
+    assert await session.execute("key enter"), where
 
 
 def _skip_unless_capable(terminal: Terminal, driver: str, needs: list[str]) -> None:

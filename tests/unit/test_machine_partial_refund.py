@@ -7,11 +7,14 @@ from dataclasses import replace
 from machine_script import SETTINGS, answer, effects_of, fail, key, order_id, press, run
 
 from terminal.machine import (
+    Alert,
     CallProvider,
     CloseShift,
     Phase,
     RecordPayment,
     RefundRequested,
+    ShiftClosed,
+    ShiftCloseFailed,
     ShiftCloseRequested,
     State,
 )
@@ -104,6 +107,8 @@ def test_the_z_report_is_refused_while_a_payment_is_under_way_and_closes_otherwi
     script = run(State(PARTIAL, shift=4), [])
     step = script.feed(10, ShiftCloseRequested())
     assert effects_of([step], CloseShift) == [CloseShift(4, "keypad")]
+    assert step.state.shift == 4, "the shift moves on only once the journal closed it"
+    step = script.feed(10, ShiftClosed(4))
     assert step.state.shift == 5
     script = _to_amount()
     step = script.feed(3602, ShiftCloseRequested())  # type: ignore[attr-defined]
@@ -112,8 +117,22 @@ def test_the_z_report_is_refused_while_a_payment_is_under_way_and_closes_otherwi
     assert step.state.shift == 3
 
 
+def test_a_close_the_journal_could_not_write_leaves_the_shift_open_and_says_so() -> None:
+    script = run(State(PARTIAL, shift=4), [])
+    script.feed(10, ShiftCloseRequested())
+    step = script.feed(10, ShiftCloseFailed(4, "disk I/O error"))
+    assert step.state.shift == 4
+    assert step.state.message == "z_failed"
+    [alert] = effects_of([step], Alert)
+    assert alert.code == "z_failed"
+    assert "shift 4 not closed" in alert.message
+    assert "Shift not closed: journal" in screen_for(step.state, "en").lines
+    # A stray word about another shift changes nothing.
+    assert script.feed(11, ShiftClosed(3)).rejected
+
+
 def test_a_forced_refund_is_reconciled_in_the_background_and_a_refusal_raised_loudly() -> None:
-    from terminal.machine import Alert, BackgroundCall
+    from terminal.machine import BackgroundCall
     from terminal.machine.events import ReconcileAnswered, UnsettledFound
     from terminal.providers.base import ProviderAnswer
 
@@ -130,3 +149,20 @@ def test_a_forced_refund_is_reconciled_in_the_background_and_a_refusal_raised_lo
     assert (refund.reconciled, refund.mismatch) == (True, True)
     assert not written.payment.is_unresolved
     assert [a.code for a in effects_of([step], Alert)] == ["refund_mismatch"]
+
+
+def test_an_api_refund_takes_a_part_where_the_provider_can_and_never_more_than_is_left() -> None:
+    from terminal.machine.api_events import ApiRefundRequested
+
+    script = run(State(PARTIAL, shift=3), [])
+    assert script.feed(10, ApiRefundRequested(PAID, 150_001)).rejected
+    step = script.feed(11, ApiRefundRequested(PAID, 40_000))
+    [call] = effects_of([step], CallProvider)
+    assert call.refund_amount == Money(40_000, "RUB")
+    whole_only = replace(SETTINGS, refund_requires_approval=False)  # PayMaster: in full only
+    script = run(State(whole_only, shift=3), [])
+    refused = script.feed(10, ApiRefundRequested(PAID, 40_000))
+    assert refused.rejected
+    assert "refunds only all that is left (150000)" in refused.rejected
+    [call] = effects_of([script.feed(11, ApiRefundRequested(PAID))], CallProvider)
+    assert call.refund_amount == Money(150_000, "RUB")
