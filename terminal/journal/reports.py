@@ -3,7 +3,7 @@
 A report covers either shifts (``shift``: one number) or a wall-clock range (``since`` to
 ``until``, ISO 8601 UTC, ``until`` excluded). Payments are counted in the selection they
 were made in; a refund in the one it was made in (its own shift and time), not its
-payment's. Per provider and currency:
+payment's. Per provider, wallet (or payment type) and currency:
 
 - **paid**: payments the provider confirmed (paid, later refunded in part or whole, or a
   refund of them under way), forced ones not among them;
@@ -45,7 +45,7 @@ class Figure:
 
 @dataclass(frozen=True, slots=True)
 class ProviderTotals:
-    """One provider's figures in one currency."""
+    """One provider's figures in one currency, for one wallet or payment type ("" for none)."""
 
     provider: str
     currency: str
@@ -53,6 +53,7 @@ class ProviderTotals:
     forced: Figure = Figure()
     refunded: Figure = Figure()
     voided: Figure = Figure()
+    wallet: str = ""  # the route's wallet or the cashier's chosen type; "" in older records
 
     @property
     def net_minor(self) -> int:
@@ -106,17 +107,17 @@ def read_report(
         where_p = "p.created_wall >= ? AND p.created_wall < ?"
         where_r = "r.wall >= ? AND r.wall < ?"
         params = (since, until)  # type: ignore[assignment]
-    totals: dict[tuple[str, str], ProviderTotals] = {}
+    totals: dict[tuple[str, str, str], ProviderTotals] = {}
     action = "read a report"
     for row in db.rows(
         action,
-        "SELECT provider, currency, state, forced, count(*), sum(amount_minor) "  # noqa: S608
-        f"FROM payments p WHERE {where_p} GROUP BY provider, currency, state, forced",
+        "SELECT provider, wallet, currency, state, forced, count(*), sum(amount_minor) "  # noqa: S608
+        f"FROM payments p WHERE {where_p} GROUP BY provider, wallet, currency, state, forced",
         params,
     ):
-        provider, currency, state, forced, count, minor = tuple(row)
-        key = (str(provider), str(currency))
-        entry = totals.get(key) or ProviderTotals(*key)
+        provider, wallet, currency, state, forced, count, minor = tuple(row)
+        key = (str(provider), str(wallet), str(currency))
+        entry = totals.get(key) or _totals(key)
         if state in _TAKEN or state == "forced":
             name = "forced" if forced or state == "forced" else "paid"
         elif state == "voided":
@@ -126,14 +127,15 @@ def read_report(
         totals[key] = _add(entry, name, int(count), int(minor))
     for row in db.rows(
         action,
-        "SELECT p.provider, r.currency, count(*), sum(r.amount_minor) "  # noqa: S608
+        "SELECT p.provider, p.wallet, r.currency, count(*), sum(r.amount_minor) "  # noqa: S608
         "FROM refunds r JOIN payments p ON p.seq = r.seq "
-        f"WHERE {where_r} AND r.state IN ('refunded', 'forced') GROUP BY p.provider, r.currency",
+        f"WHERE {where_r} AND r.state IN ('refunded', 'forced') "
+        "GROUP BY p.provider, p.wallet, r.currency",
         params,
     ):
-        key = (str(row[0]), str(row[1]))
-        entry = totals.get(key) or ProviderTotals(*key)
-        totals[key] = _add(entry, "refunded", int(row[2]), int(row[3]))
+        key = (str(row[0]), str(row[1]), str(row[2]))
+        entry = totals.get(key) or _totals(key)
+        totals[key] = _add(entry, "refunded", int(row[3]), int(row[4]))
     lists = _lists(db, where_p, where_r, params)
     shift_row = None
     if shift is not None:
@@ -170,7 +172,13 @@ def _add(entry: ProviderTotals, name: str, count: int, minor: int) -> ProviderTo
         "refunded": entry.refunded, "voided": entry.voided,
     }  # fmt: skip
     values[name] = figure.plus(count, minor)
-    return ProviderTotals(entry.provider, entry.currency, **values)
+    return ProviderTotals(entry.provider, entry.currency, wallet=entry.wallet, **values)
+
+
+def _totals(key: tuple[str, str, str]) -> ProviderTotals:
+    """Empty figures for (provider, wallet, currency)."""
+    provider, wallet, currency = key
+    return ProviderTotals(provider, currency, wallet=wallet)
 
 
 def _lists(

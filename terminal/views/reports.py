@@ -1,6 +1,6 @@
 """What X, Z and period reports say: pure data built from the journal's report figures.
 
-Every report has the same sections, per provider and currency: paid, forced, refunded
+Every report has the same sections, per provider, wallet and currency: paid, forced, refunded
 and voided (each a count and a sum), the net (paid + forced - refunded), then the
 payments listed by number that are not settled (forced not yet reconciled, refunds
 forced not yet reconciled, cancel failed or needing an administrator, in doubt), and
@@ -14,6 +14,7 @@ from terminal.money import Money
 from terminal.views.model import Slip, SlipKind, SlipLine
 from terminal.views.slips import fit, pair_line
 from terminal.views.text import Language, t
+from terminal.views.wallets import wallet_word
 
 __all__ = ["build_report", "build_x_report"]
 
@@ -60,7 +61,10 @@ def build_report(
         lines.append(SlipLine(t("report_none", lang), align="center"))
     for totals in data.totals:
         currency = totals.currency
-        lines += [SlipLine(totals.provider.upper(), bold=True)]
+        heading = totals.provider.upper()
+        if totals.wallet:
+            heading = f"{heading} {wallet_word(totals.wallet, lang)}"
+        lines += [SlipLine(heading, bold=True)]
         lines += _figure(t("report_paid", lang), totals.paid, currency, columns)
         lines += _figure(t("report_forced", lang), totals.forced, currency, columns)
         lines += _figure(t("report_refunded", lang), totals.refunded, currency, columns)

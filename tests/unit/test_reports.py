@@ -31,7 +31,7 @@ def _pay(journal: Journal, amount: int, state: PaymentState, **kw: object) -> Pa
     payment = Payment(
         order_id=f"T0042-{journal.epoch}-{seq:06d}", seq=seq, shift=journal.current_shift(),
         flow="cpm", provider=str(kw.pop("provider", "sandbox")), amount=Money(amount, "RUB"),
-        created_wall=WALL.isoformat(),
+        created_wall=WALL.isoformat(), wallet=str(kw.pop("wallet", "")),
     )  # fmt: skip
     journal.record(payment, note="new", mono=1.0, wall=WALL, wall_synced=True)
     done = payment.with_state(state, **kw)
@@ -140,3 +140,19 @@ def test_a_report_by_time_range_with_detail(journal: Journal) -> None:
                for line in slip.lines)  # fmt: skip
     empty = journal.report(since="2020-01-01T00:00:00", until="2020-01-02T00:00:00")
     assert empty.totals == ()
+
+
+def test_each_wallet_of_a_provider_has_its_own_section(journal: Journal) -> None:
+    _pay(journal, 1_000, S.PAID, wallet="alipay")
+    _pay(journal, 2_000, S.PAID, wallet="alipay")
+    wechat = _pay(journal, 500, S.PAID, wallet="wechat")
+    _refund(journal, wechat, 500)
+    _pay(journal, 300, S.PAID)  # an older record, or a driver that names no wallet
+
+    data = journal.report(shift=journal.current_shift())
+    by_wallet = {t.wallet: (t.paid.count, t.paid.minor, t.refunded.minor) for t in data.totals}
+    assert by_wallet == {"alipay": (2, 3_000, 0), "wechat": (1, 500, 500), "": (1, 300, 0)}
+    slip = build_report(data, SlipKind.X_REPORT, terminal_id="T0042",
+                        printed_wall=WALL.isoformat(), language="en")  # fmt: skip
+    headings = [line.text for line in slip.lines if line.bold and line.text.startswith("SANDBOX")]
+    assert headings == ["SANDBOX", "SANDBOX Alipay", "SANDBOX WeChat"]
