@@ -17,7 +17,7 @@ import logging
 import re
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -321,10 +321,13 @@ async def pay_once(
     await sandbox.customer("pay", payment.order_id)
     # The cadence in force: the driver's own unless the config sets one.
     caps = runtime.state.settings.capabilities("sandbox")
-    nudges = await _advance_until(clock, caps.first_poll_delay_s, done, "the paid result")
+    settle = runtime.wait_idle
+    nudges = await _advance_until(clock, caps.first_poll_delay_s, done, "the paid result", settle)
     await wait(slip, "the payment slip")
     idle = watch.expect_phase("idle")
-    nudges += await _advance_until(clock, terminal.config.terminal.result_screen_s, idle, "idle")
+    nudges += await _advance_until(
+        clock, terminal.config.terminal.result_screen_s, idle, "idle", settle
+    )
     return nudges
 
 
@@ -350,14 +353,20 @@ async def cancel_waiting(terminal: Terminal, watch: Watch) -> None:
 
 
 async def _advance_until(
-    clock: FakeClock, seconds: float, future: asyncio.Future[dict[str, Any]], what: str
+    clock: FakeClock,
+    seconds: float,
+    future: asyncio.Future[dict[str, Any]],
+    what: str,
+    settle: Callable[[], Awaitable[None]],
 ) -> int:
-    """Move the fake clock by ``seconds`` until ``future`` is set; returns extra nudges."""
+    """Move the fake clock by ``seconds`` until ``future`` is set; returns extra nudges.
+
+    ``settle`` waits until the runtime is quiet: its journal commits run on a thread, so the
+    timers an effect starts exist only once the commit before them is done.
+    """
     nudges = 0
     while True:
-        # The runtime's timers are tasks: let them reach their sleep before time moves.
-        for _ in range(3):
-            await asyncio.sleep(0)
+        await settle()
         clock.advance(seconds)
         done, _ = await asyncio.wait({future}, timeout=1.0)
         if done:
