@@ -54,7 +54,7 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
 def measure(count: int, lookups: int = 2000) -> list[Figure]:
     """Fill a journal with ``count`` paid payments and time ``lookups`` of each kind."""
     with tempfile.TemporaryDirectory() as folder:
-        journal = Journal.open(Path(folder) / "journal.db", terminal_id="T0001")
+        journal = Journal.open(Path(folder) / "journal.database", terminal_id="T0001")
         try:
             _fill(journal, count)
             rng = random.Random(7)

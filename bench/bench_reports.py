@@ -67,7 +67,7 @@ def _best_ms(action: object, rounds: int) -> float:
 def measure(count: int) -> list[Figure]:
     """Fill a journal with a shift of ``count`` payments; time its report; close it."""
     with tempfile.TemporaryDirectory() as folder:
-        journal = Journal.open(Path(folder) / "journal.db", terminal_id="T0001")
+        journal = Journal.open(Path(folder) / "journal.database", terminal_id="T0001")
         try:
             _fill(journal, count)
 

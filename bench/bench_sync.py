@@ -91,7 +91,7 @@ async def _drain(folder: Path, link: Link, count: int, batch: int) -> dict[str, 
         link.reset()
         cpu, started = cpu_seconds(), time.perf_counter()
         task = asyncio.ensure_future(service.run_forever())
-        while target_marks(journal.db)[0].acked_through < count:
+        while target_marks(journal.database)[0].acked_through < count:
             await asyncio.sleep(0.005)
         seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
         task.cancel()
