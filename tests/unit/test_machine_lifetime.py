@@ -20,7 +20,7 @@ LIFETIME = PAYMASTER.invoice_lifetime_s  # 120 s
 
 def test_a_resumed_qr_ends_at_its_original_deadline() -> None:
     # Created 100 s before the restart: 20 s of its 120 s are left, counted from second 0.
-    run(State(SETTINGS), [
+    script = run(State(SETTINGS), [
         (0, in_doubt(7, P.PENDING, created_s=-100), Expect(phase=Phase.RESOLVING)),
         (1, answer("query", S.PENDING, 7), Expect(
             phase=Phase.WAITING, timers={"deadline": 19.0},
@@ -30,15 +30,17 @@ def test_a_resumed_qr_ends_at_its_original_deadline() -> None:
         (20, fire("deadline"), Expect(phase=Phase.CANCELLING, calls=("cancel",))),
         (20.5, answer("cancel", S.CANCELLED, 7), Expect(phase=Phase.DONE, payment=P.EXPIRED)),
     ])  # fmt: skip
+    assert script.state.phase is Phase.DONE  # ended 20 s on, not 120 s after the restart
 
 
 def test_a_cpm_payment_keeps_its_confirmation_window() -> None:
-    run(State(SETTINGS), [
+    script = run(State(SETTINGS), [
         (0, in_doubt(3, P.PENDING, flow="cpm", created_s=-40), Expect(phase=Phase.RESOLVING)),
         (1, answer("query", S.PENDING, 3), Expect(
             phase=Phase.WAITING, timers={"deadline": VERYSTAR.confirm_timeout_s - 41},
         )),
     ])  # fmt: skip
+    assert script.timers["deadline"] == VERYSTAR.confirm_timeout_s - 40  # from second 0
 
 
 @pytest.mark.parametrize(
@@ -69,12 +71,13 @@ def test_a_resumed_payment_past_or_of_unknown_age_is_cancelled_without_showing_t
 
 
 def test_a_resumed_payment_of_unknown_age_that_was_paid_is_still_found_paid() -> None:
-    run(State(SETTINGS), [
+    script = run(State(SETTINGS), [
         (0, in_doubt(7, P.PENDING, synced=False), Expect(phase=Phase.RESOLVING)),
         (1, answer("query", S.PAID, 7), Expect(
             phase=Phase.DONE, payment=P.PAID, slips=(SlipKind.RECOVERED,),
         )),
     ])  # fmt: skip
+    assert script.state.phase is Phase.DONE
 
 
 def test_the_current_wall_clock_not_synchronised_is_the_safe_reading_too() -> None:
