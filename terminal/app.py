@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
@@ -24,6 +24,8 @@ from terminal.providers.qr_types import qr_types
 from terminal.providers.registry import build_provider, capabilities_from
 from terminal.runtime.link import default_route_up
 from terminal.runtime.runtime import Devices, Runtime
+from terminal.system.host_info import HostInfo
+from terminal.system.netinfo import read_host_info
 
 __all__ = ["Terminal", "settings_from", "JOURNAL_FILE"]
 
@@ -117,6 +119,8 @@ class Terminal:
     config: Config
     clock: Clock
     with_network_link: bool = False
+    #: Reads the info page's facts (host name, addresses, Wi-Fi); tests read a fake tree.
+    host_info: Callable[[], HostInfo] = read_host_info
     runtime: Runtime = field(init=False)
     journal: Journal = field(init=False)
     device: Any = field(init=False)
@@ -187,6 +191,7 @@ class Terminal:
             operator_keys=cfg.keypad.operator_keys,
             route_probe=default_route_up if cfg.terminal.hardware == "pi" else None,
             unsynced=self._unsynced if cfg.sync.targets else None,
+            host_info=self.host_info,
         )
         self._stack.push_async_callback(self.runtime.aclose)
         if cfg.api.enabled:

@@ -52,15 +52,9 @@ def default_sandbox_ledger() -> Path:
 
 def version() -> str:
     """payterm's version: the installed package's, else the source tree's."""
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as package_version
+    from terminal.system.version import software_version
 
-    try:
-        return package_version("payterm")
-    except PackageNotFoundError:
-        from terminal import __version__
-
-        return __version__
+    return software_version()
 
 
 def build_parser() -> argparse.ArgumentParser:

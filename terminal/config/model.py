@@ -156,7 +156,8 @@ class ScannerConfig:
 
 
 #: What an operator key can do: cancel the payment or amount, reprint the last slip, print
-#: an X report, refund a paid payment by scanning its slip.
+#: an X report, refund a paid payment by scanning its slip, show a pairing code, close the
+#: shift (Z), print the previous shift's Z again, show the info page (host name, addresses).
 OPERATOR_FUNCTIONS = (
     "cancel",
     "reprint",
@@ -165,6 +166,7 @@ OPERATOR_FUNCTIONS = (
     "pair",
     "z_report",
     "previous_report",
+    "info",
 )
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from terminal.clock import TIMESYNC_FLAG
+from terminal.system.netinfo import NetKernel
 
 __all__ = ["NETWORK_TIMEOUT_S", "SystemProbes"]
 
@@ -24,3 +25,6 @@ class SystemProbes:
     timedatectl: str | None = field(default_factory=lambda: shutil.which("timedatectl"))
     disk_usage: Callable[[Path], tuple[int, int, int]] = shutil.disk_usage
     network_timeout_s: float = NETWORK_TIMEOUT_S
+    #: Where the host's facts and ``etc/payterm-image`` are read (a fake sysfs/procfs tree).
+    root: Path = Path("/")
+    net_kernel: NetKernel | None = None  # the IPv4 and SSID ioctls (None: the kernel's)

@@ -10,6 +10,8 @@ from datetime import datetime
 from itertools import zip_longest
 
 from terminal.doctor.results import CheckResult, Status
+from terminal.system.host_info import HostInfo
+from terminal.system.image_info import ImageInfo
 from terminal.views.model import Slip, SlipKind, SlipLine
 from terminal.views.slips import fit, pair_line
 
@@ -74,8 +76,14 @@ def commissioning_slip(
     hardware: str,
     wall: datetime,
     columns: int = 32,
+    host: HostInfo | None = None,
+    image: ImageInfo | None = None,
 ) -> Slip:
-    """The slip a technician leaves with the terminal: every result, with the fix of each."""
+    """The slip a technician leaves with the terminal: every result, with the fix of each.
+
+    With ``host`` its top also says how to reach the terminal: host name, every address
+    ("IP" lines, each "interface address"), Wi-Fi, payterm's version and the image's.
+    """
     rule = SlipLine("-" * columns)
     lines: list[SlipLine] = [
         SlipLine("COMMISSIONING", align="center", bold=True, large=True),
@@ -84,6 +92,7 @@ def commissioning_slip(
         *pair_line("Terminal", terminal_id, columns),
         *pair_line("Hardware", hardware, columns),
         *pair_line("Checked", wall.strftime("%Y-%m-%d %H:%M %Z"), columns),
+        *_host_lines(host, image, columns),
         rule,
     ]
     for result in results:
@@ -95,6 +104,19 @@ def commissioning_slip(
     lines += [rule, SlipLine(summary(results), align="center", bold=True)]
     fitted = tuple(piece for line in lines for piece in fit(line, columns))
     return Slip(SlipKind.X_REPORT, f"doctor-{wall:%Y%m%d%H%M%S}", fitted)
+
+
+def _host_lines(host: HostInfo | None, image: ImageInfo | None, columns: int) -> list[SlipLine]:
+    """Host, IP (one line each), Wi-Fi, Version and Image, as label-value lines."""
+    if host is None:
+        return []
+    lines = pair_line("Host", host.hostname or "?", columns)
+    for address in host.addresses() or ["none"]:
+        lines += pair_line("IP", address, columns)
+    lines += pair_line("Wi-Fi", host.wifi.describe(), columns)
+    lines += pair_line("Version", f"payterm {host.version}", columns)
+    lines += pair_line("Image", image.describe() if image else "not the payterm image", columns)
+    return lines
 
 
 def _row(cells: tuple[str, ...], widths: tuple[int, ...]) -> str:

@@ -8,6 +8,7 @@ says; tests pass their own, built over the libraries' fakes.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import sys
 import tomllib
@@ -18,6 +19,8 @@ from terminal.config.loader import load_config, parse_config
 from terminal.config.model import Config
 from terminal.doctor.configuration import check_config, check_secrets_file, check_training_mode
 from terminal.doctor.hardware import DoctorHardware, default_hardware
+from terminal.doctor.host import check_host
+from terminal.doctor.image_fixes import fit_to_image
 from terminal.doctor.network import check_provider
 from terminal.doctor.probes import SystemProbes
 from terminal.doctor.prompts import Asker
@@ -33,6 +36,8 @@ from terminal.doctor.system import (
     terminal_is_running,
 )
 from terminal.errors import ConfigError
+from terminal.system.image_info import read_image_info
+from terminal.system.netinfo import read_host_info
 
 __all__ = ["diagnose", "load_for_doctor", "run_doctor", "run_doctor_file"]
 
@@ -125,6 +130,9 @@ async def diagnose(
     results.append(await guard("secrets file", awaitable_check(check_secrets_file, config)))
     results.append(await guard("clock", check_clock(probes)))
     results.append(await guard("disk", awaitable_check(check_disk, config, probes)))
+    host = await asyncio.to_thread(read_host_info, probes.root, kernel=probes.net_kernel)
+    image = read_image_info(probes.root)
+    results += check_host(host, image)
     journal = await guard("journal", check_journal(config))
     results.append(journal)
     for name, provider in config.providers.items():
@@ -133,13 +141,14 @@ async def diagnose(
     if config.terminal.hardware == "pi" and terminal_is_running(journal):
         # The service holds the real parts (input grabbed, GPIO lines and USB claimed):
         # opening them would fail or disturb a payment. Say so rather than FAIL.
-        return results + held_parts()
+        return [fit_to_image(r, image) for r in results + held_parts()]
     parts = hardware or default_hardware(config)
     asker = Asker(prompts or sys.stderr, act=parts.act, timeout_s=parts.prompt_timeout_s)
     async with PartsSession(config, parts, asker) as session:
         results += await session.check_parts(interactive=interactive)
+        results = [fit_to_image(r, image) for r in results]
         if print_slip:
-            results.append(await session.print_slip(results))
+            results.append(await session.print_slip(results, host=host, image=image))
     return results
 
 

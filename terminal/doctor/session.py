@@ -26,6 +26,8 @@ from terminal.doctor.parts import (
 from terminal.doctor.prompts import Asker
 from terminal.doctor.report import commissioning_slip
 from terminal.doctor.results import CheckResult, Status, awaitable_check, guard
+from terminal.system.host_info import HostInfo
+from terminal.system.image_info import ImageInfo
 from terminal.views.slips import training_slip
 
 __all__ = ["BUTTONS", "PartsSession"]
@@ -65,8 +67,17 @@ class PartsSession:
         results += await self._nfc(interactive)
         return results
 
-    async def print_slip(self, results: list[CheckResult]) -> CheckResult:
-        """Print the commissioning slip listing ``results`` on the printer, if it opened."""
+    async def print_slip(
+        self,
+        results: list[CheckResult],
+        *,
+        host: HostInfo | None = None,
+        image: ImageInfo | None = None,
+    ) -> CheckResult:
+        """Print the commissioning slip listing ``results`` on the printer, if it opened.
+
+        ``host`` and ``image`` put the host name, addresses, Wi-Fi and versions at its top.
+        """  # fmt: skip
         if self.printer is None:
             detail = "no printer ready to print it (see printer)"
             return CheckResult("commissioning slip", Status.SKIP, detail)
@@ -76,6 +87,8 @@ class PartsSession:
             hardware=self.parts.name,
             wall=datetime.now(UTC),
             columns=self.config.printer.columns,
+            host=host,
+            image=image,
         )
         if self.config.terminal.training:  # like every slip of a training terminal
             slip = training_slip(slip, self.config.terminal.language)

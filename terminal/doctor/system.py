@@ -14,6 +14,8 @@ from terminal.errors import JournalError
 __all__ = [
     "DISK_FAIL_BYTES",
     "DISK_WARN_BYTES",
+    "DISK_WARN_SHARE",
+    "disk_status",
     "HELD_BY_TERMINAL",
     "STOP_TERMINAL_FIX",
     "check_clock",
@@ -23,8 +25,14 @@ __all__ = [
     "terminal_is_running",
 ]
 
-DISK_FAIL_BYTES = 50_000_000  # below this the journal may soon refuse new payments
-DISK_WARN_BYTES = 200_000_000  # a few weeks of logs and journal growth on a busy terminal
+#: Below this the journal may soon refuse new payments: ≈ 10 000 payments of about 1 KiB,
+#: plus room for SQLite's write-ahead log and a checkpoint.
+DISK_FAIL_BYTES = 10_000_000
+#: Warn below this share of the file system holding the journal (a fresh 256 MiB data
+#: partition has 216 MB free: far above it) ...
+DISK_WARN_SHARE = 0.10
+#: ... but never above this much free (a large card: weeks of growth on a busy terminal).
+DISK_WARN_BYTES = 200_000_000
 COMMAND_TIMEOUT_S = 5.0  # timedatectl answers in milliseconds when systemd is healthy
 
 
@@ -49,8 +57,18 @@ async def check_clock(probes: SystemProbes) -> CheckResult:
     return CheckResult("clock", Status.WARN, f"cannot tell (timedatectl: {answer})", fix)
 
 
+def disk_status(total: int, free: int) -> Status:
+    """FAIL below 10 MB free; WARN below 10 % of ``total`` (at most 200 MB); else PASS."""
+    warn_below = max(DISK_FAIL_BYTES, min(int(total * DISK_WARN_SHARE), DISK_WARN_BYTES))
+    if free < DISK_FAIL_BYTES:
+        return Status.FAIL
+    if free < warn_below:
+        return Status.WARN
+    return Status.PASS
+
+
 def check_disk(config: Config, probes: SystemProbes) -> CheckResult:
-    """Free space where the journal lives: FAIL below 50 MB, WARN below 200 MB."""
+    """Free space where the journal lives, judged by :func:`disk_status`."""
     data_dir = config.terminal.data_dir
     where = _existing_ancestor(data_dir)
     note = "" if where == data_dir else f" (on {where}: {data_dir} is not made yet)"
@@ -64,11 +82,8 @@ def check_disk(config: Config, probes: SystemProbes) -> CheckResult:
         "free space (e.g. journalctl --vacuum-size=50M) or use a larger card; "
         "with a full disk the journal refuses new payments"
     )
-    if free < DISK_FAIL_BYTES:
-        return CheckResult("disk", Status.FAIL, detail, fix)
-    if free < DISK_WARN_BYTES:
-        return CheckResult("disk", Status.WARN, detail, fix)
-    return CheckResult("disk", Status.PASS, detail)
+    status = disk_status(total, free)
+    return CheckResult("disk", status, detail, "" if status is Status.PASS else fix)
 
 
 async def check_journal(config: Config) -> CheckResult:

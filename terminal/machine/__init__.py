@@ -38,6 +38,7 @@ from terminal.machine.events import (
     TimerFired,
     UnsettledFound,
 )
+from terminal.machine.info_events import GatherHostInfo, HostInfoGathered, InfoRequested
 from terminal.machine.machine import TABLE, Step, order_of, step
 from terminal.machine.states import Chase, Now, Phase, QrChoice, Settings, State
 
@@ -54,6 +55,9 @@ __all__ = [
     "Effect",
     "Event",
     "FindPayment",
+    "GatherHostInfo",
+    "HostInfoGathered",
+    "InfoRequested",
     "InDoubtFound",
     "JournalFailed",
     "JournalWritable",

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from terminal.machine.api_events import PrintPairingSlip, RecordApiOrder, RecordPairing
 from terminal.machine.events import Op
+from terminal.machine.info_events import GatherHostInfo
 from terminal.money import Money
 from terminal.payment import Payment
 from terminal.providers.base import Order
@@ -132,4 +133,5 @@ Effect = (
     | RecordPairing
     | PrintPairingSlip
     | CheckJournal
+    | GatherHostInfo
 )

@@ -12,6 +12,7 @@ from terminal.machine.api_events import (
     PairingAttempted,
     PairingOpened,
 )
+from terminal.machine.info_events import HostInfoGathered, InfoRequested
 from terminal.payment import Payment
 from terminal.providers.base import ProviderAnswer
 
@@ -249,4 +250,6 @@ Event = (
     | PairingOpened
     | PairingAttempted
     | JournalWritable
+    | InfoRequested
+    | HostInfoGathered
 )

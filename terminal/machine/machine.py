@@ -5,7 +5,7 @@ events, and everything the terminal must do goes out as effects. The transition 
 ``TABLE`` maps (phase, event type) to the handler that decides; an event it does not
 list is rejected with "Can't {event} when in {phase}". The handlers live in one module
 per area: ``entry``, ``waiting``, ``cancel``, ``dialog``, ``approval``, ``results``,
-``refund``, ``recovery`` and ``background``, with what they share in ``common``.
+``refund``, ``recovery``, ``background`` and ``info``, with what they share in ``common``.
 """
 
 from __future__ import annotations
@@ -90,6 +90,8 @@ from terminal.machine.events import (
     TimerFired,
     UnsettledFound,
 )
+from terminal.machine.info import info_close, info_gathered, info_open, info_timer
+from terminal.machine.info_events import HostInfoGathered, InfoRequested
 from terminal.machine.recovery import enter_fault, fault_timer, leave_fault, queue_in_doubt
 from terminal.machine.refund import (
     REFUND_FROM,
@@ -262,4 +264,11 @@ TABLE: dict[tuple[Phase, type], Handler] = {
     (Phase.PAIRING, KeyPressed): pairing_key,
     (Phase.PAIRING, ButtonPressed): pairing_button,
     (Phase.PAIRING, TimerFired): pairing_timer,
+    # the info page: from the idle screen only, never mid-payment
+    (Phase.IDLE, InfoRequested): info_open,
+    (Phase.INFO, InfoRequested): info_close,
+    (Phase.INFO, KeyPressed): info_close,
+    (Phase.INFO, ButtonPressed): info_close,
+    (Phase.INFO, HostInfoGathered): info_gathered,
+    (Phase.INFO, TimerFired): info_timer,
 }

@@ -10,6 +10,7 @@ from terminal.config.model import RouteConfig
 from terminal.machine.api_events import ApiOrder
 from terminal.payment import Payment
 from terminal.providers.base import Capabilities
+from terminal.system.host_info import HostInfo
 
 __all__ = [
     "Phase",
@@ -46,6 +47,7 @@ class Phase(enum.Enum):
     PRESENT = "present"  # an API payment: the customer shows their code (or the cashier chooses)
     PAIRING = "pairing"  # a pairing code for a POS is shown
     CHOOSE = "choose"  # several QR payment types: the cashier picks one on the keypad
+    INFO = "info"  # the info page: host name, addresses, Wi-Fi, version
 
 
 #: Phases in which a provider call or poll is under way for the payment in hand.
@@ -194,6 +196,7 @@ class State:
     choice: str = ""  # the payment type's number typed on the choice list ("" = the default)
     choice_page: int = 0  # which four of a longer choice list are shown
     fault_kind: str = ""  # "disk_full" (retried, see recovery.py) or "journal" (latched)
+    host_info: HostInfo | None = None  # the info page's facts, once gathered
 
     def evolve(self, **changes: object) -> State:
         """Return a copy with ``changes`` applied."""

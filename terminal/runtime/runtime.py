@@ -37,6 +37,9 @@ from terminal.machine import (
     Effect,
     Event,
     FindPayment,
+    GatherHostInfo,
+    HostInfoGathered,
+    InfoRequested,
     Now,
     PartReported,
     PrintSlip,
@@ -67,6 +70,8 @@ from terminal.runtime.provider_calls import ProviderCalls
 from terminal.runtime.reconciliation import Reconciler
 from terminal.runtime.screen import ScreenUpdater, signal_change
 from terminal.runtime.timers import Timers
+from terminal.system.host_info import HostInfo
+from terminal.system.netinfo import read_host_info
 from terminal.views.model import Screen, SlipKind
 from terminal.views.text import Language
 
@@ -113,6 +118,7 @@ class Runtime:
         operator_keys: Mapping[str, str] | None = None,
         route_probe: Callable[[], bool | None] | None = None,
         unsynced: Callable[[], int] | None = None,
+        host_info: Callable[[], HostInfo] = read_host_info,
     ) -> None:
         self.state = state
         self._journal = journal
@@ -152,6 +158,7 @@ class Runtime:
         self._detailed_report = detailed_report  # reports list every transaction
         self._unsynced = unsynced  # records not yet synced, for the X report (None: no sync)
         self._alongside: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        self._host_info = host_info  # reads the info page's facts (files and ioctls: a thread)
 
     # --- public ------------------------------------------------------------------------
 
@@ -315,7 +322,7 @@ class Runtime:
         self.feed(PartReported(part, self._problems.update(part, problem)))
 
     def operate(self, function: str) -> None:
-        """Carry out an operator key's function: cancel, reprint, x_report or refund."""
+        """Carry out an operator key's function (see ``OPERATOR_FUNCTIONS``)."""
         self._observers.emit("keypad:operator", function=function)
         if function == "cancel":
             self.feed(ButtonPressed("cancel"))
@@ -327,6 +334,8 @@ class Runtime:
             self._print_previous_shift()
         elif function == "reprint" and self._printing.last_slip is not None:
             self._spawn(self._printing.print_slip(self._printing.last_slip))
+        elif function == "info":
+            self.feed(InfoRequested())
         elif function == "pair" and self.pairing_source is not None:
             self.feed(self.pairing_source())
         elif function == "x_report":
@@ -419,6 +428,8 @@ class Runtime:
                 self._spawn(self._printing.print_slip(self.api_effects.pairing_slip(effect)))
             elif isinstance(effect, CheckJournal):
                 self._journaling.check()
+            elif isinstance(effect, GatherHostInfo):
+                self._spawn(self._gather_host_info())
             elif isinstance(effect, CloseShift):
                 outcome = await self._journaling.close_shift(effect)
                 await self._handle(outcome)  # at once: no payment takes the old shift
@@ -452,6 +463,15 @@ class Runtime:
             data, SlipKind.Z_REPORT, printed_wall=self._clock.wall().isoformat(), copy=True
         )
         self._spawn(self._printing.print_slip(slip))
+
+    async def _gather_host_info(self) -> None:
+        """Read the host's facts off the loop and bring them to the machine."""
+        try:
+            info = await asyncio.to_thread(self._host_info)
+        except Exception:  # noqa: BLE001 - the page then says nothing; never stop the terminal
+            log.exception("info page: the host's facts could not be read")
+            return
+        self.feed(HostInfoGathered(info))
 
     def _schedule_redraw(self) -> None:
         # The redraw runs after the tasks just spawned have taken their first step, so a

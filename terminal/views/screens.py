@@ -9,6 +9,7 @@ from terminal.machine.choice import picked, qr_choices
 from terminal.machine.states import Phase, State
 from terminal.money import Money
 from terminal.payment import PaymentState
+from terminal.views.info import info_screen
 from terminal.views.model import Screen, Tone
 from terminal.views.text import Language, t
 from terminal.views.wallets import choice_labels, choice_pages
@@ -261,4 +262,5 @@ _BUILDERS = {
     Phase.FAULT: _fault,
     Phase.PRESENT: _present,
     Phase.PAIRING: _pairing,
+    Phase.INFO: info_screen,
 }

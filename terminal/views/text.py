@@ -185,6 +185,16 @@ TEXT: dict[str, tuple[str, str]] = {
     "slip_pairing_address": ("API address", "Адрес API"),
     "report_unsynced": ("Not yet synced", "Не отправлено"),
     "sync_refused": ("Sync refused", "Синхр. отказ"),
+    # the info page (a technician's operator key)
+    "info": ("INFO", "СВЕДЕНИЯ"),
+    "info_no_address": ("No IP address", "Нет IP-адреса"),
+    "info_wifi": ("Wi-Fi", "Wi-Fi"),
+    "info_wifi_absent": ("none", "нет"),
+    "info_wifi_down": ("off", "выключен"),
+    "info_wifi_up": ("not connected", "не подключён"),
+    "info_wifi_associated": ("connected", "подключён"),
+    "info_terminal": ("Terminal", "Терминал"),
+    "info_version": ("Version", "Версия"),
 }
 
 

@@ -330,7 +330,7 @@ async def test_clock_from_systemd_flag_or_timedatectl(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("free", "status"),
-    [(10_000_000, Status.FAIL), (120_000_000, Status.WARN), (2 * GB, Status.PASS)],
+    [(5_000_000, Status.FAIL), (120_000_000, Status.WARN), (2 * GB, Status.PASS)],
 )
 def test_disk_free_thresholds(tmp_path: Path, free: int, status: Status) -> None:
     probes = SystemProbes(disk_usage=lambda _p: (8 * GB, 8 * GB - free, free))

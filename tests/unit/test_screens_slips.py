@@ -38,6 +38,7 @@ from terminal.machine import (
     State,
 )
 from terminal.machine.api_events import ApiPaymentRequested, PairingOpened
+from terminal.machine.info_events import InfoRequested
 from terminal.money import Money
 from terminal.payment import Payment, PaymentState
 from terminal.providers.base import PaymentStatus
@@ -107,6 +108,7 @@ TO_PHASE: dict[Phase, list[Row]] = {
                      Expect(phase=Phase.PRESENT))],
     Phase.PAIRING: [(0, PairingOpened("123456", "AB:CD"), Expect(phase=Phase.PAIRING))],
     Phase.CHOOSE: [*typed(0, "1500"), (1, key("enter"), Expect(phase=Phase.CHOOSE))],
+    Phase.INFO: [(0, InfoRequested(), Expect(phase=Phase.INFO))],
 }  # fmt: skip
 
 
