@@ -1,4 +1,4 @@
-"""``payterm export`` and ``payterm import-data``: the journal and config off one card, onto another."""
+"""`payterm export` and `payterm import-data`: journal and config off one card, onto another."""
 
 from __future__ import annotations
 
@@ -87,7 +87,8 @@ def test_export_writes_manifest_members_and_no_secret(card: dict[str, Path]) -> 
         names = sorted(tar.getnames())
         manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
     assert names == ["journal.sqlite3", "journal.sqlite3.marker", "manifest.json", "payterm.toml"]
-    assert manifest["format"] == 1 and manifest["terminal_id"] == TID
+    assert manifest["format"] == 1
+    assert manifest["terminal_id"] == TID
     assert manifest["software_version"] == "9.9"
     assert manifest["created_utc"] == "2026-03-02T10:00:05+00:00"
     assert manifest["journal"] == {"payments": 3, "last_number": 3, "outbox_unsent": 2}
@@ -103,7 +104,8 @@ def test_import_into_empty_card_continues_numbering_and_outbox(
     path = export(card)
     new_data, new_etc = tmp_path / "new/data", tmp_path / "new/etc"
     done = import_data(path, data_dir=new_data, config_dir=new_etc, now=NOW)
-    assert done.facts.payments == 3 and done.config == new_etc / "payterm.toml"
+    assert done.facts.payments == 3
+    assert done.config == new_etc / "payterm.toml"
     assert (new_etc / "payterm.toml").read_text() == CONFIG
     assert (new_data / "journal.sqlite3").stat().st_mode & 0o777 == 0o640
     old_marker = read_marker(card["data"] / "journal.sqlite3")
@@ -152,7 +154,8 @@ def test_import_replaces_an_empty_journal_without_asking(
     data = tmp_path / "fresh"
     Journal.open(data / "journal.sqlite3", terminal_id=TID).close()  # a first start, no payment
     done = import_data(path, data_dir=data, config_dir=tmp_path / "etc")
-    assert done.kept == () and done.facts.payments == 3
+    assert done.kept == ()
+    assert done.facts.payments == 3
 
 
 def test_import_is_refused_while_the_terminal_holds_the_journal(
@@ -168,7 +171,8 @@ def test_import_is_refused_while_the_terminal_holds_the_journal(
         stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2],
     )  # fmt: skip
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "open"
         with pytest.raises(DataTransferError, match="in use by the running terminal"):
             import_data(path, replace=True, data_dir=data, config_dir=tmp_path / "etc")
     finally:
@@ -215,7 +219,8 @@ def test_import_refuses_a_config_check_config_refuses(
     code = import_main([str(path), "--data-dir", str(tmp_path / "d"), "--config-dir",
                         str(tmp_path / "e")], out=_Capture(), err=err)  # fmt: skip
     assert code == 2
-    assert "terminal.hardware" in err.text and "training = true" in err.text
+    assert "terminal.hardware" in err.text
+    assert "training = true" in err.text
     assert "Traceback" not in err.text
     assert not (tmp_path / "d" / "journal.sqlite3").exists()
 
@@ -271,7 +276,8 @@ def test_export_while_the_terminal_writes_is_consistent(card: dict[str, Path]) -
         facts = journal_facts(target / "journal.sqlite3")
         assert facts.payments == facts.last_number == done.facts.payments
         counts.append(facts.payments)
-    assert counts == sorted(counts) and counts[-1] > 3
+    assert counts == sorted(counts)
+    assert counts[-1] > 3
     assert counts[-1] <= 3 + len(written)
 
 
