@@ -341,3 +341,14 @@ def test_real_rauc_info_refuses_a_bundle_signed_by_another_key(real_rauc: Path) 
         rauc.UpdateError, match="not a bundle signed by this image's key.*signature"
     ):
         rauc.bundle_info(real_bundle(real_rauc, "stranger"))
+
+
+def test_the_units_run_the_commands_the_image_enables() -> None:
+    units = Path(__file__).parents[2] / "systemd"
+    card = (units / "payterm-update-card.service").read_text()
+    assert "ExecStart=/opt/payterm/venv/bin/payterm update --from-card\n" in card
+    assert "ConditionPathExistsGlob=/boot/firmware/*.raucb\n" in card
+    assert "Before=payterm.service" in card
+    confirm_unit = (units / "payterm-update-confirm.service").read_text()
+    assert "ExecStart=/opt/payterm/venv/bin/payterm update --confirm --within 300\n" in confirm_unit
+    assert "After=payterm.service" in confirm_unit
