@@ -43,7 +43,15 @@ from terminal.system.provision_files import fsync_dir
 from terminal.system.provision_layout import INSTALL_DIR
 from terminal.system.usb_storage import mounted, the_usb_partition
 
-__all__ = ["BOOT_DIR", "DATA_DIR", "Exported", "export_data", "build_parser", "main"]
+__all__ = [
+    "BOOT_DIR",
+    "DATA_DIR",
+    "Exported",
+    "export_data",
+    "add_folder_arguments",
+    "build_parser",
+    "main",
+]
 
 #: The boot partition, the default target (and where an update bundle is dropped).
 BOOT_DIR = Path("/boot/firmware")
@@ -210,11 +218,16 @@ def build_parser() -> argparse.ArgumentParser:
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--to", type=Path, default=BOOT_DIR, help="a folder (default %(default)s)")
     where.add_argument("--usb", action="store_true", help="the one USB stick plugged in (root)")
+    add_folder_arguments(parser)
+    return parser
+
+
+def add_folder_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--data-dir`` and ``--config-dir``: where the journal and the config are."""
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help="default %(default)s")
     parser.add_argument(
         "--config-dir", type=Path, default=Path(INSTALL_DIR), help="default %(default)s"
     )
-    return parser
 
 
 def main(

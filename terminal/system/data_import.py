@@ -40,7 +40,7 @@ from terminal.system.data_archive import (
     Manifest,
     read_archive,
 )
-from terminal.system.data_export import DATA_DIR
+from terminal.system.data_export import DATA_DIR, add_folder_arguments
 from terminal.system.provision_files import NewFile, install
 from terminal.system.provision_layout import INSTALL_DIR
 
@@ -239,10 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="set aside a journal that holds payments (kept renamed .replaced-<stamp>)",
     )
-    parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help="default %(default)s")
-    parser.add_argument(
-        "--config-dir", type=Path, default=Path(INSTALL_DIR), help="default %(default)s"
-    )
+    add_folder_arguments(parser)
     return parser
 
 

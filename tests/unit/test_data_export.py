@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -215,13 +216,13 @@ def test_import_refuses_a_config_check_config_refuses(
 ) -> None:
     (card["etc"] / "payterm.toml").write_text(CONFIG.replace("training = true", "training = false"))
     path = export(card)
-    err = _Capture()
+    err = io.StringIO()
     code = import_main([str(path), "--data-dir", str(tmp_path / "d"), "--config-dir",
-                        str(tmp_path / "e")], out=_Capture(), err=err)  # fmt: skip
+                        str(tmp_path / "e")], out=io.StringIO(), err=err)  # fmt: skip
     assert code == 2
-    assert "terminal.hardware" in err.text
-    assert "training = true" in err.text
-    assert "Traceback" not in err.text
+    assert "terminal.hardware" in err.getvalue()
+    assert "training = true" in err.getvalue()
+    assert "Traceback" not in err.getvalue()
     assert not (tmp_path / "d" / "journal.sqlite3").exists()
 
 
@@ -333,17 +334,3 @@ def test_a_read_only_target_is_refused(card: dict[str, Path], small_mount: Path)
     subprocess.run(["mount", "-o", "remount,ro", str(small_mount)], check=True)
     with pytest.raises(DataTransferError, match="read-only"):
         export_data(small_mount, data_dir=card["data"], config_dir=card["etc"])
-
-
-class _Capture:
-    """A text stream that keeps what is written."""
-
-    def __init__(self) -> None:
-        self.text = ""
-
-    def write(self, text: str) -> int:
-        self.text += text
-        return len(text)
-
-    def flush(self) -> None:
-        pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -143,25 +144,11 @@ def bundle(
     return path
 
 
-class Out:
-    """A text stream that keeps what is written."""
-
-    def __init__(self) -> None:
-        self.text = ""
-
-    def write(self, text: str) -> int:
-        self.text += text
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-
 def test_update_installs_shows_progress_and_tries_it_once(system: dict[str, Any]) -> None:
-    out = Out()
+    out = io.StringIO()
     line = install_bundle(bundle(system["tmp"]), reboot=True, out=out,
                           reboot_tryboot=system["tryboot"])  # fmt: skip
-    assert " 40% Copying image to rootfs.1" in out.text
+    assert " 40% Copying image to rootfs.1" in out.getvalue()
     assert line == "version 2.0 installed in the other slot; rebooting to try it once"
     state = read_state(system)
     assert state["calls"][0].startswith("info --output-format=json")
@@ -177,7 +164,7 @@ def test_update_installs_shows_progress_and_tries_it_once(system: dict[str, Any]
 
 
 def test_a_broken_update_falls_back_to_the_previous_version(system: dict[str, Any]) -> None:
-    out = Out()
+    out = io.StringIO()
     install_bundle(bundle(system["tmp"], broken_boot=True), reboot=True, out=out,
                    reboot_tryboot=system["tryboot"])  # fmt: skip
     clock = [0.0]
@@ -192,11 +179,11 @@ def test_a_broken_update_falls_back_to_the_previous_version(system: dict[str, An
     assert "systemctl reboot" in state["calls"]
     assert state["booted"] == "A"  # the firmware booted the previous slot
     assert state["primary"] == "rootfs.0"
-    assert "did not reach READY within 10 s" in out.text
+    assert "did not reach READY within 10 s" in out.getvalue()
 
 
 def test_confirm_outside_a_trial_boot_does_nothing(system: dict[str, Any]) -> None:
-    assert confirm(60, out=Out()) == "not a trial boot: nothing to confirm"
+    assert confirm(60, out=io.StringIO()) == "not a trial boot: nothing to confirm"
     assert not any(
         call.startswith(("status mark", "systemctl")) for call in read_state(system)["calls"]
     )
@@ -206,11 +193,13 @@ def test_unsigned_and_incompatible_bundles_are_refused(system: dict[str, Any]) -
     with pytest.raises(
         rauc.UpdateError, match="not a bundle signed by this image's key.*self-signed"
     ):
-        install_bundle(bundle(system["tmp"], signed=False), reboot=True, out=Out())
+        install_bundle(bundle(system["tmp"], signed=False), reboot=True, out=io.StringIO())
     with pytest.raises(
         rauc.UpdateError, match="it is for 'payterm-x86' and this terminal is 'payterm-rpi-arm64'"
     ):
-        install_bundle(bundle(system["tmp"], compatible="payterm-x86"), reboot=True, out=Out())
+        install_bundle(
+            bundle(system["tmp"], compatible="payterm-x86"), reboot=True, out=io.StringIO()
+        )
     assert not any(call.startswith("install") for call in read_state(system)["calls"])
 
 
@@ -218,13 +207,13 @@ def test_a_failed_installation_says_raucs_words(system: dict[str, Any]) -> None:
     with pytest.raises(
         rauc.UpdateError, match="the installation failed: rauc says: Installing .* failed"
     ):
-        install_bundle(bundle(system["tmp"], broken_write=True), reboot=True, out=Out())
+        install_bundle(bundle(system["tmp"], broken_write=True), reboot=True, out=io.StringIO())
 
 
 def test_from_card_installs_and_leaves_the_result_on_the_card(system: dict[str, Any]) -> None:
     boot = system["boot"]
     bundle(boot)
-    line = install_from_card(boot, out=Out(), reboot_tryboot=system["tryboot"])
+    line = install_from_card(boot, out=io.StringIO(), reboot_tryboot=system["tryboot"])
     assert line == "version 2.0 installed in the other slot; rebooting to try it once"
     assert sorted(p.name for p in boot.iterdir()) == ["payterm-2.0.raucb.installed", RESULT_FILE]
     note = (boot / RESULT_FILE).read_bytes()
@@ -237,7 +226,7 @@ def test_from_card_rejects_a_bad_bundle_and_keeps_the_version(system: dict[str, 
     boot = system["boot"]
     bundle(boot, signed=False)
     with pytest.raises(rauc.UpdateError, match="payterm-2.0.raucb: refused"):
-        install_from_card(boot, out=Out(), reboot_tryboot=system["tryboot"])
+        install_from_card(boot, out=io.StringIO(), reboot_tryboot=system["tryboot"])
     assert sorted(p.name for p in boot.iterdir()) == ["payterm-2.0.raucb.rejected", RESULT_FILE]
     assert "the terminal runs the version it had" in (boot / RESULT_FILE).read_text()
     assert read_state(system)["booted"] == "A"
@@ -247,24 +236,25 @@ def test_from_card_refuses_several_bundles(system: dict[str, Any]) -> None:
     boot = system["boot"]
     bundle(boot, "a.raucb")
     bundle(boot, "b.raucb")
-    err = Out()
-    assert main(["--from-card", "--boot-dir", str(boot)], out=Out(), err=err) == 2
+    err = io.StringIO()
+    assert main(["--from-card", "--boot-dir", str(boot)], out=io.StringIO(), err=err) == 2
     assert (
-        "several update bundles on the card (a.raucb, b.raucb); nothing was installed" in err.text
+        "several update bundles on the card (a.raucb, b.raucb); nothing was installed"
+        in err.getvalue()
     )
     assert sorted(p.name for p in boot.iterdir()) == ["a.raucb", "b.raucb", RESULT_FILE]
 
 
 def test_update_without_the_tryboot_script_says_reboot(system: dict[str, Any]) -> None:
-    out = Out()
-    assert main([str(bundle(system["tmp"]))], out=out, err=Out()) == 0
-    assert out.text.endswith("installed in the other slot; reboot to try the new version\n")
+    out = io.StringIO()
+    assert main([str(bundle(system["tmp"]))], out=out, err=io.StringIO()) == 0
+    assert out.getvalue().endswith("installed in the other slot; reboot to try the new version\n")
 
 
 def test_status_in_words(system: dict[str, Any]) -> None:
-    out = Out()
-    assert main(["--status"], out=out, err=Out()) == 0
-    assert out.text.splitlines() == [
+    out = io.StringIO()
+    assert main(["--status"], out=out, err=io.StringIO()) == 0
+    assert out.getvalue().splitlines() == [
         "booted: rootfs.0 (bootname A); primary: rootfs.0",
         "rootfs.0 (A): booted, boot status good; version 1.0, installed 2026-03-02T10:00:00Z",
         "rootfs.1 (B): inactive, boot status good; version 0.9, installed 2026-03-02T10:00:00Z",
@@ -273,9 +263,9 @@ def test_status_in_words(system: dict[str, Any]) -> None:
 
 def test_a_missing_rauc_is_said_in_words(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    err = Out()
-    assert main(["--status"], out=Out(), err=err) == 2
-    assert "rauc cannot be run" in err.text
+    err = io.StringIO()
+    assert main(["--status"], out=io.StringIO(), err=err) == 2
+    assert "rauc cannot be run" in err.getvalue()
 
 
 # -- the real rauc (Debian's 1.8): a bundle signed with a throw-away key ------------------
