@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--help for its options",
     )
 
+    for name, text in _DATA_COMMANDS.items():
+        sub.add_parser(name, add_help=False, help=f"{text}; --help for its options")
+
     demo = sub.add_parser("demo", help="run the terminal on the emulated device")
     demo.add_argument("--config", type=Path, help="a config file (default: built-in demo)")
     demo.add_argument(
@@ -254,6 +257,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Commands with a parser of their own (terminal/system/), dispatched before this one's.
+_DATA_COMMANDS = {
+    "export": "copy the journal and config (no secrets) to the card, a folder or a USB stick",
+    "import-data": "install an export's journal and config on this terminal (stopped)",
+    "update": "install a signed update bundle and try it once; --status, --confirm",
+}
+
+
+def _data_command(name: str, argv: list[str]) -> int:
+    if name == "export":
+        from terminal.system.data_export import main as command
+    elif name == "import-data":
+        from terminal.system.data_import import main as command
+    else:
+        from terminal.system.update import main as command
+    return command(argv)
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -268,6 +289,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from terminal.system.provision import main as import_config
 
         return import_config(arguments[1:])
+    if arguments[:1] and arguments[0] in _DATA_COMMANDS:
+        configure_logging()
+        return _data_command(arguments[0], arguments[1:])
     args = build_parser().parse_args(arguments)
     configure_logging(args.verbose)
     try:
