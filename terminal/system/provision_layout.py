@@ -20,6 +20,9 @@ __all__ = [
 #: The files the technician puts on the card's boot partition, and the note left beside them.
 BOOT_CONFIG = "payterm.toml"
 BOOT_SECRETS = "payterm-secrets.toml"
+#: How payterm.service's status line starts while it waits for a configuration it can use
+#: (read by `payterm update --confirm`: such a version is not kept).
+WAITING_FOR_CONFIG = "no usable configuration"
 ERROR_FILE = "payterm-config-error.txt"
 #: Where the terminal reads its configuration (as seen on the terminal, not under ``root``).
 INSTALL_DIR = PurePosixPath("/etc/payterm")

@@ -30,7 +30,7 @@ from terminal.clock import Clock
 from terminal.config.model import Config
 from terminal.errors import JournalDamaged
 from terminal.machine import PrinterReported
-from terminal.system.provision_layout import RUN_ERROR
+from terminal.system.provision_layout import RUN_ERROR, WAITING_FOR_CONFIG
 from terminal.system.sdnotify import Notifier, watchdog_interval_s
 from terminal.system.status import StatusReporter
 from terminal.views.model import Screen
@@ -180,7 +180,7 @@ async def hold(
                 from hw.select import show_on_default_display
 
                 show = show_on_default_display
-            status = f"no usable configuration: {message}"
+            status = f"{WAITING_FOR_CONFIG}: {message}"
             await _show_until(stop, config_error_screen(), status, notifier, show)
     finally:
         if pinger is not None:

@@ -31,6 +31,7 @@ from terminal.errors import TerminalError
 from terminal.system import rauc
 from terminal.system.data_export import BOOT_DIR
 from terminal.system.provision_files import fsync_dir
+from terminal.system.provision_layout import WAITING_FOR_CONFIG
 
 __all__ = ["REBOOT_TRYBOOT", "RESULT_FILE", "SERVICE", "install_bundle", "install_from_card",
            "confirm", "describe_status", "build_parser", "main"]  # fmt: skip
@@ -133,7 +134,7 @@ def confirm(
         return "not a trial boot: nothing to confirm"
     deadline = monotonic() + within_s
     while True:
-        if _is_active(SERVICE):
+        if _is_ready(SERVICE):
             rauc.mark(good=True)
             version = booted.version or "?"
             return f"{booted.name} ({version}) reached READY: kept as the running version"
@@ -175,14 +176,21 @@ def _try_it(reboot_tryboot: Path) -> str:
     return "rebooting to try it once"
 
 
-def _is_active(unit: str) -> bool:
+def _is_ready(unit: str) -> bool:
+    """The terminal is up and working: active (READY sent) and not waiting for a config.
+
+    A version that cannot read the installed configuration still gets "active" (it waits,
+    saying why, instead of restarting in a loop); it must not be kept for that.
+    """
     done = subprocess.run(  # noqa: S603
-        ["systemctl", "is-active", unit],  # noqa: S607 - the system's own
+        ["systemctl", "show", "-p", "ActiveState", "-p", "StatusText", unit],  # noqa: S607
         capture_output=True,
         text=True,
         check=False,
     )
-    return done.stdout.strip() == "active"
+    shown = dict(line.partition("=")[::2] for line in done.stdout.splitlines())
+    waiting = shown.get("StatusText", "").startswith(WAITING_FOR_CONFIG)
+    return shown.get("ActiveState") == "active" and not waiting
 
 
 def _result(boot: Path, lines: list[str]) -> None:

@@ -90,6 +90,12 @@ if args[:1] == ["is-active"]:
     up = state["service"] if state["polls"] >= state["ready_after_polls"] else "activating"
     slot = next(s for s in state["slots"].values() if s["bootname"] == state["booted"])
     print("failed" if slot.get("broken") else up)
+elif args[:1] == ["show"]:
+    state["polls"] += 1
+    up = state["service"] if state["polls"] >= state["ready_after_polls"] else "activating"
+    slot = next(s for s in state["slots"].values() if s["bootname"] == state["booted"])
+    print("ActiveState=" + ("failed" if slot.get("broken") else up))
+    print("StatusText=" + state.get("status_text", "ready"))
 elif args[:1] == ["reboot"]:
     state["booted"] = state["slots"][state["primary"]]["bootname"]
 json.dump(state, open(path, "w"))
@@ -180,6 +186,22 @@ def test_a_broken_update_falls_back_to_the_previous_version(system: dict[str, An
     assert state["booted"] == "A"  # the firmware booted the previous slot
     assert state["primary"] == "rootfs.0"
     assert "did not reach READY within 10 s" in out.getvalue()
+
+
+def test_a_version_that_cannot_use_the_config_is_not_kept(system: dict[str, Any]) -> None:
+    out = io.StringIO()
+    install_bundle(bundle(system["tmp"]), reboot=True, out=out, reboot_tryboot=system["tryboot"])
+    state = read_state(system)
+    state["status_text"] = "no usable configuration: payterm.toml: display.adress: unknown key"
+    system["state"].write_text(json.dumps(state))
+    clock = [0.0]
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    line = confirm(10, out=out, sleep=sleep, monotonic=lambda: clock[0])
+    assert line == "rootfs.1 marked bad; rebooting into the previous version"
+    assert read_state(system)["slots"]["rootfs.1"]["good"] == "bad"
 
 
 def test_confirm_outside_a_trial_boot_does_nothing(system: dict[str, Any]) -> None:
