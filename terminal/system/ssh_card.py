@@ -44,7 +44,7 @@ KEY_TYPES: dict[str, int] = {
     "ecdsa-sha2-nistp521": 3, "sk-ssh-ed25519@openssh.com": 3,
     "sk-ecdsa-sha2-nistp256@openssh.com": 4,
 }  # fmt: skip
-#: Files a technician may have meant as ``ssh`` (Windows hides ``.txt``; keys end in ``.pub``).
+#: Files a technician may have meant as ``ssh`` (Windows hides ``.txt``), besides any ``*.pub``.
 _LOOKALIKES = ("ssh.txt", "ssh.pub", "ssh.ssh")
 _PRIVATE = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----|PuTTY-User-Key-File-")
 _PUTTY_PUBLIC = "---- BEGIN SSH2 PUBLIC KEY ----"
@@ -130,6 +130,7 @@ def check_card_ssh(boot: Path, *, dry_run: bool = False) -> str | None:
     path = boot / SSH_FILE
     if not path.is_file():
         found = [name for name in _LOOKALIKES if (boot / name).is_file()]
+        found += sorted(path.name for path in boot.glob("*.pub") if path.name not in found)
         if not found:
             return None
         return (

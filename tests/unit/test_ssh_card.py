@@ -135,7 +135,7 @@ def test_putty_s_public_key_format_is_refused_saying_where_the_right_line_is(roo
     assert "Public key for pasting into OpenSSH authorized_keys file" in screen_note(root)
 
 
-@pytest.mark.parametrize("name", ["ssh.txt", "ssh.pub"])
+@pytest.mark.parametrize("name", ["ssh.txt", "ssh.pub", "id_ed25519.pub"])
 def test_a_key_saved_under_another_name_is_told_to_be_renamed(
     root: Path, key_pair: tuple[str, str], name: str
 ) -> None:
