@@ -91,6 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, text in _DATA_COMMANDS.items():
         sub.add_parser(name, add_help=False, help=f"{text}; --help for its options")
+    apply_system = sub.add_parser(
+        "apply-system",
+        help="write the installed host name, Wi-Fi and console password into the root file "
+        "system when they differ (every boot does this, for a root new from an update)",
+    )
+    apply_system.add_argument(
+        "--root", type=Path, default=Path("/"), help="the terminal's root folder (default /)"
+    )
 
     demo = sub.add_parser("demo", help="run the terminal on the emulated device")
     demo.add_argument("--config", type=Path, help="a config file (default: built-in demo)")
@@ -302,6 +310,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             training = ", TRAINING: no real payments" if config.terminal.training else ""
             print(f"{args.config}: OK ({count} provider(s), hardware {hardware}{training})")
             return 0
+        if args.command == "apply-system":
+            from terminal.system.apply_system import apply_system
+
+            return apply_system(args.root).exit_code
         if args.command == "sandbox":
             return _run_sandbox(args)
         if args.command == "doctor":

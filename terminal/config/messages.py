@@ -34,7 +34,7 @@ __all__ = [
 #: A key TOML writes bare, and a name a provider or driver may have.
 NAME = r"[A-Za-z0-9_-]+"
 #: Keys whose values are secrets: a message says what kind of value, never the value.
-SECRET_NAMES = frozenset({"pins", "badges", "api_key", "psk"})
+SECRET_NAMES = frozenset({"pins", "badges", "api_key", "psk", "password"})
 
 #: Examples for fields whose default is empty or missing.
 _EXAMPLES: dict[str, object] = {

@@ -28,6 +28,7 @@ __all__ = [
     "SupervisorSecrets",
     "WifiSecrets",
     "ConsoleSecrets",
+    "TechnicianSecrets",
     "SecretsFile",
 ]
 
@@ -283,13 +284,16 @@ class Secrets:
     #: Each sync target's secrets by name: ``secret`` (webhook signing), ``password`` (MQTT).
     sync_secrets: dict[str, dict[str, str]] = field(default_factory=dict)
     console_password: str = ""  # [console] password: signs in to the web console; "" = none
+    #: [technician] password: root's on the local console (never SSH); "" = root stays locked.
+    technician_password: str = ""
 
     def __repr__(self) -> str:
         return (
             f"<Secrets pins={len(self.supervisor_pins)} badges={len(self.supervisor_badges)} "
             f"providers={sorted(self.provider_secrets or self.provider_keys)} "
             f"wifi_psk={'set' if self.wifi_psk else 'none'} sync={sorted(self.sync_secrets)} "
-            f"console_password={'set' if self.console_password else 'none'}>"
+            f"console_password={'set' if self.console_password else 'none'} "
+            f"technician_password={'set' if self.technician_password else 'none'}>"
         )
 
 
@@ -356,12 +360,20 @@ class ConsoleSecrets:
 
 
 @dataclass(frozen=True, slots=True)
+class TechnicianSecrets:
+    """The secrets file's ``[technician]``: root's password on the local console, or none."""
+
+    password: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class SecretsFile:
     """The secrets file: ``[supervisor]``, ``[wifi]``, ``[providers.<name>]``, ``[sync.<name>]``."""
 
     supervisor: SupervisorSecrets = field(default_factory=SupervisorSecrets)
     wifi: WifiSecrets = field(default_factory=WifiSecrets)
     console: ConsoleSecrets = field(default_factory=ConsoleSecrets)
+    technician: TechnicianSecrets = field(default_factory=TechnicianSecrets)
     # Each provider's secrets by name (api_key, app_secret, token, pfx_password, …).
     providers: dict[str, dict[str, str]] = field(default_factory=dict)
     # Each sync target's secrets by name (secret, password).

@@ -36,6 +36,7 @@ from terminal.config.model import (
     SyncConfig,
     SyncTargetConfig,
     SystemConfig,
+    TechnicianSecrets,
     TerminalConfig,
     WifiSecrets,
 )
@@ -51,6 +52,9 @@ __all__ = [
     "seconds_rule",
     "NOT_EMPTY_PATH",
     "NO_NUL",
+    "NOT_A_PLACEHOLDER",
+    "PLACEHOLDER",
+    "is_placeholder",
     "matches",
     "reference_problems",
     "where",
@@ -116,6 +120,25 @@ def NO_NUL(value: object) -> str | None:  # noqa: N802 - a constant rule, named 
     return None
 
 
+#: A value written in angle brackets, as the SD card's example writes what the technician fills in.
+PLACEHOLDER = re.compile(r"\s*<[^<>]*>\s*")
+
+
+def is_placeholder(value: object) -> bool:
+    """Whether ``value`` is still one of the example's ``<...>`` placeholders."""
+    return isinstance(value, str) and PLACEHOLDER.fullmatch(value) is not None
+
+
+def NOT_A_PLACEHOLDER(value: object) -> str | None:  # noqa: N802 - a constant rule, named like one
+    """A value in <angle brackets> is the card example's placeholder, never a setting."""
+    if is_placeholder(value):
+        return (
+            "is still a placeholder of the example (a value in <angle brackets>); write the "
+            "real value in its place, without the brackets"
+        )
+    return None
+
+
 def NOT_EMPTY_PATH(value: object) -> str | None:  # noqa: N802 - a constant rule, named like one
     """A path given as a string must say something (checked before it becomes a Path)."""
     if isinstance(value, str) and not value.strip():
@@ -138,6 +161,17 @@ def _is_wifi_psk(value: str) -> str | None:
         "must be the Wi-Fi passphrase, 8 to 63 printable ASCII characters (letters, digits, "
         f"spaces, punctuation), or 64 hex digits; this one has {len(value)} characters"
         + ("" if value.isascii() else ", some of them not ASCII")
+    )
+
+
+def _is_technician_password(value: str) -> str | None:
+    if re.fullmatch(r"[ -~]{10,128}", value):
+        return None
+    return (
+        "must be 10 to 128 printable ASCII characters (letters, digits, punctuation, spaces: "
+        f"the console's keyboard types no others); this one has {len(value)} characters"
+        + ("" if value.isascii() else ", some of them not ASCII")
+        + "; to keep root locked, remove the line"
     )
 
 
@@ -212,6 +246,7 @@ FIELD_RULES: dict[tuple[type, str], Rule] = {
     (ConsoleSecrets, "password"): matches(
         r"(?:.{8,256})?", "empty or 8 to 256 characters", show=False
     ),
+    (TechnicianSecrets, "password"): _is_technician_password,
     (SupervisorSecrets, "pins"): matches(r"[0-9]+", "digits only", show=False),
     (SupervisorSecrets, "badges"): matches(
         r"(?:[0-9A-Fa-f]{2})+", 'an even number of hex digits such as "04a1b2c3"', show=False
@@ -396,8 +431,11 @@ def _qr_type_count(table: object) -> int:
 def _provider_problem(
     known: list[str], name: object, where: tuple[str | int, ...], default_fix: str | None
 ) -> list[Problem]:
-    """``default_fix`` says how to replace a default that names an unconfigured provider."""
-    if not isinstance(name, str) or name in known:
+    """``default_fix`` says how to replace a default that names an unconfigured provider.
+
+    A placeholder is told by its own rule (NOT_A_PLACEHOLDER), not again here.
+    """
+    if not isinstance(name, str) or name in known or is_placeholder(name):
         return []
     listed = ", ".join(known)
     add = f"add a [providers.{name}] table"

@@ -52,6 +52,7 @@ def parse_secrets(raw: bytes, *, source: str = "<memory>") -> Secrets:
         wifi_psk=parsed.wifi.psk,
         sync_secrets={name: dict(table) for name, table in parsed.sync.items()},
         console_password=parsed.console.password,
+        technician_password=parsed.technician.password,
     )
 
 

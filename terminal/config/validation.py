@@ -24,6 +24,7 @@ from terminal.config.rules import (
     FIELD_RULES,
     KEY_RULES,
     NO_NUL,
+    NOT_A_PLACEHOLDER,
     NOT_EMPTY_PATH,
     TABLE_CHECKS,
     Problem,
@@ -132,7 +133,7 @@ def _adapt(schema: Any, owner: type | None, name: str) -> CoreSchema:
     if kind == "literal" and any(type(v) is int for v in schema["expected"]):
         schema = core_schema.no_info_before_validator_function(_not_a_boolean, schema)
     if kind == "str":
-        schema = _after(schema, NO_NUL)
+        schema = _after(_after(schema, NO_NUL), NOT_A_PLACEHOLDER)
     rule = FIELD_RULES.get((owner, name))  # type: ignore[arg-type]
     if kind == "float" and name.endswith("_s") and owner is not None:
         rule = seconds_rule(owner, name)

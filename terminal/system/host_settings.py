@@ -154,8 +154,11 @@ class RunningHost(Host):
     is written there would be lost at the next start.
     """
 
-    def __init__(self, mountinfo: Path = Path("/proc/self/mountinfo")) -> None:
+    def __init__(
+        self, mountinfo: Path = Path("/proc/self/mountinfo"), *, mount: str = "/usr/bin/mount"
+    ) -> None:
         self._mountinfo = mountinfo
+        self._mount = mount  # the program that remounts
 
     @contextlib.contextmanager
     def writable(self, paths: Iterable[Path]) -> Iterator[None]:
@@ -173,12 +176,12 @@ class RunningHost(Host):
                         "next start; the root file system must be a read-only ext4 partition"
                     )
                 if mount.read_only and mount.point not in remounted:
-                    _mount("remount,rw", mount.point)
+                    _mount(self._mount, "remount,rw", mount.point)
                     remounted.append(mount.point)
             yield
         finally:
             for point in reversed(remounted):
-                _remount_read_only(point)
+                _remount_read_only(self._mount, point)
 
     def set_hostname(self, name: str) -> None:
         """Set the kernel's host name now; /etc/hostname gives it at the next start."""
@@ -200,9 +203,9 @@ def _existing(path: Path) -> Path:
     return path
 
 
-def _mount(options: str, point: Path) -> None:
+def _mount(program: str, options: str, point: Path) -> None:
     result = subprocess.run(  # noqa: S603 - a fixed program; the mount point comes from the kernel
-        ["/usr/bin/mount", "-o", options, str(point)],
+        [program, "-o", options, str(point)],
         capture_output=True,
         text=True,
         check=False,
@@ -213,11 +216,11 @@ def _mount(options: str, point: Path) -> None:
     log.info("mounted %s %s", point, options.split(",")[-1])
 
 
-def _remount_read_only(point: Path) -> None:
+def _remount_read_only(program: str, point: Path) -> None:
     """Read-only again; a file kept open for writing by someone else delays it, so try a while."""
     for attempt in range(5):
         try:
-            _mount("remount,ro", point)
+            _mount(program, "remount,ro", point)
             return
         except (OSError, subprocess.TimeoutExpired) as exc:
             if attempt == 4:

@@ -49,16 +49,9 @@ from terminal.config.model import Config, Secrets
 from terminal.config.places import data_dir_problems
 from terminal.config.training import check_training
 from terminal.errors import ConfigError
-from terminal.system.host_settings import (
-    WPA_UNIT_TARGET,
-    Host,
-    RunningHost,
-    hosts_with,
-    wlan_network,
-    wpa_supplicant_conf,
-)
+from terminal.system.host_settings import Host, RunningHost
 from terminal.system.logs import configure_logging
-from terminal.system.provision_files import Change, NewFile, NewLink, Removal, install
+from terminal.system.provision_files import Change, NewFile, NewLink, Removal, install, only_real
 from terminal.system.provision_layout import (
     BOOT_CONFIG,
     BOOT_SECRETS,
@@ -72,8 +65,12 @@ from terminal.system.provision_outcome import (
     clear_card,
     fail,
     reject,
+    tell_ssh,
     tell_terminal,
 )
+from terminal.system.ssh_card import check_card_ssh
+from terminal.system.system_files import SystemChanges, apply_live, system_changes
+from terminal.system.technician import wanted_hash
 
 __all__ = ["import_config", "build_parser", "main"]
 
@@ -86,11 +83,10 @@ STATE_DIR = PurePosixPath("/var/lib/payterm")
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Plan:
-    """What a valid import changes: files, and what to tell the running system."""
+    """What a valid import changes: its own files, and the root file system's."""
 
     changes: tuple[Change, ...]
-    hostname: str | None  # set live when it changed
-    wifi: bool | None  # Wi-Fi files changed: True now on, False now off
+    system: SystemChanges
 
 
 def import_config(
@@ -104,10 +100,18 @@ def import_config(
 
     ``host`` carries out the changes to the running system; by default the real one when
     ``root`` is ``/`` and nothing otherwise. ``dry_run`` validates and logs what would be done.
+    The card's ``ssh`` file is checked at every run, whatever the configuration's outcome.
     """
     layout = Layout.under(root, boot)
     if host is None:
         host = RunningHost() if root == Path("/") else Host()
+    result = _import_files(layout, host, dry_run=dry_run)
+    _check_ssh(layout, dry_run=dry_run)
+    return result
+
+
+def _import_files(layout: Layout, host: Host, *, dry_run: bool) -> ImportResult:
+    """The configuration and secrets on the card: validated, then installed or refused."""
     card_config, card_secrets = layout.boot / BOOT_CONFIG, layout.boot / BOOT_SECRETS
     if not card_config.exists() and not card_secrets.exists():
         if layout.config.exists():
@@ -137,12 +141,23 @@ def import_config(
             clear_card(layout, card_config, card_secrets)
     except OSError as exc:
         return fail(layout, exc, dry_run=False)
-    _apply_live(plan, host)
+    apply_live(plan.system, host)
     with contextlib.suppress(OSError):
         layout.run_error.unlink(missing_ok=True)
     message = f"{imported} imported into {INSTALL_DIR}"
     log.info("%s (%d file(s) changed)", message, len(plan.changes))
     return ImportResult(Outcome.IMPORTED, message)
+
+
+def _check_ssh(layout: Layout, *, dry_run: bool) -> None:
+    """Tell on the card and the screen what keeps the card's ``ssh`` file from letting anyone in."""
+    try:
+        problem = check_card_ssh(layout.boot, dry_run=dry_run)
+    except OSError as exc:
+        problem = f"SSH: the file ssh on the card cannot be read or renamed: {exc.strerror or exc}"
+        log.error("%s", problem)
+    if not dry_run:
+        tell_ssh(layout, problem)
 
 
 # --- Validation: everything is read and checked before anything is written. ---
@@ -176,9 +191,10 @@ def _plan(layout: Layout, card_config: Path, card_secrets: Path) -> _Plan:
     if secrets.new is not None:
         changes.append(_private(layout.secrets, secrets.new))
     changes.append(_private(layout.config, text.encode("utf-8")))
-    hostname = _hostname_changes(layout, config, changes)
-    wifi = _wifi_changes(layout, config, secrets.secrets, changes)
-    return _Plan(tuple(_only_real(changes)), hostname, wifi)
+    # A new secrets file decides the technician's password; otherwise the kept hash stays.
+    password = secrets.secrets.technician_password if secrets.new is not None else None
+    system = system_changes(layout, config, secrets.secrets, wanted_hash(layout, password))
+    return _Plan((*only_real(changes), *system.changes), system)
 
 
 def _check_data_dir(layout: Layout, data_dir: PurePosixPath, data: object, source: str) -> None:
@@ -218,7 +234,7 @@ def _secrets(layout: Layout, config: Config, card_secrets: Path) -> _SecretsInFo
     if card_secrets.exists():
         raw = _read(card_secrets, BOOT_SECRETS)
         secrets = parse_secrets(raw, source=BOOT_SECRETS)
-        return _SecretsInForce(secrets, INSTALLED_SECRETS, raw, BOOT_SECRETS)
+        return _SecretsInForce(secrets, INSTALLED_SECRETS, _without_technician(raw), BOOT_SECRETS)
     named = config.terminal.secrets_file
     if named is None:
         if not layout.secrets.exists():
@@ -233,6 +249,26 @@ def _secrets(layout: Layout, config: Config, card_secrets: Path) -> _SecretsInFo
         raise ConfigError(message, key="terminal.secrets_file", path=config.source)
     secrets = load_secrets(layout.on_terminal(path))
     return _SecretsInForce(secrets, path, None, str(path))
+
+
+def _without_technician(raw: bytes) -> bytes:
+    """The secrets file as installed: without ``[technician]``, whose password only its hash keeps.
+
+    The installed file is readable by the ``payterm`` group; root's password must not be.
+    A file without the table is installed exactly as written.
+    """
+    data = decode_toml(raw, source=BOOT_SECRETS)
+    if "technician" not in data:
+        return raw
+    del data["technician"]
+    text = (
+        "# Installed by the configuration import without its [technician] table: root's\n"
+        "# console password is kept only as its hash (/etc/payterm/technician.hash).\n\n"
+        + tomli_w.dumps(data)
+    )
+    if tomllib.loads(text) != data:  # tomli-w must round-trip exactly
+        raise ConfigError("could not be rewritten faithfully; report this", path=BOOT_SECRETS)
+    return text.encode("utf-8")
 
 
 def _installed_text(
@@ -263,73 +299,8 @@ def _private(path: Path, data: bytes) -> NewFile:
     return NewFile(path, data, mode=0o640, group=_GROUP, previous=previous)
 
 
-def _hostname_changes(layout: Layout, config: Config, changes: list[Change]) -> str | None:
-    """Add /etc/hostname and /etc/hosts for ``system.hostname``; return it if it changed."""
-    name = config.system.hostname
-    if not name:
-        return None
-    hostname_file, hosts_file = (
-        layout.on_terminal("/etc/hostname"),
-        layout.on_terminal("/etc/hosts"),
-    )
-    hosts = (
-        hosts_file.read_text(encoding="utf-8") if hosts_file.exists() else "127.0.0.1\tlocalhost\n"
-    )
-    changes.append(NewFile(hostname_file, f"{name}\n".encode()))
-    changes.append(NewFile(hosts_file, hosts_with(hosts, name).encode("utf-8")))
-    old = hostname_file.read_text(encoding="utf-8").strip() if hostname_file.exists() else ""
-    return name if old != name else None
-
-
-def _wifi_changes(
-    layout: Layout, config: Config, secrets: Secrets, changes: list[Change]
-) -> bool | None:
-    """Add the Wi-Fi files (or their removal); return the new state if anything changed."""
-    system = config.system
-    if secrets.wifi_psk and not system.wifi_ssid:
-        log.warning("a Wi-Fi passphrase is set but system.wifi_ssid is empty: no Wi-Fi")
-    if system.wifi_ssid:
-        conf = wpa_supplicant_conf(system.wifi_country, system.wifi_ssid, secrets.wifi_psk)
-        wifi: list[Change] = [
-            NewFile(layout.wpa_conf, conf.encode("utf-8"), mode=0o600),
-            NewFile(layout.wlan_network, wlan_network().encode("utf-8")),
-            NewLink(layout.wpa_enabled, WPA_UNIT_TARGET),
-        ]
-    else:
-        paths = (layout.wpa_conf, layout.wlan_network, layout.wpa_enabled)
-        wifi = [Removal(path) for path in paths]
-    changes.extend(wifi)
-    return bool(system.wifi_ssid) if _only_real(wifi) else None
-
-
-def _only_real(changes: Sequence[Change]) -> list[Change]:
-    """Drop the changes that would leave a file exactly as it is."""
-    return [change for change in changes if not _unchanged(change)]
-
-
-def _unchanged(change: Change) -> bool:
-    path = change.path
-    if isinstance(change, Removal):
-        return not os.path.lexists(path)
-    if isinstance(change, NewLink):
-        return path.is_symlink() and os.readlink(path) == change.target
-    if path.is_symlink() or not path.is_file():
-        return False
-    return path.read_bytes() == change.data and (path.stat().st_mode & 0o7777) == change.mode
-
-
 def _verb(change: Change) -> str:
     return {NewFile: "write", NewLink: "link", Removal: "remove"}[type(change)]
-
-
-# --- After the decision: the card, the screen, the running system. ---
-
-
-def _apply_live(plan: _Plan, host: Host) -> None:
-    if plan.hostname is not None:
-        host.set_hostname(plan.hostname)
-    if plan.wifi is not None:
-        host.wifi_changed(plan.wifi)
 
 
 # --- The command. ---

@@ -26,6 +26,7 @@ __all__ = [
     "Change",
     "TMP_SUFFIX",
     "install",
+    "only_real",
     "fsync_dir",
     "make_dirs",
 ]
@@ -107,6 +108,22 @@ def install(changes: Sequence[Change]) -> None:
     _settle_old(changes)
     for folder in folders:
         fsync_dir(folder)
+
+
+def only_real(changes: Sequence[Change]) -> list[Change]:
+    """Drop the changes that would leave a file exactly as it is (content, mode, link)."""
+    return [change for change in changes if not _unchanged(change)]
+
+
+def _unchanged(change: Change) -> bool:
+    path = change.path
+    if isinstance(change, Removal):
+        return not os.path.lexists(path)
+    if isinstance(change, NewLink):
+        return path.is_symlink() and os.readlink(path) == change.target
+    if path.is_symlink() or not path.is_file():
+        return False
+    return path.read_bytes() == change.data and (path.stat().st_mode & 0o7777) == change.mode
 
 
 def make_dirs(folder: Path, mode: int = 0o755) -> None:

@@ -14,6 +14,8 @@ __all__ = [
     "INSTALL_DIR",
     "INSTALLED_SECRETS",
     "RUN_ERROR",
+    "RUN_SSH_ERROR",
+    "TECHNICIAN_HASH",
     "Layout",
 ]
 
@@ -27,8 +29,12 @@ ERROR_FILE = "payterm-config-error.txt"
 #: Where the terminal reads its configuration (as seen on the terminal, not under ``root``).
 INSTALL_DIR = PurePosixPath("/etc/payterm")
 INSTALLED_SECRETS = INSTALL_DIR / "secrets.toml"
+#: Root's console password hash, kept with the configuration to be set again after an update.
+TECHNICIAN_HASH = INSTALL_DIR / "technician.hash"
 #: One line, the message, for the terminal to show on its screen; absent when all is well.
 RUN_ERROR = PurePosixPath("/run/payterm/config-error")
+#: One line, what is wrong with the card's ``ssh`` file, for the screen; absent when nothing.
+RUN_SSH_ERROR = PurePosixPath("/run/payterm/ssh-error")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -56,6 +62,16 @@ class Layout:
     def secrets(self) -> Path:
         """The installed secrets file, ``/etc/payterm/secrets.toml``."""
         return self.on_terminal(INSTALLED_SECRETS)
+
+    @property
+    def technician_hash(self) -> Path:
+        """Root's console password hash, ``/etc/payterm/technician.hash``."""
+        return self.on_terminal(TECHNICIAN_HASH)
+
+    @property
+    def run_ssh_error(self) -> Path:
+        """The card's ``ssh`` file's problem for the screen, ``/run/payterm/ssh-error``."""
+        return self.on_terminal(RUN_SSH_ERROR)
 
     @property
     def run_error(self) -> Path:

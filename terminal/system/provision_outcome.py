@@ -17,7 +17,15 @@ from pathlib import Path
 from terminal.system.provision_files import fsync_dir, make_dirs
 from terminal.system.provision_layout import BOOT_CONFIG, BOOT_SECRETS, ERROR_FILE, Layout
 
-__all__ = ["ImportResult", "Outcome", "clear_card", "fail", "reject", "tell_terminal"]
+__all__ = [
+    "ImportResult",
+    "Outcome",
+    "clear_card",
+    "fail",
+    "reject",
+    "tell_terminal",
+    "tell_ssh",
+]
 
 log = logging.getLogger(__name__)
 
@@ -139,9 +147,35 @@ def _write_card_note(layout: Layout, lines: list[str]) -> None:
 
 def tell_terminal(layout: Layout, message: str) -> None:
     """Write the one-line message the terminal shows on its screen."""
+    _write_screen_note(layout.run_error, message)
+
+
+def tell_ssh(layout: Layout, problem: str | None) -> None:
+    """Say on the screen and on the card what is wrong with the card's ``ssh`` file.
+
+    None: nothing is wrong, and the screen's earlier word about it is removed. The card's
+    note gets the problem added once (it may already hold a configuration refusal).
+    """
+    if problem is None:
+        with contextlib.suppress(OSError):
+            layout.run_ssh_error.unlink(missing_ok=True)
+        return
+    _write_screen_note(layout.run_ssh_error, problem)
+    note = layout.boot / ERROR_FILE
     try:
-        make_dirs(layout.run_error.parent)
-        layout.run_error.write_text(" ".join(message.split()) + "\n", encoding="utf-8")
-        layout.run_error.chmod(0o644)
+        old = note.read_bytes().decode("utf-8", errors="replace") if note.is_file() else ""
+    except OSError:
+        old = ""
+    if problem not in old:
+        lines = [old.rstrip("\r\n"), ""] if old.strip() else []
+        _write_card_note(layout, [*lines, problem])
+
+
+def _write_screen_note(path: Path, message: str) -> None:
+    """Write one line for the terminal's screen, readable by the ``payterm`` user."""
+    try:
+        make_dirs(path.parent)
+        path.write_text(" ".join(message.split()) + "\n", encoding="utf-8")
+        path.chmod(0o644)
     except OSError as exc:
-        log.error("could not write %s: %s", layout.run_error, exc)
+        log.error("could not write %s: %s", path, exc)

@@ -30,7 +30,7 @@ from terminal.clock import Clock
 from terminal.config.model import Config
 from terminal.errors import JournalDamaged
 from terminal.machine import PrinterReported
-from terminal.system.provision_layout import RUN_ERROR, WAITING_FOR_CONFIG
+from terminal.system.provision_layout import RUN_ERROR, RUN_SSH_ERROR, WAITING_FOR_CONFIG
 from terminal.system.sdnotify import Notifier, watchdog_interval_s
 from terminal.system.status import StatusReporter
 from terminal.views.model import Screen
@@ -44,6 +44,7 @@ __all__ = [
     "read_config_error",
     "STOP_SIGNALS",
     "CONFIG_ERROR_FILE",
+    "SSH_ERROR_FILE",
 ]
 
 log = logging.getLogger("payterm.service")
@@ -52,6 +53,8 @@ log = logging.getLogger("payterm.service")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 #: Where the boot-partition import leaves its refusal for the terminal to show.
 CONFIG_ERROR_FILE = Path(str(RUN_ERROR))
+#: Where the import says what keeps the card's ``ssh`` file from letting anyone in.
+SSH_ERROR_FILE = Path(str(RUN_SSH_ERROR))
 
 
 def read_config_error(path: Path = CONFIG_ERROR_FILE) -> str:
@@ -119,6 +122,7 @@ async def serve_terminal(
     stop: asyncio.Event,
     *,
     config_error_file: Path = CONFIG_ERROR_FILE,
+    ssh_error_file: Path = SSH_ERROR_FILE,
 ) -> None:
     """Run an opened :class:`~terminal.app.Terminal` until ``stop`` is set, then drain it."""
     runtime = terminal.runtime
@@ -126,6 +130,9 @@ async def serve_terminal(
     if refused:
         log.error("new configuration refused, the previous one runs: %s", refused)
         runtime.report_problem("config", f"config refused: {refused}")
+    if ssh_note := read_config_error(ssh_error_file):
+        log.error("%s", ssh_note)
+        runtime.report_problem("ssh", ssh_note)
     reporter = StatusReporter(runtime, terminal.journal, notifier)
 
     def started() -> None:

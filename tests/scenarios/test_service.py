@@ -242,6 +242,32 @@ async def test_a_refused_new_config_is_shown_while_the_previous_one_runs(tmp_pat
     assert refused + TRAINING in notifier.statuses()
 
 
+async def test_the_card_s_ssh_problem_is_shown_on_the_screen_and_status(tmp_path: Path) -> None:
+    ssh_note = tmp_path / "ssh-error"
+    ssh_note.write_text(
+        "SSH: the file ssh on the card holds no public key, so nobody could log in; SSH stays "
+        "off and the file was renamed ssh.rejected.\n"
+    )
+    notifier = RecordingNotifier([])
+    stop = asyncio.Event()
+    async with Terminal(demo_config(tmp_path / "data"), FakeClock()) as terminal:
+        service = asyncio.create_task(
+            serve_terminal(
+                terminal,
+                notifier,
+                stop,
+                config_error_file=tmp_path / "none",
+                ssh_error_file=ssh_note,
+            )  # fmt: skip
+        )
+        await until(lambda: any("SSH: the file ssh" in s for s in notifier.statuses()), "ssh")
+        screen = terminal.runtime.screen
+        assert screen is not None
+        assert screen.lines[-1].startswith("SSH: the file ssh on the card holds no public key")
+        stop.set()
+        await service
+
+
 async def test_without_a_usable_config_it_shows_why_and_waits(tmp_path: Path) -> None:
     shown: list[Screen] = []
     seen: list[str] = []
