@@ -10,6 +10,7 @@ import importlib.util
 import json
 import os
 import py_compile
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -26,6 +27,10 @@ SHELL_SCRIPTS = [
     IMAGE / "build-rootfs",
     IMAGE / "build-vm-rootfs",
     IMAGE / "make-image",
+    IMAGE / "make-keys",
+    IMAGE / "make-bundle",
+    IMAGE / "files" / "root" / "usr" / "lib" / "payterm" / "grow-data",
+    IMAGE / "files" / "root" / "usr" / "lib" / "payterm" / "reboot-tryboot",
     *sorted((REPO / "scripts").glob("*[!.py]")),
     REPO / ".ci" / "run",
 ]
@@ -47,7 +52,8 @@ def test_shell_scripts_pass_shellcheck(script: Path) -> None:
 
 
 def test_the_python_scripts_compile(tmp_path: Path) -> None:
-    for script in (IMAGE / "vm-test", IMAGE / "vm" / "guest.py"):
+    backend = IMAGE / "files" / "root" / "usr" / "lib" / "payterm" / "rauc-tryboot"
+    for script in (IMAGE / "vm-test", IMAGE / "vm" / "guest.py", backend):
         compiled = tmp_path / f"{script.name}.pyc"
         written = py_compile.compile(str(script), doraise=True, cfile=str(compiled))
         assert written == str(compiled)
@@ -76,7 +82,11 @@ def test_fstab_keeps_root_read_only_and_binds_the_writable_parts_from_data() -> 
         if line.strip() and not line.startswith("#")
     ]
     by_target = {row[1]: row for row in rows}
-    assert "ro" in by_target["/"][3].split(",")
+    # The root is slot A or B: the kernel's command line names it, read-only.
+    assert "/" not in by_target
+    cmdline = (IMAGE / "files/root/usr/lib/payterm/boot/cmdline.txt").read_text().split()
+    assert "ro" in cmdline
+    assert "rw" not in cmdline
     for target in ("/var/lib/payterm", "/etc/payterm", "/var/lib/systemd", "/var/log"):
         source, _, kind, options = by_target[target][:4]
         assert source.startswith("/data/")
@@ -110,38 +120,62 @@ def test_the_virtual_devices_type_every_character_of_the_tests_codes() -> None:
 
 @pytest.fixture
 def tiny_rootfs(tmp_path: Path) -> Path:
+    """A root file system with just what make-image reads: the boot files and the backend."""
     rootfs = tmp_path / "rootfs"
     (rootfs / "etc").mkdir(parents=True)
     (rootfs / "etc" / "hostname").write_text("payterm\n")
+    shutil.copytree(IMAGE / "files" / "root" / "etc" / "rauc", rootfs / "etc" / "rauc")
+    shutil.copytree(IMAGE / "files" / "root" / "usr" / "lib" / "payterm",
+                    rootfs / "usr" / "lib" / "payterm")  # fmt: skip
+    (rootfs / "boot").mkdir()
+    (rootfs / "boot" / "vmlinuz-6.1.0-9-arm64").write_bytes(b"kernel")
+    (rootfs / "boot" / "initrd.img-6.1.0-9-arm64").write_bytes(b"initrd")
+    trees = rootfs / "usr" / "lib" / "linux-image-6.1.0-9-arm64" / "broadcom"
+    trees.mkdir(parents=True)
+    (trees / "bcm2711-rpi-4-b.dtb").write_bytes(b"dtb")
     (tmp_path / "rootfs.data" / "payterm").mkdir(parents=True)
     (tmp_path / "rootfs.boot").mkdir()
-    (tmp_path / "rootfs.boot" / "config.txt").write_text("dtparam=i2c_arm=on\n")
+    (tmp_path / "rootfs.boot" / "start4.elf").write_bytes(b"firmware")
     return rootfs
 
 
-def test_make_image_lays_out_boot_root_and_data(tiny_rootfs: Path, tmp_path: Path) -> None:
-    _needs("mkfs.vfat", "mcopy", "mdir", "mkfs.ext4", "sfdisk", "debugfs")
+def test_make_image_lays_out_boot_two_root_slots_and_data(
+    tiny_rootfs: Path, tmp_path: Path
+) -> None:
+    _needs("mkfs.vfat", "mcopy", "mdir", "mtype", "mkfs.ext4", "sfdisk", "debugfs", "bmaptool")
     image = tmp_path / "payterm.img"
-    env = {**os.environ, "PAYTERM_BOOT_MIB": "40", "PAYTERM_DATA_MIB": "8"}
+    env = {**os.environ, "PAYTERM_BOOT_MIB": "40", "PAYTERM_DATA_MIB": "8",
+           "PAYTERM_SLOT_MIB": "72"}  # fmt: skip
     subprocess.run([str(IMAGE / "make-image"), str(tiny_rootfs), str(image)], env=env,
                    check=True, capture_output=True)  # fmt: skip
     table = json.loads(
         subprocess.run(["sfdisk", "--json", str(image)], capture_output=True, check=True).stdout
     )["partitiontable"]
     assert table["label"] == "dos"
-    boot, root, data = table["partitions"]
+    assert table["id"] == "0x7061796d"  # the roots are PARTUUID=7061796d-02 and -03
+    boot, root_a, root_b, data = table["partitions"]
     assert (boot["type"], boot.get("bootable")) == ("c", True)
     assert boot["start"] == 4 * 2048  # 4 MiB aligned for SD erase blocks
-    assert root["start"] == boot["start"] + boot["size"]
-    assert data["start"] == root["start"] + root["size"]
-    assert data["size"] == 8 * 2048
+    assert root_a["start"] == boot["start"] + boot["size"]
+    assert root_b["start"] == root_a["start"] + root_a["size"]
+    assert root_b["size"] == root_a["size"] == 72 * 2048
+    assert data["start"] == root_b["start"] + root_b["size"]
+    assert data["size"] == 8 * 2048  # grown to fill the card at the first boot
 
-    listing = subprocess.run(
-        ["mdir", "-b", "-i", f"{image}@@{boot['start'] * 512}", "::/"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    assert "::/config.txt" in listing
-    for part, label, wanted in ((root, "PAYTERM_ROOT", "/etc/hostname"),
+    fat = f"{image}@@{boot['start'] * 512}"
+    listing = subprocess.run(["mdir", "-b", "-s", "-i", fat, "::/"],
+                             capture_output=True, text=True, check=True).stdout  # fmt: skip
+    for name in ("config.txt", "start4.elf", "slot-a/vmlinuz", "slot-a/initrd.img",
+                 "slot-a/cmdline.txt", "slot-a/bcm2711-rpi-4-b.dtb"):  # fmt: skip
+        assert f"::/{name}" in listing
+    assert "::/tryboot.txt" not in listing
+    config = subprocess.run(["mtype", "-i", fat, "::/config.txt"],
+                            capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert "os_prefix=slot-a/" in config
+    cmdline = subprocess.run(["mtype", "-i", fat, "::/slot-a/cmdline.txt"],
+                             capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert "root=PARTUUID=7061796d-02" in cmdline.split()
+    for part, label, wanted in ((root_a, "PAYTERM_ROOT", "/etc/hostname"),
                                 (data, "PAYTERM_DATA", "/payterm")):  # fmt: skip
         piece = tmp_path / f"{label}.img"
         with image.open("rb") as whole, piece.open("wb") as out:
@@ -153,3 +187,12 @@ def test_make_image_lays_out_boot_root_and_data(tiny_rootfs: Path, tmp_path: Pat
         label_out = subprocess.run(["debugfs", "-R", "stats", str(piece)],
                                    capture_output=True, text=True, check=True).stdout  # fmt: skip
         assert f"Filesystem volume name:   {label}" in label_out
+    # Slot B is empty on a new card: the bmap leaves it out, so writing the card skips it.
+    bmap = (tmp_path / "payterm.img.bmap").read_text()
+    assert "<BlockMap>" in bmap
+    mapped = re.findall(r"<Range[^>]*>\s*(\d+)(?:-(\d+))?\s*</Range>", bmap)
+    assert mapped
+    b_first = root_b["start"] * 512 // 4096
+    b_last = (root_b["start"] + root_b["size"]) * 512 // 4096 - 1
+    for first, last in mapped:
+        assert int(last or first) < b_first or int(first) > b_last, (first, last)
