@@ -19,10 +19,12 @@ __all__ = ["IMAGE_CONFIG_TXT", "fit_to_image", "fits_the_image"]
 
 #: The Pi firmware's settings on the image: the boot partition (FAT), editable from a PC.
 IMAGE_CONFIG_TXT = "/boot/firmware/config.txt"
+#: Where a technician's own firmware settings go (config.txt is rewritten by each update).
+IMAGE_USERCFG_TXT = "/boot/firmware/usercfg.txt"
 
 _REFLASH = (
     "is part of the image: if it is missing the card is damaged; re-flash it "
-    "(docs/image.md) after saving the data (docs/first-boot.md)"
+    "(docs/image.md) after saving the data with payterm export (docs/data.md)"
 )
 
 #: (what the row says, the fix on the image), the first match wins.
@@ -30,19 +32,20 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(r"no I²C bus"),
         f"the image turns I²C on with dtparam=i2c_arm=on in config.txt on the boot partition "
-        f"({IMAGE_CONFIG_TXT}): check the line is there and not commented out, reboot; or set "
-        "display.i2c_port to the bus the display is on",
+        f"({IMAGE_CONFIG_TXT}); if it was taken out, put it in {IMAGE_USERCFG_TXT} (updates "
+        "rewrite config.txt) and reboot; or set display.i2c_port to the bus the display is on",
     ),
     (
         re.compile(r"no SPI device"),
         f"the image turns SPI on with dtparam=spi=on in config.txt on the boot partition "
-        f"({IMAGE_CONFIG_TXT}): check the line is there and reboot; or set display.spi_port / "
-        "display.spi_device (docs/hardware/display.md)",
+        f"({IMAGE_CONFIG_TXT}); if it was taken out, put it in {IMAGE_USERCFG_TXT} and reboot; "
+        "or set display.spi_port / display.spi_device (docs/hardware/display.md)",
     ),
     (
         re.compile(r"serial port|raspi-config", re.IGNORECASE),
-        f"set enable_uart=1 in config.txt on the boot partition ({IMAGE_CONFIG_TXT}), take any "
-        "console=serial0/ttyAMA0/ttyS0 out of cmdline.txt beside it, and reboot",
+        f"the image's serial console holds the header's UART (console=ttyS1,115200 in "
+        "slot-a/cmdline.txt and slot-b/cmdline.txt on the boot partition): take it out of both "
+        "and reboot (an update writes it back), or use a USB serial adapter",
     ),
     (re.compile(r"lgpio|GPIO library", re.IGNORECASE), f"lgpio {_REFLASH}"),
     (re.compile(r"libusb", re.IGNORECASE), f"libusb {_REFLASH}"),
@@ -53,7 +56,8 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(r"pip install|backend installed|not installed|needs the Python package"),
         "the hardware backends (payterm[pi]) are part of the image: if one is missing the card "
-        "is damaged; re-flash it (docs/image.md) after saving the data (docs/first-boot.md)",
+        f"is damaged; re-flash it (docs/image.md) after saving the data with payterm export "
+        "(docs/data.md)",
     ),
 )  # fmt: skip
 

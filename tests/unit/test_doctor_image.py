@@ -61,7 +61,7 @@ def test_on_the_image_no_fix_names_a_tool_it_lacks() -> None:
     assert "re-flash" in backend.fix
     assert gpio.fix.startswith("lgpio is part of the image")
     assert usb.fix.startswith("libusb is part of the image")
-    assert "enable_uart=1" in serial.fix
+    assert "console=ttyS1" in serial.fix
     assert "newer image" in tls.fix
     assert display.detail == "/dev/i2c-1: no I²C bus /dev/i2c-1"
 
