@@ -149,12 +149,16 @@ class LumaDisplay(ClosesAsync):
         """
         if self._closed:
             raise DisplayError("display is closed", device=self._wiring.path)
+        # Only a failure from before this call is reported: this frame's own push may fail
+        # on the worker before we get here, and belongs to the next show() or flush().
+        earlier = self._pusher.take_error()
         if screen == self._wanted:
             self._frames["skipped"] += 1
         else:
             self._wanted = screen
             self._pusher.post(screen)
-        self._raise_failure()
+        if earlier is not None:
+            raise earlier
 
     def flush(self, timeout_s: float | None = None) -> None:
         """Wait until the frames asked for are on the panel (any thread; it blocks).
