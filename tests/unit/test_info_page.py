@@ -83,15 +83,20 @@ def test_not_reachable_mid_payment_and_a_scan_on_it_charges_nothing() -> None:
         *typed(0, "1500"),
         (1, InfoRequested(), Expect(phase=Phase.READY, rejected=True)),
     ]
-    run(State(SETTINGS), mid_payment)
+    paying = run(State(SETTINGS), mid_payment)
+    assert paying.state.phase is Phase.READY  # the amount stays, no info page
+    assert paying.state.host_info is None
     on_page = [OPENED, (1, scan("134567890123456789"), Expect(phase=Phase.INFO, rejected=True,
                                                               calls=()))]  # fmt: skip
-    run(State(SETTINGS), on_page)
+    scanned = run(State(SETTINGS), on_page)
+    assert scanned.state.phase is Phase.INFO
 
 
 def test_facts_arriving_after_the_page_closed_are_dropped() -> None:
     late = (4, HostInfoGathered(INFO), Expect(phase=Phase.IDLE, rejected=True))
-    run(State(SETTINGS), [OPENED, (1, key("clear"), Expect(phase=Phase.IDLE)), late])
+    script = run(State(SETTINGS), [OPENED, (1, key("clear"), Expect(phase=Phase.IDLE)), late])
+    assert script.state.phase is Phase.IDLE
+    assert script.state.host_info is None  # the late facts were not kept
 
 
 # --- the screen ------------------------------------------------------------------------------
