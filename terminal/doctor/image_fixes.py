@@ -43,7 +43,7 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (
         re.compile(r"serial port|raspi-config", re.IGNORECASE),
-        f"the image's serial console holds the header's UART (console=ttyS1,115200 in "
+        "the image's serial console holds the header's UART (console=ttyS1,115200 in "
         "slot-a/cmdline.txt and slot-b/cmdline.txt on the boot partition): take it out of both "
         "and reboot (an update writes it back), or use a USB serial adapter",
     ),
@@ -56,7 +56,7 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(r"pip install|backend installed|not installed|needs the Python package"),
         "the hardware backends (payterm[pi]) are part of the image: if one is missing the card "
-        f"is damaged; re-flash it (docs/image.md) after saving the data with payterm export "
+        "is damaged; re-flash it (docs/image.md) after saving the data with payterm export "
         "(docs/data.md)",
     ),
 )  # fmt: skip
